@@ -1,0 +1,90 @@
+//! `POST /oauth2/v3/token`: issue a stateless channel access token.
+
+use http::{Request, Response};
+
+use super::{build_request, parse_json, sealed, Endpoint, Operation, CLIENT_ASSERTION_TYPE};
+use crate::{ApiBase, ChannelSecret, ClientAssertion, Error, IssuedToken};
+
+/// Issues a stateless token, valid for 15 minutes (LINE's `issueStatelessChannelToken`).
+///
+/// There is no limit on how many exist, and they cannot be revoked. Authenticate either with
+/// the channel secret or with a client assertion (without `token_exp`).
+///
+/// ```
+/// use line_channel_token::{ApiBase, ChannelSecret, Endpoint, IssueStateless};
+/// let secret = ChannelSecret::new("a&b=c+d");
+/// let request = IssueStateless::by_secret("1234567890", &secret).to_request(&ApiBase::default());
+/// assert_eq!(
+///     request.body(),
+///     b"grant_type=client_credentials&client_id=1234567890&client_secret=a%26b%3Dc%2Bd"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub enum IssueStateless<'a> {
+    /// `grant_type`, `client_id`, `client_secret`.
+    BySecret {
+        /// Channel ID.
+        channel_id: &'a str,
+        /// Channel secret.
+        channel_secret: &'a ChannelSecret,
+    },
+    /// `grant_type`, `client_assertion_type`, `client_assertion`.
+    ByAssertion {
+        /// A signed assertion for the channel.
+        assertion: &'a ClientAssertion,
+    },
+}
+
+impl<'a> IssueStateless<'a> {
+    /// Authenticate with the channel ID and secret
+    /// (the SDKs' `issueStatelessChannelTokenByClientSecret`).
+    pub fn by_secret(channel_id: &'a str, channel_secret: &'a ChannelSecret) -> Self {
+        IssueStateless::BySecret {
+            channel_id,
+            channel_secret,
+        }
+    }
+
+    /// Authenticate with a client assertion
+    /// (the SDKs' `issueStatelessChannelTokenByJWTAssertion`).
+    pub fn by_assertion(assertion: &'a ClientAssertion) -> Self {
+        IssueStateless::ByAssertion { assertion }
+    }
+}
+
+impl sealed::Sealed for IssueStateless<'_> {}
+
+impl Endpoint for IssueStateless<'_> {
+    type Output = IssuedToken;
+    const OPERATION: Operation = Operation::IssueStateless;
+
+    fn to_request(&self, api: &ApiBase) -> Request<Vec<u8>> {
+        match self {
+            IssueStateless::BySecret {
+                channel_id,
+                channel_secret,
+            } => build_request(
+                api,
+                Self::OPERATION,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", channel_id),
+                    ("client_secret", channel_secret.expose_secret()),
+                ],
+            ),
+            IssueStateless::ByAssertion { assertion } => build_request(
+                api,
+                Self::OPERATION,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+                    ("client_assertion", assertion.expose_secret()),
+                ],
+            ),
+        }
+    }
+
+    fn parse_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<IssuedToken, Error> {
+        parse_json(Self::OPERATION, response)
+    }
+}

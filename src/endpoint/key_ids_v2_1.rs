@@ -1,0 +1,54 @@
+//! `GET /oauth2/v2.1/tokens/kid`: the key ids of all valid channel access tokens v2.1.
+
+use http::{Request, Response};
+
+use super::{build_request, parse_json, sealed, Endpoint, Operation, CLIENT_ASSERTION_TYPE};
+use crate::{ApiBase, ClientAssertion, Error, KeyIds};
+
+/// Lists the `key_id`s of every valid v2.1 token of the channel
+/// (LINE's `getsAllValidChannelAccessTokenKeyIds`).
+///
+/// Authenticates with a client assertion (without `token_exp`), sent in the query string.
+///
+/// ```
+/// use line_channel_token::{ApiBase, ClientAssertion, Endpoint, KeyIdsV21};
+/// let assertion = ClientAssertion::new("h.p.s");
+/// let request = KeyIdsV21::new(&assertion).to_request(&ApiBase::default());
+/// assert_eq!(
+///     request.uri(),
+///     "https://api.line.me/oauth2/v2.1/tokens/kid?client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=h.p.s"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct KeyIdsV21<'a> {
+    assertion: &'a ClientAssertion,
+}
+
+impl<'a> KeyIdsV21<'a> {
+    /// A signed assertion for the channel.
+    pub fn new(assertion: &'a ClientAssertion) -> Self {
+        KeyIdsV21 { assertion }
+    }
+}
+
+impl sealed::Sealed for KeyIdsV21<'_> {}
+
+impl Endpoint for KeyIdsV21<'_> {
+    type Output = KeyIds;
+    const OPERATION: Operation = Operation::KeyIdsV21;
+
+    fn to_request(&self, api: &ApiBase) -> Request<Vec<u8>> {
+        build_request(
+            api,
+            Self::OPERATION,
+            &[
+                ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+                ("client_assertion", self.assertion.expose_secret()),
+            ],
+        )
+    }
+
+    fn parse_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<KeyIds, Error> {
+        parse_json(Self::OPERATION, response)
+    }
+}

@@ -1,0 +1,171 @@
+//! Secret strings: the channel secret, access tokens and client assertions.
+//!
+//! Each is its own type so it cannot be passed where another is expected, and none of them
+//! prints its value: `Debug` and `Display` show a redaction marker. Reading the raw value is an
+//! explicit call to `expose_secret`, which is easy to grep for in an audit.
+
+use std::fmt;
+
+use http::header::{HeaderValue, AUTHORIZATION};
+
+macro_rules! secret_string {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a raw value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The raw value. Every call site is a place where the secret leaves this type.
+            pub fn expose_secret(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("<redacted>")
+            }
+        }
+    };
+}
+
+secret_string! {
+    /// A channel secret (`client_secret`), from the LINE Developers Console.
+    ///
+    /// ```
+    /// use line_channel_token::ChannelSecret;
+    /// let secret = ChannelSecret::new("s3cr3t");
+    /// assert_eq!(format!("{secret:?}"), "ChannelSecret(<redacted>)");
+    /// assert_eq!(secret.expose_secret(), "s3cr3t");
+    /// ```
+    ChannelSecret
+}
+
+secret_string! {
+    /// A channel access token (`access_token`): the bearer credential of every Messaging API call.
+    ///
+    /// It serializes as its raw value (so a token cache can be persisted) but never prints it.
+    ///
+    /// ```
+    /// use line_channel_token::AccessToken;
+    /// let token = AccessToken::new("eyJhbGciOiJIUz.....");
+    /// assert_eq!(token.to_string(), "<redacted>");
+    /// ```
+    AccessToken
+}
+
+secret_string! {
+    /// A signed JWT client assertion (`client_assertion`), valid for up to 30 minutes.
+    ///
+    /// Build one with [`crate::AssertionBuilder`], or wrap one signed elsewhere with
+    /// [`ClientAssertion::new`].
+    ClientAssertion
+}
+
+impl AccessToken {
+    /// The `Authorization: Bearer <token>` header value, marked sensitive so that `http`
+    /// and well-behaved clients keep it out of their logs.
+    ///
+    /// Returns `None` only when the token holds bytes that no HTTP header may carry
+    /// (control characters), which no token issued by LINE does.
+    pub fn bearer_header(&self) -> Option<HeaderValue> {
+        let mut value = HeaderValue::try_from(format!("Bearer {}", self.0)).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
+    /// Puts `Authorization: Bearer <token>` on any Messaging API request: what the token is for.
+    ///
+    /// Returns `false` (leaving the request unchanged) when the token cannot be a header value.
+    ///
+    /// ```
+    /// use line_channel_token::AccessToken;
+    /// let token = AccessToken::new("W1TeHCgfH2Liwa");
+    /// let mut push = http::Request::post("https://api.line.me/v2/bot/message/push")
+    ///     .body(Vec::<u8>::new())
+    ///     .unwrap();
+    /// assert!(token.authorize(&mut push));
+    /// assert_eq!(push.headers()["authorization"], "Bearer W1TeHCgfH2Liwa");
+    /// ```
+    pub fn authorize<B>(&self, request: &mut http::Request<B>) -> bool {
+        match self.bearer_header() {
+            Some(value) => {
+                request.headers_mut().insert(AUTHORIZATION, value);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl serde::Serialize for AccessToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AccessToken {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_prints_the_value() {
+        let secret = ChannelSecret::new("hunter2");
+        let token = AccessToken::new("tok-hunter2");
+        let assertion = ClientAssertion::new("eyJ.hunter2.sig");
+        for shown in [
+            format!("{secret:?} {secret} {secret:#?}"),
+            format!("{token:?} {token} {token:#?}"),
+            format!("{assertion:?} {assertion} {assertion:#?}"),
+        ] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn bearer_header_is_sensitive() {
+        let value = AccessToken::new("abc").bearer_header().unwrap();
+        assert!(value.is_sensitive());
+        assert_eq!(value, "Bearer abc");
+        assert!(AccessToken::new("bad\ntoken").bearer_header().is_none());
+    }
+
+    #[test]
+    fn token_serde_round_trip() {
+        let token = AccessToken::new("a\"b");
+        let json = serde_json::to_string(&token).unwrap();
+        assert_eq!(json, r#""a\"b""#);
+        let back: AccessToken = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, token);
+    }
+}
