@@ -1,0 +1,148 @@
+//! Compact JWS with RS256: signing (for client assertions) and decoding/verification (for the
+//! emulator, tests and auditors). Nothing else of JOSE: no other algorithms, no JWE.
+
+use std::fmt;
+
+use rsa::rand_core::CryptoRngCore;
+use serde::Serialize;
+
+use crate::base64url;
+use crate::jwk::PublicJwk;
+use crate::key::{KeyError, SigningKey};
+
+/// Signs `header` and `claims` (any serialisable values) into a compact RS256 JWS:
+/// `base64url(header) . base64url(claims) . base64url(signature)`.
+///
+/// The header must say `"alg": "RS256"`; [`crate::AssertionBuilder`] builds LINE's for you.
+pub fn sign_rs256<H: Serialize, C: Serialize>(
+    header: &H,
+    claims: &C,
+    key: &SigningKey,
+    rng: &mut impl CryptoRngCore,
+) -> Result<String, KeyError> {
+    let header = serde_json::to_vec(header).map_err(|e| KeyError::Crypto(e.to_string()))?;
+    let claims = serde_json::to_vec(claims).map_err(|e| KeyError::Crypto(e.to_string()))?;
+    // One buffer, sized for the whole token: header + claims + a 256-byte signature.
+    let mut jws = String::with_capacity((header.len() + claims.len() + 256) * 4 / 3 + 8);
+    base64url::encode_into(&header, &mut jws);
+    jws.push('.');
+    base64url::encode_into(&claims, &mut jws);
+    let signature = key.sign_rs256(jws.as_bytes(), rng)?;
+    jws.push('.');
+    base64url::encode_into(&signature, &mut jws);
+    Ok(jws)
+}
+
+/// A decoded compact JWS: its header and claims as JSON objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jwt {
+    /// The JOSE header.
+    pub header: serde_json::Map<String, serde_json::Value>,
+    /// The claims (payload).
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Jwt {
+    /// The header's `kid`, if it is a string.
+    pub fn kid(&self) -> Option<&str> {
+        self.header.get("kid").and_then(|v| v.as_str())
+    }
+
+    /// A header member as a string.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header.get(name).and_then(|v| v.as_str())
+    }
+
+    /// A claim as a string.
+    pub fn claim_str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(|v| v.as_str())
+    }
+
+    /// A claim as a non-negative integer (`exp`, `token_exp`).
+    pub fn claim_u64(&self, name: &str) -> Option<u64> {
+        self.claims.get(name).and_then(|v| v.as_u64())
+    }
+
+    /// Decodes header and claims **without** checking the signature: only to find out which key
+    /// to verify with (the `kid`). Never trust the result before [`Jwt::verify_rs256`].
+    pub fn decode_unverified(token: &str) -> Result<Jwt, JwtError> {
+        let (header, claims, _) = split(token)?;
+        Ok(Jwt {
+            header: json_object(header, "header")?,
+            claims: json_object(claims, "claims")?,
+        })
+    }
+
+    /// Decodes a compact JWS and checks that it is RS256 and signed by `key`.
+    pub fn verify_rs256(token: &str, key: &PublicJwk) -> Result<Jwt, JwtError> {
+        let jwt = Jwt::decode_unverified(token)?;
+        match jwt.header_str("alg") {
+            Some("RS256") => {}
+            other => {
+                return Err(JwtError::Algorithm(
+                    other.unwrap_or("(none)").chars().take(20).collect(),
+                ))
+            }
+        }
+        let (_, _, signature) = split(token)?;
+        let signing_input_len = token.rfind('.').unwrap_or(0);
+        let signature = base64url::decode(signature)
+            .ok_or(JwtError::Malformed("signature is not base64url"))?;
+        if !key.verify_rs256(&token.as_bytes()[..signing_input_len], &signature) {
+            return Err(JwtError::BadSignature);
+        }
+        Ok(jwt)
+    }
+}
+
+fn split(token: &str) -> Result<(&str, &str, &str), JwtError> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(c), Some(s), None) => Ok((h, c, s)),
+        _ => Err(JwtError::Malformed(
+            "a compact JWS has exactly three dot-separated parts",
+        )),
+    }
+}
+
+fn json_object(
+    segment: &str,
+    what: &'static str,
+) -> Result<serde_json::Map<String, serde_json::Value>, JwtError> {
+    let bytes = base64url::decode(segment).ok_or(JwtError::Malformed(match what {
+        "header" => "header is not base64url",
+        _ => "claims are not base64url",
+    }))?;
+    serde_json::from_slice(&bytes).map_err(|_| {
+        JwtError::Malformed(match what {
+            "header" => "header is not a JSON object",
+            _ => "claims are not a JSON object",
+        })
+    })
+}
+
+/// Why a JWT did not decode or verify. Never contains the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// Not a well-formed compact JWS.
+    Malformed(&'static str),
+    /// The header's `alg` is not `RS256`.
+    Algorithm(String),
+    /// The signature does not verify with the key.
+    BadSignature,
+}
+
+impl fmt::Display for JwtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwtError::Malformed(why) => write!(f, "malformed JWT: {why}"),
+            JwtError::Algorithm(alg) => write!(f, "JWT alg is {alg:?}; only RS256 is accepted"),
+            JwtError::BadSignature => f.write_str(
+                "JWT signature does not verify with this key: wrong key or tampered token",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JwtError {}

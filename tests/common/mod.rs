@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests: scratch directories and external tools.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A fresh directory under the target dir, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+
+    pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(file);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.path(file)).unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs a command, panicking with its stderr if it fails; returns stdout.
+pub fn run(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+pub fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
+    run(Command::new("openssl").args(args).current_dir(dir))
+}
+
+/// A Python that can import `modules`. In CI (`CI` set) a missing module fails the test; on a
+/// developer machine the test is skipped with a message saying how to enable it.
+pub fn python_with(modules: &[&str]) -> Option<&'static str> {
+    let check = format!("import {}", modules.join(", "));
+    let ok = Command::new("python3")
+        .args(["-c", &check])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        return Some("python3");
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI must have python3 with {modules:?}: `python3 -m pip install pyjwt cryptography jwcrypto`");
+    }
+    eprintln!("SKIPPED: python3 lacks {modules:?}; `python3 -m pip install pyjwt cryptography jwcrypto` to run this check");
+    None
+}
+
+pub const PYJWT_DOCS_KEY: &str = include_str!("../keys/line-docs-pyjwt.jwk.json");
+pub const NODE_JOSE_DOCS_KEY: &str = include_str!("../keys/line-docs-node-jose.jwk.json");
