@@ -11,6 +11,8 @@
 mod api_base;
 mod assertion;
 mod base64url;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 pub mod endpoint;
 mod error;
 mod jwk;

@@ -1,0 +1,165 @@
+//! A minimal HTTP/1.1 server on std that puts the sans-IO emulator on a loopback socket.
+//! Just enough HTTP for token clients: Content-Length bodies, keep-alive, bounded sizes.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use line_channel_token::emulator::Emulator;
+use line_channel_token::UnixTime;
+
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Where "now" comes from for a served emulator.
+pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| UnixTime::from(SystemTime::now()))
+}
+
+/// Binds `127.0.0.1:port` (0 picks a free port) and serves `emulator` on background threads.
+pub fn serve(
+    emulator: Arc<Mutex<Emulator>>,
+    port: u16,
+    clock: Clock,
+) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let emulator = Arc::clone(&emulator);
+            let clock = Arc::clone(&clock);
+            std::thread::spawn(move || {
+                let _ = serve_connection(stream, &emulator, &clock);
+            });
+        }
+    });
+    Ok(addr)
+}
+
+fn serve_connection(
+    stream: TcpStream,
+    emulator: &Mutex<Emulator>,
+    clock: &Clock,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    loop {
+        let (request, close) = match read_request(&mut reader)? {
+            Some(Ok(r)) => r,
+            Some(Err(status)) => {
+                write_response(&mut writer, &plain(status), true)?;
+                return Ok(());
+            }
+            None => return Ok(()),
+        };
+        let response = match emulator.lock() {
+            Ok(mut e) => e.handle(clock(), &request),
+            Err(_) => plain(500),
+        };
+        write_response(&mut writer, &response, close)?;
+        if close {
+            return Ok(());
+        }
+    }
+}
+
+fn plain(status: u16) -> http::Response<Vec<u8>> {
+    let mut r = http::Response::new(Vec::new());
+    *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    r
+}
+
+type Parsed = Result<(http::Request<Vec<u8>>, bool), u16>;
+
+/// One request, `None` at a clean end of stream, `Some(Err(status))` for a malformed one.
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Parsed>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        let n = reader
+            .by_ref()
+            .take((MAX_HEAD + 1) as u64)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(if head.is_empty() {
+                None
+            } else {
+                Some(Err(400))
+            });
+        }
+        if head.is_empty() && (line == b"\r\n" || line == b"\n") {
+            continue; // tolerate stray blank lines between requests
+        }
+        head.extend_from_slice(&line);
+        if head.len() > MAX_HEAD {
+            return Ok(Some(Err(431)));
+        }
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+    }
+    let Ok(text) = std::str::from_utf8(&head) else {
+        return Ok(Some(Err(400)));
+    };
+    let mut lines = text.lines();
+    let mut start = lines.next().unwrap_or("").split_whitespace();
+    let (Some(method), Some(target), Some(version)) = (start.next(), start.next(), start.next())
+    else {
+        return Ok(Some(Err(400)));
+    };
+    let mut builder = http::Request::builder().method(method).uri(target);
+    let mut length = 0usize;
+    let mut close = version == "HTTP/1.0";
+    for line in lines.filter(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once(':') else {
+            return Ok(Some(Err(400)));
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            match value.parse() {
+                Ok(n) if n <= MAX_BODY => length = n,
+                Ok(_) => return Ok(Some(Err(413))),
+                Err(_) => return Ok(Some(Err(400))),
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            return Ok(Some(Err(501)));
+        } else if name.eq_ignore_ascii_case("connection") {
+            close = value.eq_ignore_ascii_case("close");
+        }
+        builder = builder.header(name.trim(), value);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some(
+        builder.body(body).map(|r| (r, close)).map_err(|_| 400),
+    ))
+}
+
+fn write_response(
+    w: &mut TcpStream,
+    r: &http::Response<Vec<u8>>,
+    close: bool,
+) -> std::io::Result<()> {
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\n",
+        r.status().as_u16(),
+        r.status().canonical_reason().unwrap_or("")
+    );
+    for (name, value) in r.headers() {
+        out.push_str(&format!("{}: {}\r\n", name, value.to_str().unwrap_or("")));
+    }
+    out.push_str(&format!("content-length: {}\r\n", r.body().len()));
+    out.push_str(if close {
+        "connection: close\r\n\r\n"
+    } else {
+        "connection: keep-alive\r\n\r\n"
+    });
+    w.write_all(out.as_bytes())?;
+    w.write_all(r.body())?;
+    w.flush()
+}
