@@ -270,24 +270,23 @@ impl Emulator {
         let path = request.uri().path();
         let Some(op) = Operation::from_route(request.method(), path) else {
             if Operation::ALL.iter().any(|op| op.path() == path) {
-                return message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+                return message(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed").reply();
             }
-            return message(StatusCode::NOT_FOUND, "Not found");
+            return message(StatusCode::NOT_FOUND, "Not found").reply();
         };
         *self.calls.entry(op).or_default() += 1;
         if let Some((count, status)) = self.faults.get_mut(&op) {
             if *count > 0 {
                 *count -= 1;
                 let status = *status;
-                let text = status.canonical_reason().unwrap_or("Injected failure");
-                return message(status, text);
+                return message(
+                    status,
+                    status.canonical_reason().unwrap_or("Injected failure"),
+                )
+                .reply();
             }
         }
-        let params = match params(op, request) {
-            Ok(p) => p,
-            Err(reply) => return reply,
-        };
-        match op {
+        let result = params(op, request).and_then(|params| match op {
             Operation::IssueShortLived => self.issue_short_lived(now, &params),
             Operation::Verify => self.verify(now, &params),
             Operation::Revoke => self.revoke(&params),
@@ -296,34 +295,32 @@ impl Emulator {
             Operation::KeyIdsV21 => self.key_ids(now, &params),
             Operation::RevokeV21 => self.revoke_v2_1(&params),
             Operation::IssueStateless => self.issue_stateless(now, &params),
-        }
+        });
+        result.unwrap_or_else(Refusal::reply)
     }
 
     // ---- endpoints ----
 
-    fn issue_short_lived(&mut self, now: UnixTime, p: &Params) -> Reply {
-        if let Err(r) = p.grant_type() {
-            return r;
-        }
-        let channel_id = match self.authenticate_secret(p) {
-            Ok(id) => id,
-            Err(r) => return r,
-        };
+    fn issue_short_lived(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+        p.grant_type()?;
+        let channel_id = self.authenticate_secret(p)?;
         let token = self.opaque_token();
-        let Some(channel) = self.channels.get_mut(&channel_id) else {
-            return invalid_client("invalid client_id");
-        };
+        let channel = self.channel_mut(&channel_id)?;
         channel.tokens.retain(|t| t.active(now));
-        let active: Vec<usize> = channel
+        let short_lived = channel
             .tokens
             .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == Kind::ShortLived)
-            .map(|(i, _)| i)
-            .collect();
-        if active.len() >= MAX_ACTIVE_TOKENS {
+            .filter(|t| t.kind == Kind::ShortLived)
+            .count();
+        if short_lived >= MAX_ACTIVE_TOKENS {
             // "If the maximum is exceeded, the oldest existing channel access token is revoked."
-            channel.tokens.remove(active[0]);
+            if let Some(oldest) = channel
+                .tokens
+                .iter()
+                .position(|t| t.kind == Kind::ShortLived)
+            {
+                channel.tokens.remove(oldest);
+            }
         }
         channel.tokens.push(StoredToken {
             access_token: token.clone(),
@@ -331,74 +328,67 @@ impl Emulator {
             expires_at: Some(now + SHORT_LIVED_LIFETIME),
             revoked: false,
         });
-        issued(&token, SHORT_LIVED_LIFETIME.as_secs(), None)
+        Ok(issued(&token, SHORT_LIVED_LIFETIME.as_secs(), None))
     }
 
-    fn verify(&mut self, now: UnixTime, p: &Params) -> Reply {
-        let Some(token) = p.get("access_token").filter(|t| plausible_token(t)) else {
-            return oauth(
+    fn verify(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+        let token = p
+            .get("access_token")
+            .filter(|t| plausible_token(t))
+            .ok_or(oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 Some("access_token in invalid format"),
-            );
-        };
+            ))?;
         for (id, c) in &self.channels {
-            if let Some(t) = c
+            let found = c
                 .tokens
                 .iter()
-                .find(|t| t.access_token == token && t.active(now))
+                .find(|t| t.access_token == token && t.active(now));
+            if let Some(t) = found.filter(|t| matches!(t.kind, Kind::ShortLived | Kind::LongLived))
             {
-                if matches!(t.kind, Kind::ShortLived | Kind::LongLived) {
-                    return token_info(id, t.expires_at, now);
-                }
+                return Ok(token_info(id, t.expires_at, now));
             }
         }
-        oauth(
+        Err(oauth(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             Some("access_token invalid"),
-        )
+        ))
     }
 
-    fn revoke(&mut self, p: &Params) -> Reply {
-        let Some(token) = p.get("access_token").filter(|t| plausible_token(t)) else {
-            return oauth(StatusCode::BAD_REQUEST, "invalid_request", None);
-        };
+    fn revoke(&mut self, p: &Params) -> Result<Reply, Refusal> {
+        let token = p
+            .get("access_token")
+            .filter(|t| plausible_token(t))
+            .ok_or(oauth(StatusCode::BAD_REQUEST, "invalid_request", None))?;
         for c in self.channels.values_mut() {
-            for t in c
+            let revocable = c
                 .tokens
                 .iter_mut()
-                .filter(|t| t.access_token == token && !matches!(t.kind, Kind::V21 { .. }))
-            {
+                .filter(|t| !matches!(t.kind, Kind::V21 { .. }));
+            for t in revocable.filter(|t| t.access_token == token) {
                 t.revoked = true;
             }
         }
-        empty_ok()
+        Ok(empty_ok())
     }
 
-    fn issue_v2_1(&mut self, now: UnixTime, p: &Params) -> Reply {
-        if let Err(r) = p.grant_type() {
-            return r;
-        }
-        let (channel_id, jwt) = match self.check_assertion(now, p) {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
-        let token_exp = match jwt.claim_u64("token_exp") {
-            Some(t) if (1..=MAX_TOKEN_EXP.as_secs()).contains(&t) => t,
-            _ => {
-                return oauth(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    Some("Invalid token_exp"),
-                )
-            }
-        };
+    fn issue_v2_1(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+        p.grant_type()?;
+        let (channel_id, jwt) = self.check_assertion(now, p)?;
+        let token_exp = jwt
+            .claim_u64("token_exp")
+            .filter(|t| (1..=MAX_TOKEN_EXP.as_secs()).contains(t))
+            .ok_or(oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                Some("Invalid token_exp"),
+            ))?;
+        let expires_at = now + Duration::from_secs(token_exp);
         let key_id = self.key_id();
-        let token = self.jws_token(&channel_id, &key_id, now + Duration::from_secs(token_exp));
-        let Some(channel) = self.channels.get_mut(&channel_id) else {
-            return invalid_client("invalid client_id");
-        };
+        let token = self.jws_token(&channel_id, &key_id, expires_at);
+        let channel = self.channel_mut(&channel_id)?;
         channel.tokens.retain(|t| t.active(now));
         let active = channel
             .tokens
@@ -406,62 +396,58 @@ impl Emulator {
             .filter(|t| matches!(t.kind, Kind::V21 { .. }))
             .count();
         if active >= MAX_ACTIVE_TOKENS {
-            return message(
+            return Err(message(
                 StatusCode::BAD_REQUEST,
                 "The maximum number of access tokens has already been issued",
-            );
+            ));
         }
         channel.tokens.push(StoredToken {
             access_token: token.clone(),
             kind: Kind::V21 {
                 key_id: key_id.clone(),
             },
-            expires_at: Some(now + Duration::from_secs(token_exp)),
+            expires_at: Some(expires_at),
             revoked: false,
         });
-        issued(&token, token_exp, Some(&key_id))
+        Ok(issued(&token, token_exp, Some(&key_id)))
     }
 
-    fn verify_v2_1(&mut self, now: UnixTime, p: &Params) -> Reply {
+    fn verify_v2_1(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         let token = p.get("access_token").unwrap_or("");
         if !looks_like_jws(token) {
-            return oauth(
+            return Err(oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 Some("The access token not JWS"),
-            );
+            ));
         }
         for (id, c) in &self.channels {
-            if let Some(t) = c
+            let found = c
                 .tokens
                 .iter()
-                .find(|t| t.access_token == token && matches!(t.kind, Kind::V21 { .. }))
-            {
-                if t.revoked {
-                    break;
-                }
-                if !t.active(now) {
-                    return oauth(
+                .find(|t| t.access_token == token && matches!(t.kind, Kind::V21 { .. }));
+            match found {
+                Some(t) if t.revoked => break,
+                Some(t) if !t.active(now) => {
+                    return Err(oauth(
                         StatusCode::BAD_REQUEST,
                         "invalid_request",
                         Some("The access token expired"),
-                    );
+                    ))
                 }
-                return token_info(id, t.expires_at, now);
+                Some(t) => return Ok(token_info(id, t.expires_at, now)),
+                None => {}
             }
         }
-        oauth(
+        Err(oauth(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             Some("access_token invalid"),
-        )
+        ))
     }
 
-    fn key_ids(&mut self, now: UnixTime, p: &Params) -> Reply {
-        let (channel_id, _) = match self.check_assertion(now, p) {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
+    fn key_ids(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+        let (channel_id, _) = self.check_assertion(now, p)?;
         let kids: Vec<&str> = self
             .channels
             .get(&channel_id)
@@ -476,70 +462,64 @@ impl Emulator {
                     .collect()
             })
             .unwrap_or_default();
-        json(StatusCode::OK, &serde_json::json!({ "kids": kids }))
+        Ok(json(StatusCode::OK, &serde_json::json!({ "kids": kids })))
     }
 
-    fn revoke_v2_1(&mut self, p: &Params) -> Reply {
-        let channel_id = match self.authenticate_secret(p) {
-            Ok(id) => id,
-            Err(r) => return r,
-        };
+    fn revoke_v2_1(&mut self, p: &Params) -> Result<Reply, Refusal> {
+        let channel_id = self.authenticate_secret(p)?;
         let token = p.get("access_token").unwrap_or("");
         if !looks_like_jws(token) {
-            return oauth(
+            return Err(oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 Some("The access token not JWS"),
-            );
+            ));
         }
         if Jwt::decode_unverified(token).is_err() {
-            return oauth(
+            return Err(oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 Some("The access token malformed"),
-            );
+            ));
         }
-        if let Some(c) = self.channels.get_mut(&channel_id) {
-            for t in c.tokens.iter_mut().filter(|t| t.access_token == token) {
-                t.revoked = true;
-            }
+        let channel = self.channel_mut(&channel_id)?;
+        for t in channel
+            .tokens
+            .iter_mut()
+            .filter(|t| t.access_token == token)
+        {
+            t.revoked = true;
         }
-        empty_ok()
+        Ok(empty_ok())
     }
 
-    fn issue_stateless(&mut self, now: UnixTime, p: &Params) -> Reply {
-        if p.grant_type().is_err() {
-            return oauth(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                Some("Invalid 'client_credentials'."),
-            );
-        }
-        let channel_id =
-            if p.get("client_assertion").is_some() || p.get("client_assertion_type").is_some() {
-                match self.check_assertion(now, p) {
-                    Ok((id, _)) => id,
-                    Err(r) => return r,
-                }
-            } else {
-                match self.authenticate_secret(p) {
-                    Ok(id) => id,
-                    Err(_) => {
-                        return oauth(
-                            StatusCode::BAD_REQUEST,
-                            "invalid_request",
-                            Some("Invalid 'client_credentials'."),
-                        )
-                    }
-                }
-            };
+    fn issue_stateless(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+        let bad_credentials = oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            Some("Invalid 'client_credentials'."),
+        );
+        p.grant_type().map_err(|_| bad_credentials)?;
+        let by_assertion =
+            p.get("client_assertion").is_some() || p.get("client_assertion_type").is_some();
+        let channel_id = if by_assertion {
+            self.check_assertion(now, p)?.0
+        } else {
+            self.authenticate_secret(p).map_err(|_| bad_credentials)?
+        };
         let token = self.seal_stateless(&channel_id, now + STATELESS_LIFETIME);
-        issued(&token, STATELESS_LIFETIME.as_secs(), None)
+        Ok(issued(&token, STATELESS_LIFETIME.as_secs(), None))
+    }
+
+    fn channel_mut(&mut self, channel_id: &str) -> Result<&mut Channel, Refusal> {
+        self.channels
+            .get_mut(channel_id)
+            .ok_or(invalid_client("invalid client_id"))
     }
 
     // ---- authentication ----
 
-    fn authenticate_secret(&self, p: &Params) -> Result<String, Reply> {
+    fn authenticate_secret(&self, p: &Params) -> Result<String, Refusal> {
         let id = p.get("client_id").unwrap_or("");
         let Some(channel) = self.channels.get(id) else {
             return Err(invalid_client("invalid client_id"));
@@ -552,7 +532,7 @@ impl Emulator {
     }
 
     /// Every rule LINE documents for client assertions.
-    fn check_assertion(&self, now: UnixTime, p: &Params) -> Result<(String, Jwt), Reply> {
+    fn check_assertion(&self, now: UnixTime, p: &Params) -> Result<(String, Jwt), Refusal> {
         if p.get("client_assertion_type") != Some(CLIENT_ASSERTION_TYPE) {
             return Err(oauth(
                 StatusCode::BAD_REQUEST,
@@ -704,7 +684,7 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    fn grant_type(&self) -> Result<(), Reply> {
+    fn grant_type(&self) -> Result<(), Refusal> {
         match self.get("grant_type") {
             Some("client_credentials") => Ok(()),
             Some(_) => Err(oauth(
@@ -721,7 +701,7 @@ impl Params {
     }
 }
 
-fn params<B: AsRef<[u8]>>(op: Operation, request: &Request<B>) -> Result<Params, Reply> {
+fn params<B: AsRef<[u8]>>(op: Operation, request: &Request<B>) -> Result<Params, Refusal> {
     let malformed = || {
         oauth(
             StatusCode::BAD_REQUEST,
@@ -780,22 +760,43 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
     r
 }
 
-fn oauth(status: StatusCode, error: &str, description: Option<&str>) -> Reply {
-    match description {
-        Some(d) => json(
-            status,
-            &serde_json::json!({"error": error, "error_description": d}),
-        ),
-        None => json(status, &serde_json::json!({ "error": error })),
+/// A refused request: LINE's status and error body, in one of its two shapes.
+#[derive(Debug, Clone, Copy)]
+struct Refusal {
+    status: StatusCode,
+    error: Option<&'static str>,
+    text: Option<&'static str>,
+}
+
+impl Refusal {
+    fn reply(self) -> Reply {
+        let body = match (self.error, self.text) {
+            (Some(e), Some(d)) => serde_json::json!({"error": e, "error_description": d}),
+            (Some(e), None) => serde_json::json!({ "error": e }),
+            (None, text) => serde_json::json!({ "message": text.unwrap_or("") }),
+        };
+        json(self.status, &body)
     }
 }
 
-fn invalid_client(description: &str) -> Reply {
+fn oauth(status: StatusCode, error: &'static str, description: Option<&'static str>) -> Refusal {
+    Refusal {
+        status,
+        error: Some(error),
+        text: description,
+    }
+}
+
+fn invalid_client(description: &'static str) -> Refusal {
     oauth(StatusCode::BAD_REQUEST, "invalid_client", Some(description))
 }
 
-fn message(status: StatusCode, text: &str) -> Reply {
-    json(status, &serde_json::json!({ "message": text }))
+fn message(status: StatusCode, text: &'static str) -> Refusal {
+    Refusal {
+        status,
+        error: None,
+        text: Some(text),
+    }
 }
 
 fn empty_ok() -> Reply {
