@@ -11,6 +11,7 @@
 mod api_base;
 mod assertion;
 mod base64url;
+pub mod cache;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod endpoint;
@@ -18,6 +19,8 @@ mod error;
 mod jwk;
 pub mod jwt;
 mod key;
+pub mod pool;
+pub mod rotation;
 mod secret;
 mod time;
 mod token;

@@ -1,0 +1,157 @@
+//! v2.1 token records, reconciliation with LINE's key-id listing, and rotation planning.
+//!
+//! LINE's guide: store each v2.1 token with its `key_id`; the key-ids endpoint lists the ids
+//! of the tokens still valid, so a stored pair whose id is listed is live and one whose id is
+//! not is gone (expired or revoked). At most 30 v2.1 tokens may be active; a 31st issuance is
+//! refused. [`plan`] turns that into steps that rotate without downtime: issue the new token
+//! before the current one expires, switch to it, then revoke the old ones, and when the limit
+//! would be hit, revoke the oldest first.
+//!
+//! ```
+//! use std::time::Duration;
+//! use line_channel_token::rotation::{plan, reconcile, RotationPolicy, Step, V21Record};
+//! use line_channel_token::{AccessToken, KeyIds, UnixTime};
+//!
+//! let now = UnixTime::from_secs(1_000_000);
+//! let day = Duration::from_secs(86_400);
+//! let records = vec![
+//!     V21Record { access_token: AccessToken::new("old"), key_id: "k1".into(), expires_at: now + day / 2 },
+//!     V21Record { access_token: AccessToken::new("gone"), key_id: "k0".into(), expires_at: now + day },
+//! ];
+//! let listing = KeyIds { kids: vec!["k1".into()] };
+//! let r = reconcile(&records, &listing);
+//! assert_eq!(r.gone.len(), 1);
+//! // The live token has half a day left: issue a new one, then revoke the old.
+//! let steps = plan(&r, now, &RotationPolicy::default());
+//! assert_eq!(steps, vec![Step::Issue, Step::RevokeAfterSwitch(vec!["k1".into()])]);
+//! ```
+
+use std::time::Duration;
+
+use crate::secret::AccessToken;
+use crate::time::UnixTime;
+use crate::token::KeyIds;
+
+/// LINE's limit of active v2.1 tokens per channel.
+pub const MAX_ACTIVE_V21: usize = 30;
+
+/// A v2.1 token as you store it at issuance: the token, its `key_id` and its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct V21Record {
+    /// The token.
+    pub access_token: AccessToken,
+    /// `key_id` from the issuance response.
+    pub key_id: String,
+    /// `issued_at + expires_in`.
+    pub expires_at: UnixTime,
+}
+
+/// Stored records matched against LINE's listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reconciliation {
+    /// Records whose `key_id` LINE lists: valid, usable, revocable.
+    pub live: Vec<V21Record>,
+    /// Records LINE no longer lists: expired or revoked. Delete them.
+    pub gone: Vec<V21Record>,
+    /// Key ids LINE lists that match no record: tokens issued elsewhere or lost. They count
+    /// against the limit of 30 but cannot be revoked without their token.
+    pub unknown_kids: Vec<String>,
+}
+
+/// Matches stored records with the key-ids listing.
+pub fn reconcile(records: &[V21Record], listing: &KeyIds) -> Reconciliation {
+    let mut r = Reconciliation::default();
+    for rec in records {
+        if listing.contains(&rec.key_id) {
+            r.live.push(rec.clone());
+        } else {
+            r.gone.push(rec.clone());
+        }
+    }
+    r.unknown_kids = listing
+        .kids
+        .iter()
+        .filter(|k| !records.iter().any(|rec| &rec.key_id == *k))
+        .cloned()
+        .collect();
+    r.live.sort_by_key(|rec| rec.expires_at);
+    r
+}
+
+/// When to rotate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationPolicy {
+    /// Issue a successor when the current token has less than this left (default 1 day).
+    pub renew_before: Duration,
+    /// The active-token limit (LINE's is 30).
+    pub max_active: usize,
+}
+
+impl Default for RotationPolicy {
+    fn default() -> Self {
+        RotationPolicy {
+            renew_before: Duration::from_secs(86_400),
+            max_active: MAX_ACTIVE_V21,
+        }
+    }
+}
+
+/// One step of a rotation, in the order to perform them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Revoke these (by `key_id`, oldest first) before issuing: the limit would be hit.
+    RevokeToMakeRoom(Vec<String>),
+    /// Issue a new v2.1 token and store its record.
+    Issue,
+    /// Use this token from now on (the newest live one).
+    Use(String),
+    /// Once every user has switched to the new token, revoke these older ones.
+    RevokeAfterSwitch(Vec<String>),
+}
+
+/// Plans the next rotation at `now`. Expired records are treated as gone.
+///
+/// - No live token, or the newest has less than `renew_before` left: [`Step::Issue`], preceded
+///   by [`Step::RevokeToMakeRoom`] if live + unknown tokens already reach the limit, and
+///   followed by [`Step::RevokeAfterSwitch`] for every older live token.
+/// - Otherwise [`Step::Use`] the newest, and [`Step::RevokeAfterSwitch`] any older ones (a
+///   steady state is the single step `Use`).
+pub fn plan(r: &Reconciliation, now: UnixTime, policy: &RotationPolicy) -> Vec<Step> {
+    let mut live: Vec<&V21Record> = r.live.iter().filter(|rec| rec.expires_at > now).collect();
+    live.sort_by_key(|rec| rec.expires_at);
+    let newest = live.last().copied();
+    let needs_issue =
+        newest.is_none_or(|n| n.expires_at.saturating_duration_since(now) < policy.renew_before);
+    let mut steps = Vec::new();
+    if needs_issue {
+        let active = live.len() + r.unknown_kids.len();
+        let excess = (active + 1).saturating_sub(policy.max_active.max(1));
+        if excess > 0 {
+            // Oldest (soonest to expire) first; the newest goes last, only if unavoidable.
+            let victims: Vec<String> = live
+                .iter()
+                .take(excess)
+                .map(|rec| rec.key_id.clone())
+                .collect();
+            live.retain(|rec| !victims.contains(&rec.key_id));
+            if !victims.is_empty() {
+                steps.push(Step::RevokeToMakeRoom(victims));
+            }
+        }
+        steps.push(Step::Issue);
+        let old: Vec<String> = live.iter().map(|rec| rec.key_id.clone()).collect();
+        if !old.is_empty() {
+            steps.push(Step::RevokeAfterSwitch(old));
+        }
+    } else if let Some(n) = newest {
+        let old: Vec<String> = live[..live.len() - 1]
+            .iter()
+            .map(|rec| rec.key_id.clone())
+            .collect();
+        steps.push(Step::Use(n.key_id.clone()));
+        if !old.is_empty() {
+            steps.push(Step::RevokeAfterSwitch(old));
+        }
+    }
+    steps
+}
