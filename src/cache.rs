@@ -206,7 +206,7 @@ impl CacheConfig {
 pub struct CachedToken {
     /// The token (a secret: it is persisted, so protect the file).
     pub access_token: AccessToken,
-    /// When it was issued (the caller's `now` at the response).
+    /// When it was issued, as far as the cache can tell: when the refresh was handed out.
     pub issued_at: UnixTime,
     /// When it expires.
     pub expires_at: UnixTime,
@@ -493,9 +493,11 @@ impl TokenCache {
         })
     }
 
-    /// Takes LINE's answer to a refresh. A success replaces the token (even from a refresh
-    /// that had timed out: a fresh token is a fresh token); a failure from a stale ticket is
-    /// ignored. Returns the protocol error, if any, for logging.
+    /// Takes LINE's answer to a refresh. The token's expiry is counted from when the request
+    /// was handed out, not from when the answer arrived, so a slow network can only make the
+    /// cache refresh early, never hand out an expired token. An answer to a refresh that has
+    /// already timed out is ignored: its token's age is unknown. Returns the protocol error,
+    /// if any, for logging.
     pub fn handle_response<B: AsRef<[u8]>>(
         &mut self,
         ticket: Ticket,
@@ -510,7 +512,9 @@ impl TokenCache {
         };
         match parsed {
             Ok(token) => {
-                self.accept(ticket, now, token);
+                if let Some(flight) = self.state.in_flight.filter(|f| f.ticket == ticket) {
+                    self.accept(flight.started.min(now), token);
+                }
                 Ok(())
             }
             Err(error) => {
@@ -557,8 +561,8 @@ impl TokenCache {
         self.state.in_flight.is_some_and(|f| f.ticket == ticket)
     }
 
-    fn accept(&mut self, ticket: Ticket, now: UnixTime, token: IssuedToken) {
-        let expires_at = token.expires_at(now);
+    fn accept(&mut self, issued_at: UnixTime, token: IssuedToken) {
+        let expires_at = token.expires_at(issued_at);
         let newer = self
             .state
             .token
@@ -567,17 +571,15 @@ impl TokenCache {
         if newer {
             self.state.token = Some(CachedToken {
                 access_token: token.access_token,
-                issued_at: now,
+                issued_at,
                 expires_at,
                 key_id: token.key_id,
             });
         }
-        if self.is_current(ticket) || self.state.in_flight.is_none() {
-            self.state.in_flight = None;
-            self.state.failures = 0;
-            self.state.retry_at = None;
-            self.state.last_failure = None;
-        }
+        self.state.in_flight = None;
+        self.state.failures = 0;
+        self.state.retry_at = None;
+        self.state.last_failure = None;
     }
 
     fn record_failure(
