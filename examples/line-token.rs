@@ -388,10 +388,198 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), Failure> {
         .map_err(|e| local(format!("cannot write {}: {e}", path.display())))
 }
 
+/// `token`: a valid access token from a cache file shared by every process on the machine.
 mod token_command {
     use super::*;
+    use line_channel_token::cache::{CacheConfig, CacheState, Credentials, Poll, TokenCache};
+    use std::fs::{File, OpenOptions};
+    use std::io::Write;
 
-    pub fn run(_cli: &Cli, _opts: &Options, _now: UnixTime) -> Result<String, Failure> {
-        Err(local("the token command is not available yet"))
+    /// The cache file: the crate's `CacheState` under a format marker.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct CacheFile {
+        format: String,
+        state: CacheState,
+    }
+
+    const FORMAT: &str = "line-channel-token/cache/v1";
+
+    pub fn run(cli: &Cli, opts: &Options, now: UnixTime) -> Result<String, Failure> {
+        let channel_id = opts.require("channel-id")?;
+        let kind = opts.get("type").unwrap_or_else(|| "stateless".into());
+        let use_jwt =
+            opts.given("kid") || opts.given("key") || opts.get("channel-secret").is_none();
+        let credentials = match (kind.as_str(), use_jwt) {
+            ("stateless", false) => Credentials::stateless_by_secret(
+                &channel_id,
+                ChannelSecret::new(opts.require("channel-secret")?),
+            ),
+            ("stateless", true) => Credentials::stateless_by_jwt(
+                &channel_id,
+                opts.require("kid")?,
+                load_key(&opts.require("key")?)?,
+            ),
+            ("short-lived", _) => Credentials::short_lived(
+                &channel_id,
+                ChannelSecret::new(opts.require("channel-secret")?),
+            ),
+            ("v2.1", _) => {
+                let token_exp = opts
+                    .seconds("token-exp", Some(MAX_TOKEN_EXP.as_secs()))?
+                    .unwrap_or(MAX_TOKEN_EXP);
+                // Check token_exp now, before any file is touched.
+                AssertionBuilder::new(&channel_id, "kid")
+                    .token_exp(token_exp)
+                    .claims(now)
+                    .map_err(local)?;
+                Credentials::v2_1(
+                    &channel_id,
+                    opts.require("kid")?,
+                    load_key(&opts.require("key")?)?,
+                    token_exp,
+                )
+            }
+            (other, _) => {
+                return Err(local(format!(
+                    "--type is stateless, v2.1 or short-lived, not {other:?}"
+                )))
+            }
+        };
+        let mut config = CacheConfig::for_lifetime(credentials.expected_lifetime());
+        if let Some(before) = opts.seconds("refresh-before", None)? {
+            if before >= credentials.expected_lifetime() {
+                return Err(local(format!(
+                    "--refresh-before {}s is not shorter than the token's lifetime ({}s)",
+                    before.as_secs(),
+                    credentials.expected_lifetime().as_secs()
+                )));
+            }
+            config.refresh_before = before;
+        }
+        let path = PathBuf::from(opts.require("cache")?);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| local(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        // One process at a time per cache file: the others wait here, then find the token
+        // the first one wrote, so N processes issue one token, not N.
+        let _lock = lock(&path)?;
+        let mut state = read_state(&path);
+        if let Some(s) = state.as_mut() {
+            // Under the lock, an in-flight marker is a crashed process's: drop it. A
+            // non-retryable failure was probably fixed by the user re-running: try again.
+            s.in_flight = None;
+            if s.last_failure.as_ref().is_some_and(|f| !f.retryable) {
+                s.last_failure = None;
+                s.retry_at = None;
+            }
+        }
+        let mut cache = match state {
+            Some(s) => TokenCache::restore(cli.api.clone(), credentials, config, s),
+            None => TokenCache::with_config(cli.api.clone(), credentials, config),
+        };
+        let before = cache.state().clone();
+        let result = drive(cli, &mut cache, now);
+        if *cache.state() != before {
+            write_state(&path, cache.state())?;
+        }
+        result
+    }
+
+    fn drive(cli: &Cli, cache: &mut TokenCache, now: UnixTime) -> Result<String, Failure> {
+        for _ in 0..3 {
+            match cache.poll(now, &mut OsRng) {
+                Poll::Ready(token) => return Ok(token.expose_secret().to_owned()),
+                Poll::Refresh(refresh) => match transport::send(&cli.agent, refresh.request) {
+                    Ok(response) => {
+                        if let Err(e) =
+                            cache.handle_response(refresh.ticket, now, &response, &mut OsRng)
+                        {
+                            if let Some(token) = cache.token(now) {
+                                eprintln!("line-token: warning: refresh failed, the cached token is still valid: {e}");
+                                return Ok(token.expose_secret().to_owned());
+                            }
+                            return Err(match e {
+                                Error::Api(_) => Failure::Line(e.to_string()),
+                                other => local(other),
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        cache.handle_transport_failure(refresh.ticket, now, &mut OsRng);
+                        if let Some(token) = cache.token(now) {
+                            eprintln!("line-token: warning: {} unreachable ({e}); the cached token is still valid", cli.api);
+                            return Ok(token.expose_secret().to_owned());
+                        }
+                        return Err(local(format!("could not reach {}: {e}", cli.api)));
+                    }
+                },
+                Poll::Wait(until) => {
+                    return Err(local(format!(
+                        "backing off after failed refreshes; try again after {} (Unix time)",
+                        until.as_secs()
+                    )))
+                }
+                Poll::Failed(f) => return Err(Failure::Line(f.to_string())),
+            }
+        }
+        Err(local("no token after three attempts"))
+    }
+
+    fn lock(path: &Path) -> Result<File, Failure> {
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                local(format!(
+                    "cannot open lock file {}: {e}",
+                    PathBuf::from(&lock_path).display()
+                ))
+            })?;
+        file.lock()
+            .map_err(|e| local(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(file)
+    }
+
+    /// The saved state, or `None` for a missing, corrupt or foreign file (replaced later).
+    fn read_state(path: &Path) -> Option<CacheState> {
+        let bytes = std::fs::read(path).ok()?;
+        match serde_json::from_slice::<CacheFile>(&bytes) {
+            Ok(f) if f.format == FORMAT => Some(f.state),
+            _ => {
+                eprintln!(
+                    "line-token: warning: {} is not a line-token cache; replacing it",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    /// Writes to a temporary file (mode 0600) and renames it over the cache: a crash leaves
+    /// either the old file or the new one, never a torn one.
+    fn write_state(path: &Path, state: &CacheState) -> Result<(), Failure> {
+        let json = serde_json::to_vec_pretty(&CacheFile {
+            format: FORMAT.into(),
+            state: state.clone(),
+        })
+        .map_err(local)?;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let fail = |e: std::io::Error| local(format!("cannot write {}: {e}", path.display()));
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(fail)?;
+        file.write_all(&json)
+            .and_then(|_| file.sync_all())
+            .map_err(fail)?;
+        std::fs::rename(&tmp, path).map_err(fail)
     }
 }

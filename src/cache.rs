@@ -169,7 +169,7 @@ impl Credentials {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CacheConfig {
     /// Refresh when the token has less than this left: 5 minutes for a 15-minute stateless
-    /// token, one day for a 30-day token.
+    /// token, one day for a 30-day token. (Never before half the token's life has passed.)
     pub refresh_before: Duration,
     /// Assume the caller's clock may be this far behind LINE's: a token is never handed out
     /// within this margin of its expiry.
@@ -370,10 +370,14 @@ impl TokenCache {
             .filter(|t| now + self.config.clock_skew < t.expires_at)
     }
 
-    /// When the token is due for refresh (or `None` if there is no token).
+    /// When the token is due for refresh (or `None` if there is no token): `refresh_before`
+    /// plus the clock skew ahead of expiry, but never before half the token's life has
+    /// passed, so no configuration can make the cache issue tokens in a loop.
     pub fn refresh_due_at(&self) -> Option<UnixTime> {
         let t = self.state.token.as_ref()?;
-        Some(t.expires_at - self.config.refresh_before - self.config.clock_skew)
+        let window = t.expires_at - self.config.refresh_before - self.config.clock_skew;
+        let half_life = t.issued_at + (t.expires_at - t.issued_at) / 2;
+        Some(window.max(half_life))
     }
 
     /// The next time polling can change anything: the refresh time, the end of a backoff, or

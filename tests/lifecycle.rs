@@ -656,3 +656,19 @@ fn rotation_revokes_oldest_first_at_the_limit_of_30() {
     ))
     .unwrap();
 }
+
+#[test]
+fn no_configuration_makes_the_cache_issue_in_a_loop() {
+    let mut line = line();
+    let mut config = CacheConfig::for_lifetime(Duration::from_secs(900));
+    config.refresh_before = Duration::from_secs(10_000);
+    let creds = Credentials::stateless_by_secret(CHANNEL, ChannelSecret::new("s3cret"));
+    let mut cache = TokenCache::with_config(ApiBase::default(), creds, config);
+    let a = get_token(&mut cache, &mut line, T0).unwrap();
+    assert_eq!(
+        get_token(&mut cache, &mut line, T0 + Duration::from_secs(449)).unwrap(),
+        a
+    );
+    assert_eq!(line.calls(Operation::IssueStateless), 1);
+    assert_eq!(cache.refresh_due_at(), Some(T0 + Duration::from_secs(450)));
+}

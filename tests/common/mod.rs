@@ -80,3 +80,68 @@ pub fn python_with(modules: &[&str]) -> Option<&'static str> {
 
 pub const PYJWT_DOCS_KEY: &str = include_str!("../keys/line-docs-pyjwt.jwk.json");
 pub const NODE_JOSE_DOCS_KEY: &str = include_str!("../keys/line-docs-node-jose.jwk.json");
+
+/// The path of an example binary, building it if this test run did not.
+pub fn example_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let bin = dir.join(name);
+    if !bin.exists() {
+        run(Command::new(env!("CARGO")).args(["build", "--example", name]));
+    }
+    bin
+}
+
+/// A running `line-emulator`, killed on drop.
+pub struct EmulatorProcess {
+    child: std::process::Child,
+    pub base: String,
+    /// The JSON lines it printed at start (one per registered key or long-lived token).
+    pub lines: Vec<serde_json::Value>,
+}
+
+impl EmulatorProcess {
+    pub fn start(args: &[&str]) -> EmulatorProcess {
+        use std::io::BufRead;
+        let mut child = Command::new(example_bin("line-emulator"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut base = String::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            if let Some(url) = line.strip_prefix("line-emulator: listening on ") {
+                base = url.to_owned();
+                break;
+            }
+            panic!("line-emulator: {line}");
+        }
+        // The JSON lines are printed before the listening line.
+        let mut lines = Vec::new();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let expected = args.iter().filter(|a| **a == "--public-key").count()
+            + if args.contains(&"--long-lived") {
+                args.iter().filter(|a| **a == "--channel").count()
+            } else {
+                0
+            };
+        for line in stdout.lines().take(expected) {
+            lines.push(serde_json::from_str(&line.unwrap()).unwrap());
+        }
+        EmulatorProcess { child, base, lines }
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[path = "../../examples/support/transport.rs"]
+pub mod transport;
