@@ -111,15 +111,11 @@ impl EmulatorProcess {
             .spawn()
             .unwrap();
         let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let mut base = String::new();
-        for line in stderr.lines() {
-            let line = line.unwrap();
-            if let Some(url) = line.strip_prefix("line-emulator: listening on ") {
-                base = url.to_owned();
-                break;
-            }
-            panic!("line-emulator: {line}");
-        }
+        let first = stderr.lines().next().expect("line-emulator printed nothing").unwrap();
+        let base = first
+            .strip_prefix("line-emulator: listening on ")
+            .unwrap_or_else(|| panic!("line-emulator: {first}"))
+            .to_owned();
         // The JSON lines are printed before the listening line.
         let mut lines = Vec::new();
         let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
