@@ -1,8 +1,83 @@
 //! # line-channel-token
 //!
-//! Gets, keeps and retires LINE Messaging API **channel access tokens**, without doing any I/O.
+//! Gets, keeps and retires LINE Messaging API **channel access tokens**, as a sans-IO
+//! protocol library: it builds `http::Request` values and parses `http::Response` bytes for
+//! all eight channel access token endpoints, signs the RS256 client assertions LINE's JWT flows
+//! need, and keeps tokens warm with a refresh-ahead cache. It never opens a socket, reads the
+//! clock or sleeps: you pass in `now`, randomness and an HTTP client.
 //!
-//! (The full manual is filled in as the crate grows.)
+//! ## The sans-IO model
+//!
+//! Every endpoint is a value implementing [`Endpoint`]. Data flows one way:
+//!
+//! ```text
+//! IssueStateless::by_secret(..) --to_request--> http::Request<Vec<u8>>
+//!        --(your HTTP client: ureq, reqwest, hyper, WASM fetch)--> http::Response<bytes>
+//!        --parse_response--> IssuedToken | Error
+//! ```
+//!
+//! [`call`] (blocking) and [`call_async`] run an endpoint through any closure from request to
+//! response, so a whole client adapter is a few lines:
+//!
+//! ```no_run
+//! use line_channel_token::{call, ApiBase, ChannelSecret, IssueStateless};
+//!
+//! let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+//! let send = |req| -> Result<http::Response<Vec<u8>>, ureq::Error> {
+//!     let (parts, mut body) = agent.run(req)?.into_parts();
+//!     Ok(http::Response::from_parts(parts, body.read_to_vec()?))
+//! };
+//! let secret = ChannelSecret::new(std::env::var("LINE_CHANNEL_SECRET").unwrap());
+//! let token = call(&ApiBase::default(), &IssueStateless::by_secret("1234567890", &secret), send).unwrap();
+//! println!("valid for {} s", token.expires_in);
+//! ```
+//!
+//! ## Token types, and which to choose
+//!
+//! | type | issue with | auth | lifetime | active at once | revoke |
+//! |---|---|---|---|---|---|
+//! | stateless | [`IssueStateless`] | secret or JWT | 15 minutes | unlimited | no |
+//! | short-lived | [`IssueShortLived`] | secret | 30 days | 30 (oldest revoked) | [`Revoke`] |
+//! | v2.1 | [`IssueV21`] | JWT | `token_exp`, up to 30 days | 30 (then refused) | [`RevokeV21`] |
+//! | long-lived | LINE Developers Console | - | no expiry | 1 | [`Revoke`] |
+//!
+//! Prefer **stateless** tokens kept warm by [`cache::TokenCache`]: nothing to store or revoke.
+//! Use **v2.1** when you need tokens that you can revoke and rotate on your own schedule
+//! ([`rotation`]), **short-lived** when only the channel secret is available and 30-day tokens
+//! suit you.
+//!
+//! ## JWT assertions
+//!
+//! v2.1 issuance, key-id listing and stateless-by-JWT authenticate with a client assertion
+//! signed by your assertion signing key: generate one ([`SigningKey::generate`]), register
+//! [`SigningKey::public_jwk`] in the Console to get a `kid`, then
+//! [`AssertionBuilder::sign`]. Keys load from private JWKs and PKCS#1/PKCS#8 PEM once, and are
+//! checked against LINE's rules (RSA-2048, RS256).
+//!
+//! ## Keeping tokens
+//!
+//! [`cache::TokenCache`] is a state machine in the style of quinn-proto: `poll(now)` answers
+//! use this token, send this refresh, or wait until T. It refreshes ahead of expiry, lets one
+//! caller refresh at a time, backs off with jitter, and its [`cache::CacheState`] is serde
+//! data without secrets. [`pool::TokenPool`] holds thousands of channels with the next
+//! deadline in O(log n).
+//!
+//! ## Testing without LINE
+//!
+//! With the `emulator` feature, `emulator::Emulator` answers requests as LINE does, limits
+//! and error bodies included; `examples/line-emulator.rs` serves it on 127.0.0.1.
+//!
+//! ## Security notes
+//!
+//! Secrets ([`ChannelSecret`], [`AccessToken`], [`ClientAssertion`], [`SigningKey`]) never
+//! appear in `Debug` or `Display`; reading one is an explicit `expose_secret`. Signatures are
+//! blinded. See the README's Security section for the threat model and RUSTSEC-2023-0071.
+//!
+//! ## Features
+//!
+//! - `os-rng` (default): re-exports the operating system RNG as `OsRng`. Without it the
+//!   crate builds for `wasm32-unknown-unknown`; pass your own [`rand_core::CryptoRngCore`].
+//! - `emulator`: the `emulator` module (a LINE token server emulator).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

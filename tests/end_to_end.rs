@@ -368,3 +368,32 @@ fn fault_injection_drives_the_cache_through_backoff() {
         .authorize(t, token.expose_secret())
         .is_some());
 }
+
+#[test]
+fn lines_official_python_sdk_completes_all_8_endpoints_against_line_emulator() {
+    let Some(python) = python_with(&["linebot.v3.oauth", "jwt", "cryptography"]) else {
+        return;
+    };
+    let key = SigningKey::generate(&mut OsRng).unwrap();
+    let dir = Scratch::new("python-sdk");
+    let public = dir.write("public.json", key.public_jwk().to_json());
+    let private = dir.write("private.json", key.to_private_jwk());
+    let channel = format!("{CHANNEL}:{SECRET}");
+    let server = EmulatorProcess::start(&[
+        "--channel",
+        &channel,
+        "--public-key",
+        public.to_str().unwrap(),
+    ]);
+    let kid = server.lines[0]["kid"].as_str().unwrap().to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/line_bot_sdk.py");
+    let out = run(std::process::Command::new(python).args([
+        script,
+        &server.base,
+        CHANNEL,
+        SECRET,
+        &kid,
+        private.to_str().unwrap(),
+    ]));
+    assert_eq!(String::from_utf8_lossy(&out).trim(), "all 8 endpoints ok");
+}

@@ -16,6 +16,7 @@ const MAX_BODY: usize = 1024 * 1024;
 pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
 
 /// The wall clock.
+#[allow(dead_code)] // the demo runs on a simulated clock
 pub fn system_clock() -> Clock {
     Arc::new(|| UnixTime::from(SystemTime::now()))
 }

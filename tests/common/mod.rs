@@ -72,9 +72,9 @@ pub fn python_with(modules: &[&str]) -> Option<&'static str> {
         return Some("python3");
     }
     if std::env::var_os("CI").is_some() {
-        panic!("CI must have python3 with {modules:?}: `python3 -m pip install pyjwt cryptography jwcrypto`");
+        panic!("CI must have python3 with {modules:?}: `python3 -m pip install pyjwt cryptography jwcrypto line-bot-sdk`");
     }
-    eprintln!("SKIPPED: python3 lacks {modules:?}; `python3 -m pip install pyjwt cryptography jwcrypto` to run this check");
+    eprintln!("SKIPPED: python3 lacks {modules:?}; `python3 -m pip install pyjwt cryptography jwcrypto line-bot-sdk` to run this check");
     None
 }
 
@@ -111,7 +111,11 @@ impl EmulatorProcess {
             .spawn()
             .unwrap();
         let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let first = stderr.lines().next().expect("line-emulator printed nothing").unwrap();
+        let first = stderr
+            .lines()
+            .next()
+            .expect("line-emulator printed nothing")
+            .unwrap();
         let base = first
             .strip_prefix("line-emulator: listening on ")
             .unwrap_or_else(|| panic!("line-emulator: {first}"))

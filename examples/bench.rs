@@ -1,0 +1,273 @@
+//! Benchmarks, reported as ratios against references measured in the same run.
+//!
+//! ```text
+//! cargo run --release --example bench            # about 15 seconds
+//! cargo run --release --example bench -- --quick # a few seconds, for CI
+//! ```
+//!
+//! Prints one line per measurement and, for signing, `sign_vs_openssl: X.XX`: our RS256
+//! signature time divided by `openssl speed rsa2048`'s private-key time on this machine.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::process::Command;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+
+use line_channel_token::cache::{CacheState, Credentials, Poll, TokenCache};
+use line_channel_token::emulator::Emulator;
+use line_channel_token::pool::TokenPool;
+use line_channel_token::*;
+
+/// Counts live heap bytes, to measure memory per channel. (The library itself forbids
+/// `unsafe`; a global allocator cannot be written without it.)
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` repeatedly for about `budget` and returns the mean time per call.
+fn time<R>(budget: Duration, mut f: impl FnMut() -> R) -> Duration {
+    // Warm up, then size the batch.
+    black_box(f());
+    let mut n = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(f());
+        }
+        let took = start.elapsed();
+        if took >= budget / 2 || n >= 1 << 30 {
+            return took / n as u32;
+        }
+        n *= if took < budget / 16 { 8 } else { 2 };
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns >= 1_000_000 {
+        format!("{:.3} ms", ns as f64 / 1e6)
+    } else if ns >= 1_000 {
+        format!("{:.2} µs", ns as f64 / 1e3)
+    } else {
+        format!("{ns} ns")
+    }
+}
+
+/// `openssl speed rsa2048`'s time per private-key operation (sign), if openssl is there.
+fn openssl_sign_time(seconds: u32) -> Option<Duration> {
+    let out = Command::new("openssl")
+        .args(["speed", "-mr", "-seconds", &seconds.to_string(), "rsa2048"])
+        .output()
+        .ok()?;
+    // OpenSSL 3 prints the machine-readable lines on stderr, older versions on stdout.
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // "+R1:<count>:2048:<seconds>": private-key operations done in that many seconds.
+    let line = text.lines().find(|l| l.starts_with("+R1:"))?;
+    let mut parts = line.split(':').skip(1);
+    let count: f64 = parts.next()?.parse().ok()?;
+    let _bits = parts.next()?;
+    let secs: f64 = parts.next()?.parse().ok()?;
+    (count > 0.0).then(|| Duration::from_secs_f64(secs / count))
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    if cfg!(debug_assertions) {
+        eprintln!("note: a debug build; run with --release for meaningful numbers");
+    }
+    let budget = Duration::from_millis(if quick { 40 } else { 300 });
+    let jwk = include_str!("../tests/keys/line-docs-pyjwt.jwk.json");
+    let key = SigningKey::parse(jwk).expect("docs key loads");
+    let pem = key.to_pkcs8_pem().expect("exports");
+    let now = UnixTime::from_secs(1_700_000_000);
+
+    println!("== keys and signing ==");
+    let load_jwk = time(budget, || SigningKey::parse(jwk).map(|_| ()));
+    println!("key load (private JWK)        {:>12}", fmt(load_jwk));
+    let load_pem = time(budget, || SigningKey::parse(&pem).map(|_| ()));
+    println!("key load (PKCS#8 PEM)         {:>12}", fmt(load_pem));
+    let builder = AssertionBuilder::new("1234567890", "9869e446-3489-4516-a83f-ec9214ad94d0")
+        .token_exp(Duration::from_secs(2_592_000));
+    let sign = time(budget, || builder.sign(&key, now, &mut OsRng).map(|_| ()));
+    println!("assertion sign (RS256, blinded) {:>10}", fmt(sign));
+    match openssl_sign_time(if quick { 1 } else { 3 }) {
+        Some(reference) => {
+            println!("openssl speed rsa2048 sign    {:>12}", fmt(reference));
+            println!(
+                "sign_vs_openssl: {:.2}",
+                sign.as_secs_f64() / reference.as_secs_f64()
+            );
+            println!(
+                "key_load_vs_openssl_sign: {:.2}",
+                load_jwk.as_secs_f64() / reference.as_secs_f64()
+            );
+        }
+        None => println!("sign_vs_openssl: unavailable (no openssl on PATH)"),
+    }
+
+    println!("\n== wire protocol: build a request, parse a response ==");
+    let api = ApiBase::default();
+    let secret = ChannelSecret::new("s3cret&=+%");
+    let token = AccessToken::new("eyJhbGciOiJIUz.....W1TeHCgfH2Liwa");
+    let assertion = builder.sign(&key, now, &mut OsRng).expect("signs");
+    let issued = http::Response::new(
+        br#"{"access_token":"eyJhbGciOiJIUz.....","token_type":"Bearer","expires_in":2592000,"key_id":"sDTOzw5wIfxxxxPEzcmeQA"}"#.to_vec(),
+    );
+    let verified = http::Response::new(
+        br#"{"client_id":"1350031035","expires_in":3138007490,"scope":"P CM"}"#.to_vec(),
+    );
+    let kids = http::Response::new(
+        br#"{"kids":["U_gdnFYKTWRxxxxDVZexGg","sDTOzw5wIfWxxxxzcmeQA","73hDyp3PxGfxxxxD6U5qYA"]}"#
+            .to_vec(),
+    );
+    let empty = http::Response::new(Vec::new());
+    let error = http::Response::builder()
+        .status(400)
+        .header("x-line-request-id", "abc")
+        .body(br#"{"error":"invalid_client","error_description":"invalid client_secret"}"#.to_vec())
+        .expect("builds");
+    let rows: Vec<(&str, Duration, Duration)> = vec![
+        (
+            "issue short-lived",
+            time(budget, || {
+                IssueShortLived::new("1234567890", &secret).to_request(&api)
+            }),
+            time(budget, || IssueShortLived::parse_response(&issued)),
+        ),
+        (
+            "verify",
+            time(budget, || Verify::new(&token).to_request(&api)),
+            time(budget, || Verify::parse_response(&verified)),
+        ),
+        (
+            "revoke",
+            time(budget, || Revoke::new(&token).to_request(&api)),
+            time(budget, || Revoke::parse_response(&empty)),
+        ),
+        (
+            "issue v2.1",
+            time(budget, || IssueV21::new(&assertion).to_request(&api)),
+            time(budget, || IssueV21::parse_response(&issued)),
+        ),
+        (
+            "verify v2.1",
+            time(budget, || VerifyV21::new(&token).to_request(&api)),
+            time(budget, || VerifyV21::parse_response(&verified)),
+        ),
+        (
+            "key ids v2.1",
+            time(budget, || KeyIdsV21::new(&assertion).to_request(&api)),
+            time(budget, || KeyIdsV21::parse_response(&kids)),
+        ),
+        (
+            "revoke v2.1",
+            time(budget, || {
+                RevokeV21::new("1234567890", &secret, &token).to_request(&api)
+            }),
+            time(budget, || RevokeV21::parse_response(&empty)),
+        ),
+        (
+            "issue stateless",
+            time(budget, || {
+                IssueStateless::by_secret("1234567890", &secret).to_request(&api)
+            }),
+            time(budget, || IssueStateless::parse_response(&issued)),
+        ),
+        (
+            "(an API error)",
+            Duration::ZERO,
+            time(budget, || {
+                IssueShortLived::parse_response(&error).map_err(|e| e.is_retryable())
+            }),
+        ),
+    ];
+    println!("{:<18} {:>12} {:>12}", "endpoint", "build", "parse");
+    for (name, build, parse) in &rows {
+        let build = if build.is_zero() {
+            "-".to_owned()
+        } else {
+            fmt(*build)
+        };
+        println!("{name:<18} {build:>12} {:>12}", fmt(*parse));
+    }
+    let reference = time(budget, || {
+        serde_json::from_slice::<serde_json::Value>(issued.body())
+    });
+    println!(
+        "reference: serde_json::Value parse of the issue body {}",
+        fmt(reference)
+    );
+    println!(
+        "issue_parse_vs_serde_value: {:.2}",
+        rows[0].2.as_secs_f64() / reference.as_secs_f64()
+    );
+
+    println!("\n== token cache ==");
+    let mut line = Emulator::new();
+    line.add_channel("1234567890", ChannelSecret::new("s"));
+    let mut cache = TokenCache::new(
+        api.clone(),
+        Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s")),
+    );
+    if let Poll::Refresh(r) = cache.poll(now, &mut OsRng) {
+        let response = line.handle(now, &r.request);
+        cache
+            .handle_response(r.ticket, now, &response, &mut OsRng)
+            .expect("issues");
+    }
+    let hit = time(budget, || cache.token(now).is_some());
+    println!("cache hit (TokenCache::token) {:>12}", fmt(hit));
+    let poll_hit = time(budget, || {
+        matches!(cache.poll(now, &mut OsRng), Poll::Ready(_))
+    });
+    println!("cache hit (TokenCache::poll)  {:>12}", fmt(poll_hit));
+
+    let channels = if quick { 2_000 } else { 20_000 };
+    let template = cache.state().clone();
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut pool = TokenPool::new();
+    for i in 0..channels {
+        let id = format!("{}", 1_000_000_000u64 + i);
+        let state = CacheState {
+            channel_id: id.clone(),
+            ..template.clone()
+        };
+        let creds = Credentials::stateless_by_secret(
+            id.clone(),
+            ChannelSecret::new("channel-secret-32-bytes-long-xx"),
+        );
+        let c = TokenCache::restore(api.clone(), creds, *cache.config(), state);
+        pool.insert(id, c);
+    }
+    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    println!(
+        "memory per channel (pool of {channels}, warm token) {} bytes",
+        bytes / channels as isize
+    );
+    let key = format!("{}", 1_000_000_000u64 + channels / 2);
+    let pool_hit = time(budget, || pool.token(&key, now).is_some());
+    println!(
+        "pool hit ({channels} channels)        {:>12}",
+        fmt(pool_hit)
+    );
+    let deadline = time(budget, || pool.next_deadline());
+    println!("pool next_deadline            {:>12}", fmt(deadline));
+}

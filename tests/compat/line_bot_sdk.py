@@ -1,0 +1,79 @@
+"""LINE's official Python SDK (line-bot-sdk, linebot.v3.oauth) against line-emulator.
+
+Usage: line_bot_sdk.py BASE_URL CHANNEL_ID SECRET KID PRIVATE_JWK_FILE
+Runs all 8 channel access token endpoints through the SDK, asserts on the answers, and
+prints "all 8 endpoints ok". Any failure raises and exits non-zero.
+"""
+import json
+import sys
+import time
+
+import jwt
+from jwt.algorithms import RSAAlgorithm
+from linebot.v3.oauth import ApiClient, ApiException, ChannelAccessToken, Configuration
+
+base, channel, secret, kid, key_file = sys.argv[1:6]
+key = RSAAlgorithm.from_jwk(open(key_file).read())
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def assertion(token_exp=None):
+    claims = {"iss": channel, "sub": channel, "aud": "https://api.line.me/", "exp": int(time.time()) + 1800}
+    if token_exp is not None:
+        claims["token_exp"] = token_exp
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
+
+
+api = ChannelAccessToken(ApiClient(Configuration(host=base)))
+seen = set()
+
+# 1-3: short-lived issue, verify, revoke
+short = api.issue_channel_token("client_credentials", channel, secret)
+assert short.expires_in == 2592000 and short.token_type == "Bearer", short
+seen.add("issueChannelToken")
+v = api.verify_channel_token(short.access_token)
+assert v.client_id == channel and v.expires_in > 0, v
+seen.add("verifyChannelToken")
+api.revoke_channel_token(short.access_token)
+seen.add("revokeChannelToken")
+try:
+    api.verify_channel_token(short.access_token)
+    raise AssertionError("a revoked token verified")
+except ApiException as e:
+    assert e.status == 400 and json.loads(e.body)["error"] == "invalid_request", e.body
+
+# 4-7: v2.1 issue, verify, key ids, revoke
+v21 = api.issue_channel_token_by_jwt("client_credentials", JWT_BEARER, assertion(86400))
+assert v21.expires_in == 86400 and v21.key_id, v21
+seen.add("issueChannelTokenByJWT")
+v = api.verify_channel_token_by_jwt(v21.access_token)
+assert v.client_id == channel, v
+seen.add("verifyChannelTokenByJWT")
+kids = api.gets_all_valid_channel_access_token_key_ids(JWT_BEARER, assertion())
+assert v21.key_id in kids.kids, kids
+seen.add("getsAllValidChannelAccessTokenKeyIds")
+api.revoke_channel_token_by_jwt(channel, secret, v21.access_token)
+seen.add("revokeChannelTokenByJWT")
+kids = api.gets_all_valid_channel_access_token_key_ids(JWT_BEARER, assertion())
+assert v21.key_id not in kids.kids, kids
+
+# 8: stateless, both forms
+s = api.issue_stateless_channel_token(grant_type="client_credentials", client_id=channel, client_secret=secret)
+assert s.expires_in == 900, s
+s = api.issue_stateless_channel_token(
+    grant_type="client_credentials", client_assertion_type=JWT_BEARER, client_assertion=assertion()
+)
+assert s.expires_in == 900, s
+seen.add("issueStatelessChannelToken")
+
+# An error in LINE's shape
+try:
+    api.issue_channel_token("client_credentials", channel, "wrong")
+    raise AssertionError("a wrong secret was accepted")
+except ApiException as e:
+    body = json.loads(e.body)
+    assert e.status == 400 and body == {"error": "invalid_client", "error_description": "invalid client_secret"}, e.body
+    assert e.headers.get("x-line-request-id"), e.headers
+
+assert len(seen) == 8, seen
+print("all 8 endpoints ok")
