@@ -257,7 +257,7 @@ impl Emulator {
         now: UnixTime,
         request: &Request<B>,
     ) -> Response<Vec<u8>> {
-        self.counter += 1;
+        self.counter = self.counter.wrapping_add(1);
         let request_id = self.request_id();
         let mut reply = self.route(now, request);
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -274,7 +274,8 @@ impl Emulator {
             }
             return message(StatusCode::NOT_FOUND, "Not found").reply();
         };
-        *self.calls.entry(op).or_default() += 1;
+        let calls = self.calls.entry(op).or_default();
+        *calls = calls.saturating_add(1);
         if let Some((count, status)) = self.faults.get_mut(&op) {
             if *count > 0 {
                 *count -= 1;
@@ -413,14 +414,7 @@ impl Emulator {
     }
 
     fn verify_v2_1(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
-        let token = p.get("access_token").unwrap_or("");
-        if !looks_like_jws(token) {
-            return Err(oauth(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                Some("The access token not JWS"),
-            ));
-        }
+        let token = p.jws_access_token()?;
         for (id, c) in &self.channels {
             let found = c
                 .tokens
@@ -467,14 +461,7 @@ impl Emulator {
 
     fn revoke_v2_1(&mut self, p: &Params) -> Result<Reply, Refusal> {
         let channel_id = self.authenticate_secret(p)?;
-        let token = p.get("access_token").unwrap_or("");
-        if !looks_like_jws(token) {
-            return Err(oauth(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                Some("The access token not JWS"),
-            ));
-        }
+        let token = p.jws_access_token()?;
         if Jwt::decode_unverified(token).is_err() {
             return Err(oauth(
                 StatusCode::BAD_REQUEST,
@@ -588,7 +575,7 @@ impl Emulator {
     // ---- token material ----
 
     fn next_bytes(&mut self, label: &[u8]) -> [u8; 32] {
-        self.counter += 1;
+        self.counter = self.counter.wrapping_add(1);
         let mut h = Sha256::new();
         h.update(self.seed);
         h.update(label);
@@ -682,6 +669,20 @@ impl Params {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The `access_token` of the v2.1 endpoints, which must look like a JWS.
+    fn jws_access_token(&self) -> Result<&str, Refusal> {
+        let token = self.get("access_token").unwrap_or("");
+        if looks_like_jws(token) {
+            Ok(token)
+        } else {
+            Err(oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                Some("The access token not JWS"),
+            ))
+        }
     }
 
     fn grant_type(&self) -> Result<(), Refusal> {

@@ -77,14 +77,7 @@ impl PublicJwk {
 
     fn parse(json: &str, console: bool) -> Result<PublicJwk, KeyError> {
         let raw: RawPublicJwk = serde_json::from_str(json).map_err(KeyError::json)?;
-        match raw.kty.as_deref() {
-            Some("RSA") => {}
-            Some(other) => return Err(KeyError::NotRsa(other.chars().take(20).collect())),
-            None => return Err(KeyError::MissingParameter("kty")),
-        }
-        if let Some(alg) = raw.alg.as_deref().filter(|a| *a != "RS256") {
-            return Err(KeyError::WrongAlgorithm(alg.chars().take(20).collect()));
-        }
+        check_kty_and_alg(raw.kty.as_deref(), raw.alg.as_deref())?;
         if console {
             if raw.kid.is_some() {
                 return Err(KeyError::HasKid);
@@ -153,6 +146,21 @@ impl PublicJwk {
         self.key
             .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, signature)
             .is_ok()
+    }
+}
+
+/// LINE's rules for any JWK: `kty` must be `RSA`; `alg`, if present, `RS256`.
+pub(crate) fn check_kty_and_alg(kty: Option<&str>, alg: Option<&str>) -> Result<(), KeyError> {
+    match kty {
+        Some("RSA") => {}
+        Some(other) => return Err(KeyError::NotRsa(other.chars().take(20).collect())),
+        None => return Err(KeyError::MissingParameter("kty")),
+    }
+    match alg {
+        Some(alg) if alg != "RS256" => {
+            Err(KeyError::WrongAlgorithm(alg.chars().take(20).collect()))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -13,7 +13,7 @@ use rsa::{BigUint, RsaPrivateKey};
 use sha2::{Digest, Sha256};
 
 use crate::base64url;
-use crate::jwk::{check_size, PublicJwk};
+use crate::jwk::{check_kty_and_alg, check_size, PublicJwk};
 
 /// LINE requires 2048-bit RSA assertion signing keys.
 pub const REQUIRED_BITS: usize = 2048;
@@ -176,14 +176,7 @@ impl SigningKey {
     /// if present they must allow RS256 signing. `dp`, `dq`, `qi` are checked if given.
     pub fn from_jwk(json: &str) -> Result<SigningKey, KeyError> {
         let raw: RawPrivateJwk = serde_json::from_str(json).map_err(KeyError::json)?;
-        match raw.kty.as_deref() {
-            Some("RSA") => {}
-            Some(other) => return Err(KeyError::NotRsa(other.chars().take(20).collect())),
-            None => return Err(KeyError::MissingParameter("kty")),
-        }
-        if let Some(alg) = raw.alg.as_deref().filter(|a| *a != "RS256") {
-            return Err(KeyError::WrongAlgorithm(alg.chars().take(20).collect()));
-        }
+        check_kty_and_alg(raw.kty.as_deref(), raw.alg.as_deref())?;
         if raw.use_.as_deref().is_some_and(|u| u != "sig") {
             return Err(KeyError::WrongUse);
         }
