@@ -396,3 +396,22 @@ proptest! {
         let _ = SigningKey::parse(&pem);
     }
 }
+
+#[test]
+fn loaded_keys_are_shareable_across_threads() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<SigningKey>();
+    send_sync::<PublicJwk>();
+    let key = SigningKey::parse(PYJWT_DOCS_KEY).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let key = key.clone();
+            std::thread::spawn(move || key.sign_rs256(b"same input", &mut OsRng).unwrap())
+        })
+        .collect();
+    let sigs: Vec<Vec<u8>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(
+        sigs.windows(2).all(|w| w[0] == w[1]),
+        "deterministic across threads"
+    );
+}

@@ -7,7 +7,9 @@ use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
 use std::time::Duration;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(state) = serde_json::from_slice::<CacheState>(data) else { return };
+    let Ok(state) = serde_json::from_slice::<CacheState>(data) else {
+        return;
+    };
     let creds = Credentials::stateless_by_secret(state.channel_id.clone(), ChannelSecret::new("s"));
     let config = CacheConfig::for_lifetime(Duration::from_secs(900));
     let mut cache = TokenCache::restore(ApiBase::default(), creds, config, state);
@@ -20,10 +22,19 @@ fuzz_target!(|data: &[u8]| {
 /// A fixed RNG: the fuzzer wants determinism, and no signing happens with secret credentials.
 struct Zero;
 impl line_channel_token::rand_core::RngCore for Zero {
-    fn next_u32(&mut self) -> u32 { 0 }
-    fn next_u64(&mut self) -> u64 { 0 }
-    fn fill_bytes(&mut self, dest: &mut [u8]) { dest.fill(0) }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), line_channel_token::rand_core::Error> {
+    fn next_u32(&mut self) -> u32 {
+        0
+    }
+    fn next_u64(&mut self) -> u64 {
+        0
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        dest.fill(0)
+    }
+    fn try_fill_bytes(
+        &mut self,
+        dest: &mut [u8],
+    ) -> Result<(), line_channel_token::rand_core::Error> {
         dest.fill(0);
         Ok(())
     }

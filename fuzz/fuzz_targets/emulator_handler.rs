@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let mut e = Emulator::new();
     e.add_channel("1234567890", ChannelSecret::new("s3cret"));
     let _ = e.issue_long_lived("1234567890");
-    let method = if flags & 1 == 0 { op.method() } else { http::Method::PUT };
+    let method = if flags & 1 == 0 {
+        op.method()
+    } else {
+        http::Method::PUT
+    };
     let mut uri = op.path().to_owned();
     if method == http::Method::GET {
         uri.push('?');
@@ -25,7 +29,9 @@ fuzz_target!(|data: &[u8]| {
     if flags & 2 == 0 {
         builder = builder.header("content-type", "application/x-www-form-urlencoded");
     }
-    let Ok(request) = builder.body(rest.to_vec()) else { return };
+    let Ok(request) = builder.body(rest.to_vec()) else {
+        return;
+    };
     let now = UnixTime::from_secs(1_700_000_000 + u64::from(flags));
     let response = e.handle(now, &request);
     assert!(response.headers().contains_key("x-line-request-id"));

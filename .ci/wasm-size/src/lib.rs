@@ -9,7 +9,10 @@ impl RngCore for HostRng {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
@@ -25,8 +28,18 @@ impl CryptoRng for HostRng {}
 /// Returns the request body's length, or 0 on any error.
 #[no_mangle]
 pub extern "C" fn sign_and_build(now_secs: u64, seed: u64) -> u32 {
-    let Ok(key) = SigningKey::parse(include_str!("../../../tests/keys/line-docs-pyjwt.jwk.json")) else { return 0 };
-    let builder = AssertionBuilder::new("1234567890", "kid").token_exp(std::time::Duration::from_secs(86_400));
-    let Ok(assertion) = builder.sign(&key, UnixTime::from_secs(now_secs), &mut HostRng(seed)) else { return 0 };
-    IssueV21::new(&assertion).to_request(&ApiBase::default()).body().len() as u32
+    let Ok(key) = SigningKey::parse(include_str!("../../../tests/keys/line-docs-pyjwt.jwk.json"))
+    else {
+        return 0;
+    };
+    let builder = AssertionBuilder::new("1234567890", "kid")
+        .token_exp(std::time::Duration::from_secs(86_400));
+    let Ok(assertion) = builder.sign(&key, UnixTime::from_secs(now_secs), &mut HostRng(seed))
+    else {
+        return 0;
+    };
+    IssueV21::new(&assertion)
+        .to_request(&ApiBase::default())
+        .body()
+        .len() as u32
 }
