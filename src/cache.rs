@@ -468,31 +468,27 @@ impl TokenCache {
                 IssueShortLived::new(channel_id, secret).to_request(&self.api)
             }
             CredentialKind::StatelessJwt(builder, key) | CredentialKind::V21(builder, key) => {
-                let reusable = self.assertion.as_ref().is_some_and(|(_, exp)| {
-                    now + self.config.clock_skew + self.config.in_flight_timeout < *exp
-                });
-                if !reusable {
-                    let signed = builder.sign(key, now, rng).map_err(|e| RefreshFailure {
-                        message: e.to_string(),
-                        status: None,
-                        retryable: false,
-                    })?;
-                    self.assertion = Some((signed, builder.expires_at(now)));
-                }
-                let assertion = match &self.assertion {
-                    Some((a, _)) => a,
-                    None => {
-                        return Err(RefreshFailure {
-                            message: "no assertion".into(),
-                            status: None,
-                            retryable: false,
-                        })
-                    }
+                // Reuse the last assertion while it outlives this refresh; otherwise sign anew.
+                let margin = self.config.clock_skew + self.config.in_flight_timeout;
+                let (assertion, expires_at) =
+                    match self.assertion.take().filter(|(_, exp)| now + margin < *exp) {
+                        Some(reusable) => reusable,
+                        None => {
+                            let signed =
+                                builder.sign(key, now, rng).map_err(|e| RefreshFailure {
+                                    message: e.to_string(),
+                                    status: None,
+                                    retryable: false,
+                                })?;
+                            (signed, builder.expires_at(now))
+                        }
+                    };
+                let request = match self.credentials.kind {
+                    CredentialKind::V21(..) => IssueV21::new(&assertion).to_request(&self.api),
+                    _ => IssueStateless::by_assertion(&assertion).to_request(&self.api),
                 };
-                match self.credentials.kind {
-                    CredentialKind::V21(..) => IssueV21::new(assertion).to_request(&self.api),
-                    _ => IssueStateless::by_assertion(assertion).to_request(&self.api),
-                }
+                self.assertion = Some((assertion, expires_at));
+                request
             }
         })
     }

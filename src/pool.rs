@@ -73,12 +73,12 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
 
     /// Adds or replaces a channel's cache. Its first deadline is "now".
     pub fn insert(&mut self, key: K, cache: TokenCache) {
-        self.generation += 1;
+        // `reschedule` gives the entry its generation and heap slot.
         self.caches.insert(
             key.clone(),
             Entry {
                 cache,
-                generation: self.generation,
+                generation: 0,
             },
         );
         self.reschedule(&key);
