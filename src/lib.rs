@@ -83,35 +83,32 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
-mod api_base;
-mod assertion;
-mod base64url;
-pub mod cache;
-#[cfg(feature = "emulator")]
-pub mod emulator;
-pub mod endpoint;
-mod error;
-mod jwk;
-pub mod jwt;
-mod key;
-pub mod pool;
-pub mod rotation;
+mod jose;
+mod lifecycle;
+mod protocol;
 mod secret;
 mod time;
-mod token;
 
-pub use api_base::{ApiBase, InvalidApiBase, LINE_API_BASE};
-pub use assertion::{
+#[cfg(feature = "emulator")]
+pub mod emulator;
+
+pub use jose::jwt;
+pub use lifecycle::{cache, pool, rotation};
+pub use protocol::endpoints as endpoint;
+
+pub use jose::assertion::{
     AssertionBuilder, AssertionClaims, AssertionError, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP,
 };
-pub use endpoint::{
+pub use jose::jwk::PublicJwk;
+pub use jose::jwt::{Jwt, JwtError};
+pub use jose::key::{KeyError, SigningKey, REQUIRED_BITS};
+pub use protocol::api_base::{ApiBase, InvalidApiBase, LINE_API_BASE};
+pub use protocol::endpoints::{
     call, call_async, request_id, CallError, Endpoint, IssueShortLived, IssueStateless, IssueV21,
     KeyIdsV21, Operation, Revoke, RevokeV21, Verify, VerifyV21, WithHttpInfo,
 };
-pub use error::{ApiError, DecodeError, Error, ErrorBody, ErrorDetail};
-pub use jwk::PublicJwk;
-pub use jwt::{Jwt, JwtError};
-pub use key::{KeyError, SigningKey, REQUIRED_BITS};
+pub use protocol::error::{ApiError, DecodeError, Error, ErrorBody, ErrorDetail};
+pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
 /// The RNG traits the signer takes (`rand_core` 0.6, as the `rsa` crate uses it).
 pub use rsa::rand_core;
 /// The operating system's RNG (feature `os-rng`, on by default).
@@ -119,4 +116,3 @@ pub use rsa::rand_core;
 pub use rsa::rand_core::OsRng;
 pub use secret::{AccessToken, ChannelSecret, ClientAssertion};
 pub use time::UnixTime;
-pub use token::{IssuedToken, KeyIds, TokenInfo};

@@ -30,12 +30,12 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
-use crate::assertion::{AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
-use crate::base64url;
-use crate::endpoint::{Operation, CLIENT_ASSERTION_TYPE, REQUEST_ID_HEADER};
-use crate::jwk::PublicJwk;
-use crate::jwt::Jwt;
-use crate::key::KeyError;
+use crate::jose::assertion::{AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
+use crate::jose::base64url;
+use crate::jose::jwk::PublicJwk;
+use crate::jose::jwt::Jwt;
+use crate::jose::key::KeyError;
+use crate::protocol::endpoints::{Operation, CLIENT_ASSERTION_TYPE, REQUEST_ID_HEADER};
 use crate::secret::ChannelSecret;
 use crate::time::UnixTime;
 

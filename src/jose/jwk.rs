@@ -7,8 +7,8 @@ use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
-use crate::base64url;
-use crate::key::{KeyError, REQUIRED_BITS};
+use crate::jose::base64url;
+use crate::jose::key::{KeyError, REQUIRED_BITS};
 
 /// An RSA public key as a JWK: what you paste into the LINE Developers Console under
 /// **Basic settings → Assertion Signing Key → Register a public key**.

@@ -12,8 +12,8 @@ use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BigUint, RsaPrivateKey};
 use sha2::{Digest, Sha256};
 
-use crate::base64url;
-use crate::jwk::{check_kty_and_alg, check_size, PublicJwk};
+use crate::jose::base64url;
+use crate::jose::jwk::{check_kty_and_alg, check_size, PublicJwk};
 
 /// LINE requires 2048-bit RSA assertion signing keys.
 pub const REQUIRED_BITS: usize = 2048;
@@ -25,7 +25,7 @@ pub const REQUIRED_BITS: usize = 2048;
 ///
 /// ```
 /// use line_channel_token::SigningKey;
-/// let key = SigningKey::parse(include_str!("../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+/// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
 /// assert_eq!(key.public_jwk().e(), "AQAB");
 /// assert!(format!("{key:?}").starts_with("SigningKey { thumbprint:"));
 /// ```

@@ -47,14 +47,14 @@ use std::time::Duration;
 use http::{Request, Response};
 use rsa::rand_core::CryptoRngCore;
 
-use crate::api_base::ApiBase;
-use crate::assertion::AssertionBuilder;
-use crate::endpoint::{Endpoint, IssueShortLived, IssueStateless, IssueV21};
-use crate::error::Error;
-use crate::key::SigningKey;
+use crate::jose::assertion::AssertionBuilder;
+use crate::jose::key::SigningKey;
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::endpoints::{Endpoint, IssueShortLived, IssueStateless, IssueV21};
+use crate::protocol::error::Error;
+use crate::protocol::token::IssuedToken;
 use crate::secret::{AccessToken, ChannelSecret, ClientAssertion};
 use crate::time::UnixTime;
-use crate::token::IssuedToken;
 
 /// Which kind of token the cache keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use http::StatusCode;
 
-use crate::endpoint::Operation;
+use crate::protocol::endpoints::Operation;
 
 /// Why a LINE response did not become the typed output of its endpoint.
 ///

@@ -35,8 +35,8 @@ use std::hash::Hash;
 use http::Response;
 use rsa::rand_core::CryptoRngCore;
 
-use crate::cache::{Poll, Refresh, Ticket, TokenCache};
-use crate::error::Error;
+use crate::lifecycle::cache::{Poll, Refresh, Ticket, TokenCache};
+use crate::protocol::error::Error;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 

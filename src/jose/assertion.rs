@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use rsa::rand_core::CryptoRngCore;
 
-use crate::jwt;
-use crate::key::{KeyError, SigningKey};
+use crate::jose::jwt;
+use crate::jose::key::{KeyError, SigningKey};
 use crate::secret::ClientAssertion;
 use crate::time::UnixTime;
 
@@ -33,7 +33,7 @@ pub const MAX_TOKEN_EXP: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// use std::time::Duration;
 /// use line_channel_token::{AssertionBuilder, OsRng, SigningKey, UnixTime};
 ///
-/// let key = SigningKey::parse(include_str!("../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+/// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
 /// let now = UnixTime::from(std::time::SystemTime::now());
 /// let assertion = AssertionBuilder::new("1234567890", "9869e446-3489-4516-a83f-ec9214ad94d0")
 ///     .token_exp(Duration::from_secs(30 * 24 * 3600))

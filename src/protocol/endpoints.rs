@@ -12,8 +12,8 @@ use http::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
 use http::{Method, Request, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::api_base::ApiBase;
-use crate::error::{ApiError, DecodeError, Error, ErrorBody, ErrorDetail};
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::{ApiError, DecodeError, Error, ErrorBody, ErrorDetail};
 
 mod issue_short_lived;
 mod issue_stateless;

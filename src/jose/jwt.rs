@@ -6,9 +6,9 @@ use std::fmt;
 use rsa::rand_core::CryptoRngCore;
 use serde::Serialize;
 
-use crate::base64url;
-use crate::jwk::PublicJwk;
-use crate::key::{KeyError, SigningKey};
+use crate::jose::base64url;
+use crate::jose::jwk::PublicJwk;
+use crate::jose::key::{KeyError, SigningKey};
 
 /// Signs `header` and `claims` (any serialisable values) into a compact RS256 JWS:
 /// `base64url(header) . base64url(claims) . base64url(signature)`.

@@ -28,9 +28,9 @@
 
 use std::time::Duration;
 
+use crate::protocol::token::KeyIds;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
-use crate::token::KeyIds;
 
 /// LINE's limit of active v2.1 tokens per channel.
 pub const MAX_ACTIVE_V21: usize = 30;
