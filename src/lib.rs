@@ -83,6 +83,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod facts;
 mod jose;
 mod lifecycle;
 mod protocol;
@@ -96,9 +97,8 @@ pub use jose::jwt;
 pub use lifecycle::{cache, pool, rotation};
 pub use protocol::endpoints as endpoint;
 
-pub use jose::assertion::{
-    AssertionBuilder, AssertionClaims, AssertionError, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP,
-};
+pub use facts::{TokenKind, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
+pub use jose::assertion::{AssertionBuilder, AssertionClaims, AssertionError};
 pub use jose::jwk::PublicJwk;
 pub use jose::jwt::{Jwt, JwtError};
 pub use jose::key::{KeyError, SigningKey, REQUIRED_BITS};

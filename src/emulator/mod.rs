@@ -30,22 +30,18 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
-use crate::jose::assertion::{AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
+use crate::facts::CLIENT_ASSERTION_TYPE;
+use crate::facts::{AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
 use crate::jose::base64url;
 use crate::jose::jwk::PublicJwk;
 use crate::jose::jwt::Jwt;
 use crate::jose::key::KeyError;
-use crate::protocol::endpoints::{Operation, CLIENT_ASSERTION_TYPE, REQUEST_ID_HEADER};
+use crate::protocol::endpoints::{Operation, REQUEST_ID_HEADER};
 use crate::secret::ChannelSecret;
 use crate::time::UnixTime;
 
-/// Short-lived tokens live 30 days.
-pub const SHORT_LIVED_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Stateless tokens live 15 minutes.
-pub const STATELESS_LIFETIME: Duration = Duration::from_secs(15 * 60);
-/// At most 30 active short-lived tokens per channel (the oldest is revoked), and at most 30
-/// active v2.1 tokens (further issuance is refused).
-pub const MAX_ACTIVE_TOKENS: usize = 30;
+use crate::facts::{MAX_ACTIVE_SHORT_LIVED, MAX_ACTIVE_V21};
+pub use crate::facts::{SHORT_LIVED_LIFETIME, STATELESS_LIFETIME};
 
 /// The emulated LINE token server. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -313,7 +309,7 @@ impl Emulator {
             .iter()
             .filter(|t| t.kind == Kind::ShortLived)
             .count();
-        if short_lived >= MAX_ACTIVE_TOKENS {
+        if short_lived >= MAX_ACTIVE_SHORT_LIVED {
             // "If the maximum is exceeded, the oldest existing channel access token is revoked."
             if let Some(oldest) = channel
                 .tokens
@@ -396,7 +392,7 @@ impl Emulator {
             .iter()
             .filter(|t| matches!(t.kind, Kind::V21 { .. }))
             .count();
-        if active >= MAX_ACTIVE_TOKENS {
+        if active >= MAX_ACTIVE_V21 {
             return Err(message(
                 StatusCode::BAD_REQUEST,
                 "The maximum number of access tokens has already been issued",

@@ -10,12 +10,7 @@ use crate::jose::key::{KeyError, SigningKey};
 use crate::secret::ClientAssertion;
 use crate::time::UnixTime;
 
-/// `aud` of every assertion.
-pub const AUDIENCE: &str = "https://api.line.me/";
-/// LINE rejects assertions that expire more than 30 minutes after they are made.
-pub const MAX_ASSERTION_TTL: Duration = Duration::from_secs(30 * 60);
-/// The longest v2.1 token LINE issues: 30 days.
-pub const MAX_TOKEN_EXP: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+use crate::facts::{AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
 
 /// Builds the client assertion LINE's JWT-authenticated endpoints take.
 ///

@@ -47,6 +47,7 @@ use std::time::Duration;
 use http::{Request, Response};
 use rsa::rand_core::CryptoRngCore;
 
+use crate::facts::{SHORT_LIVED_LIFETIME, STATELESS_LIFETIME};
 use crate::jose::assertion::AssertionBuilder;
 use crate::jose::key::SigningKey;
 use crate::protocol::api_base::ApiBase;
@@ -56,19 +57,9 @@ use crate::protocol::token::IssuedToken;
 use crate::secret::{AccessToken, ChannelSecret, ClientAssertion};
 use crate::time::UnixTime;
 
-/// Which kind of token the cache keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum TokenType {
-    /// Stateless, 15 minutes, unlimited, not revocable (`/oauth2/v3/token`).
-    #[serde(rename = "stateless")]
-    Stateless,
-    /// Short-lived, 30 days, at most 30 active (`/v2/oauth/accessToken`).
-    #[serde(rename = "short-lived")]
-    ShortLived,
-    /// v2.1, `token_exp` up to 30 days, at most 30 active (`/oauth2/v2.1/token`).
-    #[serde(rename = "v2.1")]
-    V21,
-}
+/// Which kind of token the cache keeps: LINE's one token-kind enum. The cache keeps
+/// stateless, short-lived and v2.1 tokens; [`Credentials`] cannot be built for long-lived ones.
+pub use crate::facts::TokenKind as TokenType;
 
 /// How the cache gets a token. Holds the channel secret or the signing key, which is why it
 /// is not part of the persisted [`CacheState`].
@@ -153,9 +144,9 @@ impl Credentials {
     pub fn expected_lifetime(&self) -> Duration {
         match &self.kind {
             CredentialKind::StatelessSecret(_) | CredentialKind::StatelessJwt(..) => {
-                Duration::from_secs(15 * 60)
+                STATELESS_LIFETIME
             }
-            CredentialKind::ShortLived(_) => Duration::from_secs(30 * 24 * 3600),
+            CredentialKind::ShortLived(_) => SHORT_LIVED_LIFETIME,
             CredentialKind::V21(b, _) => b
                 .claims(UnixTime::EPOCH)
                 .ok()
@@ -505,10 +496,12 @@ impl TokenCache {
         response: &Response<B>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), Error> {
-        let parsed = match self.credentials.token_type() {
-            TokenType::Stateless => IssueStateless::parse_response(response),
-            TokenType::ShortLived => IssueShortLived::parse_response(response),
-            TokenType::V21 => IssueV21::parse_response(response),
+        let parsed = match &self.credentials.kind {
+            CredentialKind::StatelessSecret(_) | CredentialKind::StatelessJwt(..) => {
+                IssueStateless::parse_response(response)
+            }
+            CredentialKind::ShortLived(_) => IssueShortLived::parse_response(response),
+            CredentialKind::V21(..) => IssueV21::parse_response(response),
         };
         match parsed {
             Ok(token) => {

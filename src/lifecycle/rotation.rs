@@ -32,8 +32,7 @@ use crate::protocol::token::KeyIds;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
-/// LINE's limit of active v2.1 tokens per channel.
-pub const MAX_ACTIVE_V21: usize = 30;
+pub use crate::facts::MAX_ACTIVE_V21;
 
 /// A v2.1 token as you store it at issuance: the token, its `key_id` and its expiry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -33,8 +33,7 @@ pub use revoke_v2_1::RevokeV21;
 pub use verify::Verify;
 pub use verify_v2_1::VerifyV21;
 
-/// `client_assertion_type` of every JWT-authenticated request (RFC 7523).
-pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub use crate::facts::CLIENT_ASSERTION_TYPE;
 
 /// The `User-Agent` every request carries.
 pub const USER_AGENT_VALUE: &str = concat!("line-channel-token/", env!("CARGO_PKG_VERSION"));
