@@ -381,9 +381,17 @@ fn a_run_killed_mid_write_leaves_nothing_later_runs_trip_over() {
         before,
         "the cache is untouched"
     );
+    // Files that only look alike (another cache's temporary, someone's notes) are not touched.
+    let decoys = [".t.json.x.abcdefghijkl.tmp", ".t.json.notes.tmp"];
+    for d in decoys {
+        dir.write(d, "keep");
+    }
     // The next run uses the old token, and sweeps the leftover.
     assert_eq!(token(&server.base, &cache, &[]), first);
-    assert_eq!(leftovers(), 0);
+    assert_eq!(leftovers(), decoys.len());
+    for d in decoys {
+        assert!(dir.path(d).exists(), "{d} was removed");
+    }
 }
 
 #[test]

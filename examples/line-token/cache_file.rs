@@ -48,6 +48,8 @@ impl FileStore {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
+        // Check before creating anything in a directory others may control, and after.
+        files::check_dirs(files::nearest_existing(dir), uid)?;
         files::create_private_dirs(dir)?;
         files::check_dirs(dir, uid)?;
         files::check_existing(path, uid)?;

@@ -87,6 +87,13 @@ pub fn create_private_dirs(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The directory itself if it exists, else its nearest existing ancestor.
+pub fn nearest_existing(dir: &Path) -> &Path {
+    dir.ancestors()
+        .find(|d| !d.as_os_str().is_empty() && d.exists())
+        .unwrap_or(Path::new("."))
+}
+
 /// Refuses a directory, or any directory above it, that another user could change: owned by
 /// someone else (root aside), or writable by others without the sticky bit.
 pub fn check_dirs(dir: &Path, uid: u32) -> Result<(), Failure> {
@@ -226,12 +233,15 @@ pub fn lock(path: &Path, uid: u32, timeout: Duration) -> Result<File, Failure> {
         Some(f) => f,
         None => create_lock(&lock_path, uid)?,
     };
-    let deadline = Instant::now() + timeout;
+    // A timeout past the end of time (`--lock-timeout 99999999999999`) waits "forever".
+    let deadline = Instant::now().checked_add(timeout);
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(file),
             Err(std::fs::TryLockError::WouldBlock) => {
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = deadline.map_or(Duration::MAX, |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
                 if left.is_zero() {
                     return Err(Failure::Retry(format!(
                         "another process has held {} for {} s (--lock-timeout); try again later",
@@ -276,7 +286,10 @@ fn create_lock(lock_path: &Path, uid: u32) -> Result<File, Failure> {
     }
 }
 
-/// The temporary files of `path` are named `.NAME.<random>.tmp` next to it.
+/// How many random characters a temporary file's name has.
+const TEMP_RANDOM: usize = 12;
+
+/// The temporary files of `path` are named `.NAME.<12 random alphanumerics>.tmp` next to it.
 fn temp_prefix(path: &Path) -> String {
     let name = path
         .file_name()
@@ -299,6 +312,7 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail = |e: std::io::Error| local(format!("cannot write {}: {e}", path.display()));
     let mut tmp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
+        .rand_bytes(TEMP_RANDOM)
         .suffix(".tmp")
         .tempfile_in(dir_of(path))
         .map_err(fail)?;
@@ -323,7 +337,15 @@ pub fn sweep_temps(path: &Path, uid: u32) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if !(name.starts_with(&prefix) && name.ends_with(".tmp")) {
+        // Exactly our pattern: the temporaries of `t.json.x` (`.t.json.x.<random>.tmp`),
+        // written under another lock, are not ours to remove.
+        let ours = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .is_some_and(|r| {
+                r.len() == TEMP_RANDOM && r.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
+        if !ours {
             continue;
         }
         if let Ok(m) = entry.path().symlink_metadata() {

@@ -184,3 +184,60 @@ fn replace_heads(haystack: &[u8], secret: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_spelling_of_a_secret_is_replaced() {
+        register("s3cr3t+with/odd=chars\"q");
+        let echoed = "a=s3cr3t+with/odd=chars\"q b=s3cr3t%2Bwith%2Fodd%3Dchars%22q \
+                      c=s3cr3t+with/odd=chars\\\"q";
+        let out = text(echoed);
+        assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
+        assert!(!out.contains("s3cr3t"), "{out}");
+        // A head cut off by someone's length limit.
+        assert_eq!(
+            text("...client_secret=s3cr3t+wi"),
+            format!("...client_secret={REDACTED}")
+        );
+        assert_eq!(
+            bytes(b"x s3cr3t+with/odd=chars\"q y"),
+            format!("x {REDACTED} y").into_bytes()
+        );
+    }
+
+    #[test]
+    fn lines_are_terminal_safe_and_capped() {
+        assert_eq!(
+            line("a\u{1b}[31mb\r\nc\u{202e}"),
+            "a\\u{1b}[31mb\\r\\nc\\u{202e}"
+        );
+        let long = line(&"x".repeat(10_000));
+        assert!(long.len() < MAX_LINE + 20 && long.ends_with("(truncated)"));
+    }
+
+    #[test]
+    fn token_like_arguments_are_withheld() {
+        assert!(looks_secret("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"));
+        assert!(looks_secret("-----BEGIN PRIVATE KEY-----"));
+        assert!(looks_secret("{\"kty\":\"RSA\"}"));
+        assert!(!looks_secret("frobnicate"));
+        assert!(!looks_secret("--channel-id"));
+    }
+
+    proptest! {
+        #[test]
+        fn a_registered_secret_never_survives(
+            secret in "[A-Za-z0-9+/=._-]{6,40}",
+            before in "\\PC{0,30}",
+            after in "\\PC{0,30}",
+        ) {
+            register(&secret);
+            let out = line(&format!("{before}{secret}{after}"));
+            prop_assert!(!out.contains(&secret));
+        }
+    }
+}

@@ -143,3 +143,68 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let y = yoe + era * 400 + u64::from(m <= 2);
     (y, m, d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_instants() {
+        let t = UnixTime::from_millis(1_700_000_000_123);
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339_millis(t), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339(UnixTime::EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            parse("2024-02-29T23:59:59Z"),
+            Some(UnixTime::from_secs(1_709_251_199))
+        );
+        assert_eq!(
+            rfc3339(UnixTime::from_millis(u64::MAX)),
+            "9999-12-31T23:59:59Z"
+        );
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "2023-13-01T00:00:00Z",
+            "2023-01-01T24:00:00Z",
+            "2023-01-01T00:00:00",
+            "2023-01-01 00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2023-01-01T00:00:00.1Z",
+            "+023-01-01T00:00:00Z",
+            "",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn relative_times() {
+        let now = UnixTime::from_secs(1_000_000);
+        assert_eq!(relative(now, now), "now");
+        assert_eq!(relative(now + Duration::from_secs(240), now), "in 4 min");
+        assert_eq!(relative(now - Duration::from_secs(45), now), "45 s ago");
+        assert_eq!(
+            relative(now + Duration::from_secs(7500), now),
+            "in 2 h 5 min"
+        );
+        assert_eq!(
+            relative(now + Duration::from_secs(5 * 86_400), now),
+            "in 5 days"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn millis_round_trip(ms in 0..=MAX_MILLIS) {
+            let t = UnixTime::from_millis(ms);
+            prop_assert_eq!(parse(&rfc3339_millis(t)), Some(t));
+            prop_assert_eq!(parse(&rfc3339(t)), Some(UnixTime::from_secs(ms / 1000)));
+        }
+
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,40}") {
+            let _ = parse(&text);
+        }
+    }
+}

@@ -41,6 +41,9 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     // one saved, so N processes issue one token, not N.
     let mut store = FileStore::open(&path, lock_timeout)?;
     let loaded = store.load(&mut warnings)?;
+    if let Some(t) = loaded.state.as_ref().and_then(|s| s.token.as_ref()) {
+        scrub::register(t.access_token.expose_secret());
+    }
     // The clock is read after the lock: the wait may have been long.
     let now = clock();
     let mut cache = match loaded.state {
@@ -91,10 +94,14 @@ fn inherit(mut state: CacheState, now: UnixTime) -> CacheState {
 /// waits at most [`INHERITED_BACKOFF_MAX`] for a backoff.
 fn drive(net: &Net, cache: &mut TokenCache, warnings: &mut Vec<String>) -> Result<String, Failure> {
     let mut waited = false;
-    loop {
+    // A refresh answered with a token too short-lived to use would otherwise loop.
+    for _ in 0..3 {
         let now = clock();
         match cache.poll(now, &mut OsRng) {
-            Poll::Ready(token) => return Ok(token.expose_secret().to_owned()),
+            Poll::Ready(token) => {
+                scrub::register(token.expose_secret());
+                return Ok(token.expose_secret().to_owned());
+            }
             Poll::Refresh(refresh) => {
                 let failure = match net.send(refresh.request) {
                     Ok(response) => {
@@ -143,6 +150,9 @@ fn drive(net: &Net, cache: &mut TokenCache, warnings: &mut Vec<String>) -> Resul
             }
         }
     }
+    Err(Failure::Retry(
+        "LINE's tokens expired before they could be used; is the clock right?".into(),
+    ))
 }
 
 fn credentials(opts: &Options) -> Result<Credentials, Failure> {
