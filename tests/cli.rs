@@ -373,9 +373,7 @@ fn exit_codes_tell_a_script_what_is_worth_retrying() {
         assert!(err.contains(&status.to_string()), "{status}: {err}");
     }
     // Nothing listening: exit 3.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let base = dead_base();
     let env = env(&base);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     failed(&line_token(&["issue-short-lived"], &env), 3);

@@ -113,14 +113,11 @@ fn a_token_is_cached_in_a_self_describing_private_file() {
     assert!(!text.contains(&d[..20]));
     // LINE unreachable, cached token valid: printed, exit 0, with a warning saying until when.
     drop(server);
-    let o = token_output("http://127.0.0.1:9", &cache, &v21_args);
+    let o = token_output(&dead_base(), &cache, &v21_args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), v21);
     // Unreachable and nothing cached: exit 3, worth retrying.
-    failed(
-        &token_output("http://127.0.0.1:9", &dir.path("empty.json"), &[]),
-        3,
-    );
+    failed(&token_output(&dead_base(), &dir.path("empty.json"), &[]), 3);
 }
 
 #[test]
@@ -142,7 +139,7 @@ fn an_expiring_token_is_renewed_and_times_in_messages_are_rfc_3339() {
     saved["token"]["expires_at"] = rfc3339_from_now(120).into();
     std::fs::write(&cache, saved.to_string()).unwrap();
     drop(server);
-    let o = token_output("http://127.0.0.1:9", &cache, &[]);
+    let o = token_output(&dead_base(), &cache, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let warning = stderr(&o);
     assert!(
@@ -169,10 +166,7 @@ fn a_v1_file_is_read_and_migrated() {
     dir.write("token.json", v1.to_string());
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o600)).unwrap();
     // No LINE needed: the cached token is good.
-    assert_eq!(
-        token("http://127.0.0.1:9", &cache, &[]),
-        "v1-cached-token-abcdef"
-    );
+    assert_eq!(token(&dead_base(), &cache, &[]), "v1-cached-token-abcdef");
     let migrated: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
     assert_eq!(migrated["format"], "line-channel-token/cache/v2");

@@ -227,23 +227,24 @@ impl Options {
     }
 }
 
-/// "--channel-id ID or $LINE_CHANNEL_ID", for every named option, joined with "or".
+/// "--channel-secret-file FILE|-, $LINE_CHANNEL_SECRET_FILE, --channel-secret SECRET or
+/// $LINE_CHANNEL_SECRET": every way to give the named options, best first.
 pub fn describe(names: &[&str]) -> String {
-    names
-        .iter()
-        .filter_map(|n| spec(n))
-        .map(|s| {
-            let mut t = format!("--{}", s.name);
-            if let Some(v) = s.value {
-                t = format!("{t} {v}");
-            }
-            if let Some(env) = s.env {
-                t = format!("{t} (or ${env})");
-            }
-            t
-        })
-        .collect::<Vec<_>>()
-        .join(" or ")
+    let mut ways = Vec::new();
+    for s in names.iter().filter_map(|n| spec(n)) {
+        ways.push(match s.value {
+            Some(v) => format!("--{} {v}", s.name),
+            None => format!("--{}", s.name),
+        });
+        if let Some(env) = s.env {
+            ways.push(format!("${env}"));
+        }
+    }
+    match ways.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 fn shown_name(name: &str) -> String {

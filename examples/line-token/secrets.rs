@@ -15,14 +15,11 @@ use crate::scrub;
 pub const SECRET_SOURCES: &[&str] = &["channel-secret-file", "channel-secret"];
 /// The ways to give an access token, best first.
 pub const TOKEN_SOURCES: &[&str] = &["token-file", "token"];
-/// The ways to give a signing key (`$LINE_PRIVATE_KEY` holds the key itself).
-pub const KEY_SOURCES: &[&str] = &["kid", "key"];
-
 /// How to give the key, for messages.
 pub fn key_hint() -> String {
     format!(
-        "{} (or $LINE_PRIVATE_KEY holding the key)",
-        describe(KEY_SOURCES)
+        "--key FILE|-, $LINE_PRIVATE_KEY_FILE or $LINE_PRIVATE_KEY (the key itself), with {}",
+        describe(&["kid"])
     )
 }
 

@@ -4,7 +4,7 @@
 //! lock), read the clock, load, poll the crate's `TokenCache` and send at most one refresh,
 //! save, read the clock again, and print only a token that is still valid then.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use line_channel_token::cache::{CacheConfig, CacheState, Credentials, Poll, TokenCache};
@@ -39,7 +39,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
 
     // One process at a time per cache: the others wait here, then find the token the first
     // one saved, so N processes issue one token, not N.
-    let mut store = FileStore::open(&path, lock_timeout)?;
+    let mut store = open_store(&path, lock_timeout)?;
     let loaded = store.load(&mut warnings)?;
     if let Some(t) = loaded.state.as_ref().and_then(|s| s.token.as_ref()) {
         scrub::register(t.access_token.expose_secret());
@@ -75,6 +75,12 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         text: token,
         warnings,
     })
+}
+
+/// The backend that keeps the state between runs, locked for this run. (The seam for
+/// other backends: a Redis store would be chosen here, by the form of `--cache`/`--store`.)
+fn open_store(path: &Path, lock_timeout: Duration) -> Result<Box<dyn Store>, Failure> {
+    Ok(Box::new(FileStore::open(path, lock_timeout)?))
 }
 
 /// Saved state as this process takes it over. A refresh in flight can only be a dead

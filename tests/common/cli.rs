@@ -126,6 +126,12 @@ pub fn setup(name: &str) -> (EmulatorProcess, Scratch, String) {
     (server, dir, kid)
 }
 
+/// The address of a port nothing listens on (bound, then closed): LINE unreachable.
+pub fn dead_base() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
 /// Whether the tests run as root (CI does): needed to chown files to another user.
 pub fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
