@@ -132,8 +132,7 @@ pub const COMMANDS: &[Command] = &[
         synopsis: "--channel-id ID (--channel-secret-file FILE|- | --kid KID --key FILE) \
                    --cache FILE [--type TYPE] [--token-exp SECS] [--refresh-before SECS] \
                    [--lock-timeout SECS] [--force-refresh]",
-        about: "print a valid access token alone, reusing the cached one until its refresh \
-                window; every process sharing --cache issues one token, not one each",
+        about: "print a valid access token alone, kept in --cache for every process sharing it",
         options: &[
             "channel-id",
             "channel-secret-file",
@@ -166,7 +165,7 @@ pub fn help() -> String {
     );
     for c in COMMANDS {
         out.push_str(&format!(
-            "  {:<18}{}\n  {:<18}{}\n",
+            "  {:<19}{}\n  {:<19}{}\n",
             c.name, c.about, "", c.synopsis
         ));
     }

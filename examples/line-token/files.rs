@@ -74,15 +74,17 @@ pub fn create_private_dirs(dir: &Path) -> Result<(), Failure> {
         cursor = d.parent();
     }
     for d in missing.iter().rev() {
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(d)
-            .or_else(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => Ok(()),
-                _ => Err(e),
-            })
-            .and_then(|()| std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)))
-            .map_err(|e| local(format!("cannot create directory {}: {e}", d.display())))?;
+        let fail =
+            |e: std::io::Error| local(format!("cannot create directory {}: {e}", d.display()));
+        match std::fs::DirBuilder::new().mode(0o700).create(d) {
+            // Ours: the umask may have taken bits off; set exactly 0700.
+            Ok(()) => {
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).map_err(fail)?
+            }
+            // Someone else's meanwhile: not ours to chmod; `check_dirs` judges it.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fail(e)),
+        }
     }
     Ok(())
 }
