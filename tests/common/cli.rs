@@ -3,6 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -134,8 +136,36 @@ pub fn dead_base() -> String {
 
 /// Whether the tests run as root (CI does): needed to chown files to another user.
 pub fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// The permission bits of a file, not following a link.
+pub fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path).unwrap().mode() & 0o7777
+}
+
+/// The channel and its secret, against `base`.
+pub fn channel_env(base: &str) -> [(&str, &str); 3] {
+    [
+        ("LINE_API_BASE", base),
+        ("LINE_CHANNEL_ID", CHANNEL),
+        ("LINE_CHANNEL_SECRET", SECRET),
+    ]
+}
+
+/// `token --cache CACHE EXTRA...`: the token printed, or a panic with stderr.
+pub fn token(base: &str, cache: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["token", "--cache", cache.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = line_token(&args, &channel_env(base));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdout(&o).trim().to_owned()
+}
+
+pub fn token_output(base: &str, cache: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["token", "--cache", cache.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    line_token(&args, &channel_env(base))
 }
 
 /// How a fake server answers one request (given as text: head, blank line, body).
