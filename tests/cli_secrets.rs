@@ -302,3 +302,26 @@ fn server_text_reaches_the_terminal_escaped_on_one_line() {
         err.len()
     );
 }
+
+#[test]
+fn a_token_with_a_terminal_escape_is_never_printed_raw() {
+    let dir = Scratch::new("cli-hostile-token");
+    let hostile =
+        r#"{"access_token":"tok\u001b]0;pwned\u0007en","expires_in":900,"token_type":"Bearer"}"#;
+    let server = FakeLine::start(move |_| (200, hostile.to_owned()));
+    let env = [
+        ("LINE_API_BASE", server.base.as_str()),
+        ("LINE_CHANNEL_ID", CHANNEL),
+        ("LINE_CHANNEL_SECRET", SECRET),
+    ];
+    let cache = dir.path("t.json");
+    let err = failed(
+        &line_token(&["token", "--cache", cache.to_str().unwrap()], &env),
+        2,
+    );
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    // The JSON commands escape it, as JSON does.
+    let o = line_token(&["issue-stateless"], &env);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!stdout(&o).contains('\u{1b}') && stdout(&o).contains("\\u001b"));
+}

@@ -54,9 +54,12 @@ pub fn register(secret: &str) {
 /// partial echo of a key is caught.
 pub fn register_key_text(text: &str) {
     register(text);
-    for line in text.lines() {
-        if line.trim().len() >= 16 && !line.contains("-----") {
-            register(line.trim());
+    for line in text.lines().map(str::trim) {
+        let base64 = line
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+        if line.len() >= 16 && base64 {
+            register(line);
         }
     }
     if let Ok(serde_json::Value::Object(members)) = serde_json::from_str(text) {

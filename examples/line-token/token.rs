@@ -71,7 +71,14 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
             ));
         }
     }
-    result.map(|token| Output {
+    let token = result?;
+    // It goes to stdout raw: no terminal escape may ride on it.
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(local(
+            "LINE's answer holds a token with characters no token has (not shown)",
+        ));
+    }
+    Ok(Output {
         text: token,
         warnings,
     })
