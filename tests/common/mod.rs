@@ -145,3 +145,6 @@ impl Drop for EmulatorProcess {
 
 #[path = "../../examples/support/transport.rs"]
 pub mod transport;
+
+/// Running `line-token` and faking LINE for it.
+pub mod cli;
