@@ -2,8 +2,11 @@
 
 use http::{Request, Response};
 
-use super::{build_request, parse_empty, sealed, Endpoint, Operation};
-use crate::{AccessToken, ApiBase, Error};
+use super::{sealed, Endpoint, Operation};
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::wire::{build_request, parse_empty};
+use crate::secret::AccessToken;
 
 /// Revokes a short-lived or long-lived token (LINE's `revokeChannelToken`).
 ///
@@ -17,6 +20,7 @@ use crate::{AccessToken, ApiBase, Error};
 /// assert_eq!(request.uri().path(), "/v2/oauth/revoke");
 /// assert_eq!(Revoke::parse_response(&http::Response::new(b"")), Ok(()));
 /// ```
+#[doc(alias = "revokeChannelToken")]
 #[derive(Debug, Clone, Copy)]
 pub struct Revoke<'a> {
     access_token: &'a AccessToken,
@@ -29,6 +33,12 @@ impl<'a> Revoke<'a> {
     }
 }
 
+/// The request form.
+#[derive(serde::Serialize)]
+struct Form<'a> {
+    access_token: &'a str,
+}
+
 impl sealed::Sealed for Revoke<'_> {}
 
 impl Endpoint for Revoke<'_> {
@@ -39,7 +49,9 @@ impl Endpoint for Revoke<'_> {
         build_request(
             api,
             Self::OPERATION,
-            &[("access_token", self.access_token.expose_secret())],
+            &Form {
+                access_token: self.access_token.expose_secret(),
+            },
         )
     }
 
