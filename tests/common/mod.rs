@@ -148,3 +148,6 @@ pub mod transport;
 
 /// Running `line-token` and faking LINE for it.
 pub mod cli;
+
+/// Helpers of the wire tests.
+pub mod wire;
