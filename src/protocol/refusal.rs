@@ -112,7 +112,7 @@ pub(crate) mod hints {
     pub(crate) const TOO_MANY_V21: &str = "30 v2.1 tokens are active: revoke unused ones (list them with the key-ids endpoint) or wait for some to expire";
     pub(crate) const REQUEST: &str = "the request is not what LINE expects: check that the API base points at LINE and nothing rewrites the request";
     pub(crate) const NO_ROUTE: &str =
-        "no such endpoint: check the API base (https://api.line.me, or a proxy of it)";
+        "no such endpoint: check the API base (LINE's default, or a proxy of it)";
 }
 
 macro_rules! refusals {
@@ -197,6 +197,18 @@ mod tests {
             );
             assert_eq!(hint(row.status, &row.body()), Some(row.hint), "{row:?}");
         }
+    }
+
+    /// The hints are static text; the numbers in them must still be LINE's facts.
+    #[test]
+    fn hints_quote_the_facts() {
+        use crate::facts::{MAX_ACTIVE_V21, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
+        let minutes = format!("{} minutes", MAX_ASSERTION_TTL.as_secs() / 60);
+        assert!(ASSERTION_EXP.contains(&minutes), "{ASSERTION_EXP}");
+        let days = format!("{} days", MAX_TOKEN_EXP.as_secs() / 86_400);
+        assert!(TOKEN_EXP.contains(&days), "{TOKEN_EXP}");
+        let cap = format!("{MAX_ACTIVE_V21} v2.1 tokens");
+        assert!(TOO_MANY_V21.starts_with(&cap), "{TOO_MANY_V21}");
     }
 
     #[test]
