@@ -165,6 +165,29 @@ mod tests {
     }
 
     #[cfg(feature = "emulator")]
+    proptest::proptest! {
+        #[test]
+        fn any_body_round_trips(
+            error in ".*",
+            description in proptest::option::of(".*"),
+            message in ".*",
+            details in proptest::collection::vec(
+                (proptest::option::of(".*"), proptest::option::of(".*")),
+                0..3,
+            ),
+        ) {
+            let oauth = ErrorBody::OAuth { error, error_description: description };
+            proptest::prop_assert_eq!(ErrorBody::parse(&oauth.to_json()), oauth);
+            let details = details
+                .into_iter()
+                .map(|(message, property)| ErrorDetail { message, property })
+                .collect();
+            let message = ErrorBody::Message { message, details };
+            proptest::prop_assert_eq!(ErrorBody::parse(&message.to_json()), message);
+        }
+    }
+
+    #[cfg(feature = "emulator")]
     #[test]
     fn encoding_round_trips_through_parsing() {
         let bodies = [

@@ -23,6 +23,12 @@ use crate::secret::ClientAssertion;
 /// let assertion = ClientAssertion::new("eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
 /// let request = IssueV21::new(&assertion).to_request(&ApiBase::default());
 /// assert_eq!(request.uri().path(), "/oauth2/v2.1/token");
+/// assert_eq!(
+///     request.body(),
+///     b"grant_type=client_credentials\
+///       &client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer\
+///       &client_assertion=eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
+/// );
 /// let token = IssueV21::parse_response(&http::Response::new(
 ///     br#"{"access_token":"eyJhbGciOiJIUz.....","token_type":"Bearer","expires_in":2592000,"key_id":"sDTOzw5wIfxxxxPEzcmeQA"}"#,
 /// )).unwrap();

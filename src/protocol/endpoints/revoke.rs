@@ -18,6 +18,7 @@ use crate::secret::AccessToken;
 /// let token = AccessToken::new("W1TeHCgfH2Liwa");
 /// let request = Revoke::new(&token).to_request(&ApiBase::default());
 /// assert_eq!(request.uri().path(), "/v2/oauth/revoke");
+/// assert_eq!(request.body(), b"access_token=W1TeHCgfH2Liwa");
 /// assert_eq!(Revoke::parse_response(&http::Response::new(b"")), Ok(()));
 /// ```
 #[doc(alias = "revokeChannelToken")]
