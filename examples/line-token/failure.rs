@@ -69,7 +69,8 @@ pub fn from_error(error: &Error) -> Failure {
         Error::Api(_) if error.status().is_client_error() => Failure::Refused(text),
         // 1xx/3xx: something other than LINE answered.
         Error::Api(_) => Failure::Local(format!("{text}; is the API base pointing at LINE?")),
-        Error::Decode(_) => Failure::Local(text),
+        // A 2xx body that is not LINE's (`Error::Decode`), and kinds `Error` may gain later.
+        _ => Failure::Local(text),
     }
 }
 
