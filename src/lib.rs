@@ -93,9 +93,22 @@ mod time;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
+/// The wire protocol: one value per LINE endpoint, turned into an `http::Request` and parsed
+/// back from an `http::Response`, and the [`call`] adapters that run one through
+/// any HTTP client. Everything here is also re-exported at the crate root.
+pub mod endpoint {
+    pub use crate::facts::CLIENT_ASSERTION_TYPE;
+    pub use crate::protocol::call::{call, call_async, CallError};
+    pub use crate::protocol::endpoints::{
+        Endpoint, IssueShortLived, IssueStateless, IssueV21, KeyIdsV21, Revoke, RevokeV21, Verify,
+        VerifyV21, WithHttpInfo,
+    };
+    pub use crate::protocol::operation::Operation;
+    pub use crate::protocol::wire::{request_id, REQUEST_ID_HEADER, USER_AGENT_VALUE};
+}
+
 pub use jose::jwt;
 pub use lifecycle::{cache, pool, rotation};
-pub use protocol::endpoints as endpoint;
 
 pub use facts::{TokenKind, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
 pub use jose::assertion::{AssertionBuilder, AssertionClaims, AssertionError};

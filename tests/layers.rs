@@ -89,3 +89,23 @@ fn the_protocol_layer_does_not_import_through_the_crate_root() {
         }
     }
 }
+
+/// The layers are private; the public paths users already have stay where they were.
+#[test]
+fn public_paths_are_stable() {
+    #[allow(unused_imports)]
+    use line_channel_token::endpoint::{
+        call, call_async, request_id, CallError, Endpoint, IssueShortLived, IssueStateless,
+        IssueV21, KeyIdsV21, Operation, Revoke, RevokeV21, Verify, VerifyV21, WithHttpInfo,
+        CLIENT_ASSERTION_TYPE, REQUEST_ID_HEADER, USER_AGENT_VALUE,
+    };
+    #[allow(unused_imports)]
+    use line_channel_token::{
+        cache, facts, jwt, pool, rotation, ApiBase, ApiError, DecodeError, Error, ErrorBody,
+        ErrorDetail, IssuedToken, KeyIds, TokenInfo, LINE_API_BASE,
+    };
+    assert_eq!(Operation::ALL.len(), 8);
+    assert!(USER_AGENT_VALUE.starts_with("line-channel-token/"));
+    assert_eq!(REQUEST_ID_HEADER, "x-line-request-id");
+    assert_eq!(CLIENT_ASSERTION_TYPE, facts::CLIENT_ASSERTION_TYPE);
+}

@@ -6,12 +6,15 @@
 //! so one small adapter runs every endpoint on any client.
 //!
 //! One file per endpoint (`endpoints/<name>.rs`) holds its value, its request form and its
-//! parser; the route comes from [`Operation`].
+//! parser; the route comes from [`Operation`]. The public `line_channel_token::endpoint`
+//! module is a facade in `lib.rs` over this module, `call`, `operation` and `wire`.
 
 use http::{Request, Response, StatusCode};
 
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::wire::request_id;
 
 mod issue_short_lived;
 mod issue_stateless;
@@ -30,13 +33,6 @@ pub use revoke::Revoke;
 pub use revoke_v2_1::RevokeV21;
 pub use verify::Verify;
 pub use verify_v2_1::VerifyV21;
-
-// The rest of this module's public face, defined next door and kept here so
-// `line_channel_token::endpoint::*` paths stay stable.
-pub use crate::facts::CLIENT_ASSERTION_TYPE;
-pub use crate::protocol::call::{call, call_async, CallError};
-pub use crate::protocol::operation::Operation;
-pub use crate::protocol::wire::{request_id, REQUEST_ID_HEADER, USER_AGENT_VALUE};
 
 /// Only this crate's endpoints implement [`Endpoint`], so methods can be added to it.
 mod sealed {

@@ -2,10 +2,11 @@
 
 use http::{Request, Response};
 
-use super::{sealed, Endpoint, Operation};
+use super::{sealed, Endpoint};
 use crate::facts::{CLIENT_ASSERTION_TYPE, GRANT_TYPE};
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
 use crate::protocol::token::IssuedToken;
 use crate::protocol::wire::{build_request, decode_error, parse_json};
 use crate::secret::ClientAssertion;

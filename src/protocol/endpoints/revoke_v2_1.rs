@@ -2,9 +2,10 @@
 
 use http::{Request, Response};
 
-use super::{sealed, Endpoint, Operation};
+use super::{sealed, Endpoint};
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
 use crate::protocol::wire::{build_request, parse_empty};
 use crate::secret::{AccessToken, ChannelSecret};
 
