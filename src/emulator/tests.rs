@@ -112,31 +112,41 @@ fn expect(
     expected
 }
 
+/// The emulator under test and the refusals seen so far.
+struct Walk {
+    line: Emulator,
+    seen: Vec<Refusal>,
+}
+
+impl Walk {
+    fn check(&mut self, request: Request<Vec<u8>>, expected: Refusal) {
+        self.check_at(NOW, request, expected);
+    }
+
+    fn check_at(&mut self, at: UnixTime, request: Request<Vec<u8>>, expected: Refusal) {
+        self.seen
+            .push(expect(&mut self.line, at, &request, expected));
+    }
+}
+
 #[test]
 fn every_refusal_the_emulator_produces_parses_back_with_its_hint() {
     let s = Setup::new();
-    let mut seen = Vec::new();
-    let mut check = |line: &mut Emulator, at, req: Request<Vec<u8>>, expected| {
-        seen.push(expect(line, at, &req, expected));
+    let mut w = Walk {
+        line: s.line.clone(),
+        seen: Vec::new(),
     };
-    let line = &mut s.line.clone();
 
     // Routing and parameters.
-    check(
-        line,
-        NOW,
+    w.check(
         request(Method::GET, Operation::Verify.path(), None, &[]),
         refusal::METHOD_NOT_ALLOWED,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         request(Method::POST, "/v2/oauth/nope", None, &[]),
         refusal::NOT_FOUND,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         request(
             Method::POST,
             Operation::Verify.path(),
@@ -146,15 +156,11 @@ fn every_refusal_the_emulator_produces_parses_back_with_its_hint() {
         refusal::CONTENT_TYPE,
     );
     let short = Operation::IssueShortLived;
-    check(
-        line,
-        NOW,
+    w.check(
         post(short, &[("client_id", CHANNEL)]),
         refusal::PARAMETERS_MISSED,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         post(short, &[("grant_type", "password")]),
         refusal::UNSUPPORTED_GRANT_TYPE,
     );
@@ -167,48 +173,34 @@ fn every_refusal_the_emulator_produces_parses_back_with_its_hint() {
             ("client_secret", secret),
         ]
     };
-    check(
-        line,
-        NOW,
+    w.check(
         post(short, &creds("999", SECRET)),
         refusal::INVALID_CLIENT_ID,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         post(short, &creds(CHANNEL, "wrong")),
         refusal::INVALID_CLIENT_SECRET,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         post(Operation::IssueStateless, &creds(CHANNEL, "wrong")),
         refusal::INVALID_CLIENT_CREDENTIALS,
     );
 
     // Presented tokens.
-    check(
-        line,
-        NOW,
+    w.check(
         post(Operation::Verify, &[("access_token", "a b")]),
         refusal::ACCESS_TOKEN_FORMAT,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         post(Operation::Verify, &[("access_token", "unknown")]),
         refusal::ACCESS_TOKEN_INVALID,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         post(Operation::Revoke, &[("access_token", "")]),
         refusal::REVOKE_INVALID,
     );
     let v21 = Operation::VerifyV21;
-    check(
-        line,
-        NOW,
+    w.check(
         post(v21, &[("access_token", "not-a-jws")]),
         refusal::ACCESS_TOKEN_NOT_JWS,
     );
@@ -217,9 +209,7 @@ fn every_refusal_the_emulator_produces_parses_back_with_its_hint() {
         ("client_secret", SECRET),
         ("access_token", "!!.!!.!!"),
     ];
-    check(
-        line,
-        NOW,
+    w.check(
         post(Operation::RevokeV21, &revoke),
         refusal::ACCESS_TOKEN_MALFORMED,
     );
@@ -235,48 +225,41 @@ fn every_refusal_the_emulator_produces_parses_back_with_its_hint() {
             ],
         )
     };
-    check(
-        line,
-        NOW,
-        issue(&s.assertion(|_| {})),
-        refusal::INVALID_TOKEN_EXP,
-    );
+    w.check(issue(&s.assertion(|_| {})), refusal::INVALID_TOKEN_EXP);
     let one_minute = s.assertion(|c| c["token_exp"] = json!(60));
-    let issued = line.handle(NOW, &issue(&one_minute));
+    let issued = w.line.handle(NOW, &issue(&one_minute));
     let token = crate::IssueV21::parse_response(&issued).unwrap();
     let later = NOW + std::time::Duration::from_secs(120);
     let verify = post(v21, &[("access_token", token.access_token.expose_secret())]);
-    check(line, later, verify, refusal::ACCESS_TOKEN_EXPIRED);
+    w.check_at(later, verify, refusal::ACCESS_TOKEN_EXPIRED);
     let day = s.assertion(|c| c["token_exp"] = json!(86_400));
     // The one-minute token above is still active at NOW: 29 more reach the cap.
     for _ in 1..crate::facts::MAX_ACTIVE_V21 {
-        assert_eq!(line.handle(NOW, &issue(&day)).status(), StatusCode::OK);
+        assert_eq!(w.line.handle(NOW, &issue(&day)).status(), StatusCode::OK);
     }
-    check(line, NOW, issue(&day), refusal::MAX_TOKENS_ISSUED);
+    w.check(issue(&day), refusal::MAX_TOKENS_ISSUED);
 
     // Client assertions, in the order the emulator checks them.
-    check(
-        line,
-        NOW,
+    w.check(
         post(
             Operation::KeyIdsV21,
             &[("client_assertion_type", "jwt"), ("client_assertion", "x")],
         ),
         refusal::INVALID_ASSERTION_TYPE,
     );
-    check(line, NOW, key_ids("not-a-jwt"), refusal::INVALID_ASSERTION);
+    w.check(key_ids("not-a-jwt"), refusal::INVALID_ASSERTION);
     let unknown_kid = s.sign(
         json!({"alg": "RS256", "typ": "JWT", "kid": "nope"}),
         Setup::claims(),
     );
-    check(line, NOW, key_ids(&unknown_kid), refusal::NO_CHANNEL_KEY);
+    w.check(key_ids(&unknown_kid), refusal::NO_CHANNEL_KEY);
     let hs256 = s.sign(
         json!({"alg": "HS256", "typ": "JWT", "kid": s.kid}),
         Setup::claims(),
     );
-    check(line, NOW, key_ids(&hs256), refusal::INVALID_ALG);
+    w.check(key_ids(&hs256), refusal::INVALID_ALG);
     let no_typ = s.sign(json!({"alg": "RS256", "kid": s.kid}), Setup::claims());
-    check(line, NOW, key_ids(&no_typ), refusal::INVALID_TYP);
+    w.check(key_ids(&no_typ), refusal::INVALID_TYP);
     let good = s.assertion(|_| {});
     let other = s.assertion(|c| c["exp"] = json!(NOW.as_secs() + 60));
     let forged = format!(
@@ -284,34 +267,26 @@ fn every_refusal_the_emulator_produces_parses_back_with_its_hint() {
         good.rsplit_once('.').unwrap().0,
         other.rsplit_once('.').unwrap().1
     );
-    check(line, NOW, key_ids(&forged), refusal::INVALID_SIGNATURE);
-    check(
-        line,
-        NOW,
+    w.check(key_ids(&forged), refusal::INVALID_SIGNATURE);
+    w.check(
         key_ids(&s.assertion(|c| c["iss"] = json!("999"))),
         refusal::ISS_MISMATCH,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         key_ids(&s.assertion(|c| c["sub"] = json!("999"))),
         refusal::INVALID_SUB,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         key_ids(&s.assertion(|c| c["aud"] = json!("https://example.com/"))),
         refusal::INVALID_AUD,
     );
-    check(
-        line,
-        NOW,
+    w.check(
         key_ids(&s.assertion(|c| c["exp"] = json!(NOW.as_secs() - 1))),
         refusal::INVALID_EXP,
     );
 
     for row in refusal::ALL {
-        assert!(seen.contains(row), "no request above produces {row:?}");
+        assert!(w.seen.contains(row), "no request above produces {row:?}");
     }
 }
 
