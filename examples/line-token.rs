@@ -391,7 +391,7 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), Failure> {
 /// `token`: a valid access token from a cache file shared by every process on the machine.
 mod token_command {
     use super::*;
-    use line_channel_token::cache::{CacheConfig, CacheState, Credentials, Poll, TokenCache};
+    use line_channel_token::cache::{CacheConfig, CacheState, Credentials, DriveError, TokenCache};
     use std::fs::{File, OpenOptions};
     use std::io::Write;
 
@@ -418,7 +418,9 @@ mod token_command {
                 &channel_id,
                 opts.require("kid")?,
                 load_key(&opts.require("key")?)?,
-            ),
+                Box::new(OsRng),
+            )
+            .map_err(local)?,
             ("short-lived", _) => Credentials::short_lived(
                 &channel_id,
                 ChannelSecret::new(opts.require("channel-secret")?),
@@ -437,7 +439,9 @@ mod token_command {
                     opts.require("kid")?,
                     load_key(&opts.require("key")?)?,
                     token_exp,
+                    Box::new(OsRng),
                 )
+                .map_err(local)?
             }
             (other, _) => {
                 return Err(local(format!(
@@ -445,7 +449,7 @@ mod token_command {
                 )))
             }
         };
-        let mut config = CacheConfig::for_lifetime(credentials.expected_lifetime());
+        let mut config = CacheConfig::builder(credentials.expected_lifetime());
         if let Some(before) = opts.seconds("refresh-before", None)? {
             if before >= credentials.expected_lifetime() {
                 return Err(local(format!(
@@ -454,8 +458,9 @@ mod token_command {
                     credentials.expected_lifetime().as_secs()
                 )));
             }
-            config.refresh_before = before;
+            config = config.refresh_before(before).mandatory_before(before / 5);
         }
+        let config = config.build().map_err(local)?;
         let path = PathBuf::from(opts.require("cache")?);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -468,62 +473,35 @@ mod token_command {
         if let Some(s) = state.as_mut() {
             // Under the lock, an in-flight marker is a crashed process's: drop it. A
             // non-retryable failure was probably fixed by the user re-running: try again.
-            s.in_flight = None;
+            s.in_flight_since = None;
             if s.last_failure.as_ref().is_some_and(|f| !f.retryable) {
                 s.last_failure = None;
                 s.retry_at = None;
             }
         }
-        let mut cache = match state {
-            Some(s) => TokenCache::restore(cli.api.clone(), credentials, config, s),
-            None => TokenCache::with_config(cli.api.clone(), credentials, config),
-        };
-        let before = cache.state().clone();
-        let result = drive(cli, &mut cache, now);
-        if *cache.state() != before {
-            write_state(&path, cache.state())?;
+        // The clock is read after the lock is taken, and by the driver at each step.
+        let clock = || UnixTime::from(std::time::SystemTime::now());
+        let _ = now;
+        let mut builder = TokenCache::builder(cli.api.clone(), credentials).config(config);
+        if let Some(s) = state {
+            builder = builder.restore(s, clock());
         }
-        result
-    }
-
-    fn drive(cli: &Cli, cache: &mut TokenCache, now: UnixTime) -> Result<String, Failure> {
-        for _ in 0..3 {
-            match cache.poll(now, &mut OsRng) {
-                Poll::Ready(token) => return Ok(token.expose_secret().to_owned()),
-                Poll::Refresh(refresh) => match transport::send(&cli.agent, refresh.request) {
-                    Ok(response) => {
-                        if let Err(e) =
-                            cache.handle_response(refresh.ticket, now, &response, &mut OsRng)
-                        {
-                            if let Some(token) = cache.token(now) {
-                                eprintln!("line-token: warning: refresh failed, the cached token is still valid: {e}");
-                                return Ok(token.expose_secret().to_owned());
-                            }
-                            return Err(match e {
-                                Error::Api(_) => Failure::Line(e.to_string()),
-                                other => local(other),
-                            });
-                        }
-                    }
-                    Err(e) => {
-                        cache.handle_transport_failure(refresh.ticket, now, &mut OsRng);
-                        if let Some(token) = cache.token(now) {
-                            eprintln!("line-token: warning: {} unreachable ({e}); the cached token is still valid", cli.api);
-                            return Ok(token.expose_secret().to_owned());
-                        }
-                        return Err(local(format!("could not reach {}: {e}", cli.api)));
-                    }
-                },
-                Poll::Wait(until) => {
-                    return Err(local(format!(
-                        "backing off after failed refreshes; try again after {} (Unix time)",
-                        until.as_secs()
-                    )))
-                }
-                Poll::Failed(f) => return Err(Failure::Line(f.to_string())),
+        let mut cache = builder.build();
+        let before = cache.state();
+        let result = cache::drive(&mut cache, clock, std::thread::sleep, |req| {
+            transport::send(&cli.agent, req)
+        });
+        if cache.state() != before {
+            write_state(&path, &cache.state())?;
+        }
+        match result {
+            Ok(token) => Ok(token.expose_secret().to_owned()),
+            Err(DriveError::Transport { error, .. }) => {
+                Err(local(format!("could not reach {}: {error}", cli.api)))
             }
+            Err(DriveError::Refresh { failure, .. }) => Err(Failure::Line(failure.to_string())),
+            Err(other) => Err(local(other)),
         }
-        Err(local("no token after three attempts"))
     }
 
     fn lock(path: &Path) -> Result<File, Failure> {

@@ -145,3 +145,6 @@ impl Drop for EmulatorProcess {
 
 #[path = "../../examples/support/transport.rs"]
 pub mod transport;
+
+/// Token-cache helpers: the emulated LINE, caches and a simulated clock.
+pub mod cache;
