@@ -167,7 +167,11 @@ fn every_endpoint(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
     );
     let kids = call(api, &KeyIdsV21::new(&plain), send)?;
     println!("GET  /oauth2/v2.1/tokens/kid    kids={:?}", kids.kids);
-    call(api, &RevokeV21::new(CHANNEL, &secret, &v.access_token), send)?;
+    call(
+        api,
+        &RevokeV21::new(CHANNEL, &secret, &v.access_token),
+        send,
+    )?;
     let kids = call(api, &KeyIdsV21::new(&plain), send)?;
     println!(
         "POST /oauth2/v2.1/revoke        revoked; kids now {:?}",
@@ -198,7 +202,9 @@ fn an_error(demo: &Demo) -> Result<()> {
 fn keep_a_token_warm(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
     section("4. Keeping a stateless token warm for an hour of simulated time");
     let creds = Credentials::stateless_by_jwt(CHANNEL, kid, key.clone(), Box::new(OsRng))?;
-    let mut cache = TokenCache::builder(demo.api.clone(), creds).seed(2026).build();
+    let mut cache = TokenCache::builder(demo.api.clone(), creds)
+        .seed(2026)
+        .build();
     println!(
         "policy: advisory refresh {}s and mandatory {}s before the end of a token's usable life, \
          {}s clock-skew allowance, at most one issuance per {}s",
@@ -220,7 +226,12 @@ fn keep_a_token_warm(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
         // A message to send every minute: ask the driver for a token. The simulated clock
         // moves only when the driver sleeps or we advance it.
         let at = (clock.now() - start).as_secs();
-        match drive(&mut cache, || clock.now(), |d| clock.advance(d), |req| demo.send(req)) {
+        match drive(
+            &mut cache,
+            || clock.now(),
+            |d| clock.advance(d),
+            |req| demo.send(req),
+        ) {
             Ok(token) => {
                 if last.as_ref() != Some(&token) {
                     println!("  t+{at:>4}s using {}", short(&token));
@@ -272,7 +283,11 @@ fn rotate_v2_1(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
                     for k in kids {
                         if let Some(pos) = records.iter().position(|rec| rec.key_id == k) {
                             let rec = records.remove(pos);
-                            call(api, &RevokeV21::new(CHANNEL, &secret, &rec.access_token), send)?;
+                            call(
+                                api,
+                                &RevokeV21::new(CHANNEL, &secret, &rec.access_token),
+                                send,
+                            )?;
                         }
                     }
                 }

@@ -27,7 +27,10 @@ fn configurations_that_cannot_work_are_refused_when_built() {
     let day = Duration::from_secs(86_400);
     for (bad, setting) in [
         (b().backoff_base(Duration::ZERO).build(), "backoff_base"),
-        (b().in_flight_timeout(Duration::ZERO).build(), "in_flight_timeout"),
+        (
+            b().in_flight_timeout(Duration::ZERO).build(),
+            "in_flight_timeout",
+        ),
         (b().failure_pause(Duration::ZERO).build(), "failure_pause"),
         (b().backoff_cap(Duration::MAX).build(), "backoff_cap"),
         (b().backoff_base(day * 2).build(), "backoff_base"),
@@ -54,7 +57,10 @@ fn reuses_the_token_until_the_advisory_window_then_refreshes_once() {
     let due = cache.refresh_due_at().unwrap();
     // 15-minute token, 30 s skew, 5-minute lead, jitter up to a fifth of the lead.
     let earliest = T0 + Duration::from_secs(900 - 30 - 300);
-    assert!(due >= earliest && due < earliest + Duration::from_secs(60), "{due}");
+    assert!(
+        due >= earliest && due < earliest + Duration::from_secs(60),
+        "{due}"
+    );
     clock.set(due - Duration::from_millis(1));
     assert_eq!(get(&mut cache, &mut line, &clock).unwrap(), first);
     assert_eq!(line.calls(Operation::IssueStateless), 1);
@@ -130,7 +136,10 @@ fn retryable_failures_back_off_and_serve_the_old_token() {
         panic!()
     };
     assert!(failure.retryable);
-    assert!(matches!(failure.kind, FailureKind::Refused { status: 429, .. }));
+    assert!(matches!(
+        failure.kind,
+        FailureKind::Refused { status: 429, .. }
+    ));
     assert!(failure.message.contains("429"), "{failure}");
     // Backing off (and throttled): the old token is still served.
     assert!(matches!(cache.poll(due), Poll::Ready(t) if *t == old));
@@ -150,7 +159,13 @@ fn non_retryable_failures_surface_and_are_not_retried_in_a_hot_loop() {
         panic!()
     };
     assert_eq!(failure.status(), Some(400));
-    assert!(matches!(&failure.kind, FailureKind::Refused { status: 400, error: Some(_) }));
+    assert!(matches!(
+        &failure.kind,
+        FailureKind::Refused {
+            status: 400,
+            error: Some(_)
+        }
+    ));
     assert_eq!(retry_at, T0 + Duration::from_secs(300));
     for s in 1..100 {
         let now = T0 + Duration::from_secs(s);
@@ -172,7 +187,13 @@ fn a_transport_error_is_reported_with_the_retry_time() {
         |_req| Err::<http::Response<Vec<u8>>, _>("connection refused"),
     )
     .unwrap_err();
-    assert!(matches!(e, DriveError::Transport { error: "connection refused", .. }));
+    assert!(matches!(
+        e,
+        DriveError::Transport {
+            error: "connection refused",
+            ..
+        }
+    ));
     assert!(e.retry_at() > T0);
     assert!(e.to_string().contains("connection refused"), "{e}");
 }
@@ -185,20 +206,35 @@ fn jwt_credentials_reuse_one_assertion_while_it_is_valid() {
         .register_public_key(CHANNEL, &key.public_jwk().to_json())
         .unwrap();
     let creds = Credentials::stateless_by_jwt(CHANNEL, kid, key, Box::new(OsRng)).unwrap();
-    let mut cache = TokenCache::builder(ApiBase::default(), creds).seed(1).build();
+    let mut cache = TokenCache::builder(ApiBase::default(), creds)
+        .seed(1)
+        .build();
     let assertion_of = |req: &http::Request<Vec<u8>>| -> String {
         let form: Vec<(String, String)> = serde_urlencoded::from_bytes(req.body()).unwrap();
-        form.into_iter().find(|(k, _)| k == "client_assertion").unwrap().1
+        form.into_iter()
+            .find(|(k, _)| k == "client_assertion")
+            .unwrap()
+            .1
     };
-    let Poll::Refresh(r1) = cache.poll(T0) else { panic!() };
+    let Poll::Refresh(r1) = cache.poll(T0) else {
+        panic!()
+    };
     let _ = cache.handle_transport_failure(r1.ticket(), T0);
     let t1 = cache.next_deadline();
-    let Poll::Refresh(r2) = cache.poll(t1) else { panic!() };
-    assert_eq!(assertion_of(r1.request()), assertion_of(r2.request()), "reused");
+    let Poll::Refresh(r2) = cache.poll(t1) else {
+        panic!()
+    };
+    assert_eq!(
+        assertion_of(r1.request()),
+        assertion_of(r2.request()),
+        "reused"
+    );
     let _ = cache.handle_response(r2.ticket(), t1, &line.handle(t1, r2.request()));
     // 40 minutes later the 30-minute assertion is gone: a new one is signed.
     let later = t1 + Duration::from_secs(40 * 60);
-    let Poll::Refresh(r3) = cache.poll(later) else { panic!() };
+    let Poll::Refresh(r3) = cache.poll(later) else {
+        panic!()
+    };
     assert_ne!(assertion_of(r1.request()), assertion_of(r3.request()));
     let handled = cache.handle_response(r3.ticket(), later, &line.handle(later, r3.request()));
     assert_eq!(handled, Handled::Stored);
@@ -227,8 +263,13 @@ fn v2_1_keeps_the_key_id_and_its_state_holds_no_secret_but_the_token() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(!json.contains(&d[..16]) && !json.contains(SECRET) && !json.contains("eyJhbGciOiJSUzI1Ni"));
-    assert!(json.contains(token.expose_secret()), "the token itself is cached");
+    assert!(
+        !json.contains(&d[..16]) && !json.contains(SECRET) && !json.contains("eyJhbGciOiJSUzI1Ni")
+    );
+    assert!(
+        json.contains(token.expose_secret()),
+        "the token itself is cached"
+    );
 
     // Restored in another process: the same token, no issuance.
     let back: CacheState = serde_json::from_str(&json).unwrap();
@@ -260,10 +301,16 @@ fn invalidate_refreshes_once_and_only_for_the_current_token() {
     assert!(cache.invalidate(&a));
     assert!(!cache.invalidate(&a), "already gone");
     // The issuance throttle: no new token before 10 s after the last refresh.
-    assert!(matches!(cache.poll(T0 + Duration::from_secs(1)), Poll::Wait(t) if t == T0 + Duration::from_secs(10)));
+    assert!(
+        matches!(cache.poll(T0 + Duration::from_secs(1)), Poll::Wait(t) if t == T0 + Duration::from_secs(10))
+    );
     let b = get(&mut cache, &mut line, &clock).unwrap();
     assert_ne!(a, b);
-    assert_eq!(clock.now(), T0 + Duration::from_secs(10), "the driver waited out the throttle");
+    assert_eq!(
+        clock.now(),
+        T0 + Duration::from_secs(10),
+        "the driver waited out the throttle"
+    );
     assert_eq!(line.calls(Operation::IssueStateless), 2);
     // Many callers see the same 401 with the old token: no further refresh.
     for _ in 0..10 {
@@ -279,7 +326,11 @@ fn events_tell_what_happened_without_secrets() {
     let mut cache = secret_cache();
     let a = get(&mut cache, &mut line, &clock).unwrap();
     clock.set(cache.refresh_due_at().unwrap());
-    line.fail_next(Operation::IssueStateless, 1, StatusCode::SERVICE_UNAVAILABLE);
+    line.fail_next(
+        Operation::IssueStateless,
+        1,
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
     let _ = get(&mut cache, &mut line, &clock).unwrap();
     clock.set(cache.next_deadline());
     let b = get(&mut cache, &mut line, &clock).unwrap();
@@ -302,7 +353,17 @@ fn events_tell_what_happened_without_secrets() {
             _ => "other",
         })
         .collect();
-    assert_eq!(names, ["issued", "failed", "refreshed", "invalidated", "issued", "expired"]);
+    assert_eq!(
+        names,
+        [
+            "issued",
+            "failed",
+            "refreshed",
+            "invalidated",
+            "issued",
+            "expired"
+        ]
+    );
     let debug = format!("{events:?}");
     for secret in [a.expose_secret(), b.expose_secret(), SECRET] {
         assert!(!debug.contains(secret), "{debug}");
@@ -316,9 +377,15 @@ fn a_refresh_shows_no_secret_and_zeroes_its_body() {
         panic!()
     };
     let debug = format!("{refresh:?}");
-    assert!(!debug.contains(SECRET) && debug.contains("redacted"), "{debug}");
+    assert!(
+        !debug.contains(SECRET) && debug.contains("redacted"),
+        "{debug}"
+    );
     assert!(String::from_utf8_lossy(refresh.request().body()).contains(SECRET));
     let (_, request) = refresh.into_parts();
-    assert!(String::from_utf8_lossy(request.body()).contains(SECRET), "the body moved out whole");
+    assert!(
+        String::from_utf8_lossy(request.body()).contains(SECRET),
+        "the body moved out whole"
+    );
     assert!(!format!("{cache:?}").contains(SECRET));
 }

@@ -45,8 +45,13 @@ fn expires_in_zero_and_empty_tokens_are_refused_with_backoff() {
 #[test]
 fn a_replacement_ending_before_the_held_token_does_not_loop() {
     let mut cache = secret_cache();
-    let Poll::Refresh(r) = cache.poll(T0) else { panic!() };
-    assert_eq!(cache.handle_response(r.ticket(), T0, &issued("long", 900)), Handled::Stored);
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!()
+    };
+    assert_eq!(
+        cache.handle_response(r.ticket(), T0, &issued("long", 900)),
+        Handled::Stored
+    );
     // From the advisory window on, LINE answers with tokens that end sooner.
     let due = cache.refresh_due_at().unwrap();
     let mut refreshes = 0;
@@ -93,7 +98,10 @@ fn lifetimes_shorter_than_the_margins_get_proportionate_ones() {
         let elapsed = (now - T0).as_secs() + 1;
         // At most one refresh per half usable life (3/8 of the lifetime), or per throttle.
         let bound = elapsed / (lifetime * 3 / 8).max(10) + 2;
-        assert!(refreshes <= bound, "{lifetime}s: {refreshes} refreshes in {elapsed}s");
+        assert!(
+            refreshes <= bound,
+            "{lifetime}s: {refreshes} refreshes in {elapsed}s"
+        );
     }
 }
 
@@ -101,14 +109,19 @@ fn lifetimes_shorter_than_the_margins_get_proportionate_ones() {
 fn a_token_issued_while_the_clock_ran_a_day_ahead_is_dropped_when_it_is_corrected() {
     let ahead = T0 + Duration::from_secs(86_400);
     let mut cache = secret_cache();
-    let Poll::Refresh(r) = cache.poll(ahead) else { panic!() };
+    let Poll::Refresh(r) = cache.poll(ahead) else {
+        panic!()
+    };
     let _ = cache.handle_response(r.ticket(), ahead, &issued("from-the-future", 900));
     assert!(matches!(cache.poll(ahead), Poll::Ready(_)));
     // Corrected: the token's age is unknown, so it is not handed out; a refresh follows
     // once the throttle (counted from the corrected clock) allows.
     assert!(matches!(cache.poll(T0), Poll::Wait(t) if t == T0 + Duration::from_secs(10)));
     assert!(cache.token(T0).is_none());
-    assert!(matches!(cache.poll(T0 + Duration::from_secs(10)), Poll::Refresh(_)));
+    assert!(matches!(
+        cache.poll(T0 + Duration::from_secs(10)),
+        Poll::Refresh(_)
+    ));
 }
 
 #[test]
@@ -158,7 +171,11 @@ fn impossible_restored_tokens_are_dropped() {
         token(T0 + Duration::from_secs(60), T0, "issued after it expires"),
         token(T0, T0 + day * 365, "longer-lived than LINE issues"),
         token(T0, T0 + Duration::from_secs(900), ""),
-        token(T0 + day, T0 + day + Duration::from_secs(900), "issued tomorrow"),
+        token(
+            T0 + day,
+            T0 + day + Duration::from_secs(900),
+            "issued tomorrow",
+        ),
     ] {
         let state = CacheState {
             channel_id: CHANNEL.into(),
@@ -182,18 +199,34 @@ fn impossible_restored_tokens_are_dropped() {
 fn tickets_never_cross_caches_or_instances() {
     let mut a = secret_cache();
     let mut b = secret_cache(); // the same seed: still distinct instances
-    let Poll::Refresh(ra) = a.poll(T0) else { panic!() };
-    let Poll::Refresh(rb) = b.poll(T0) else { panic!() };
-    assert_eq!(b.handle_response(ra.ticket(), T0, &issued("a's", 900)), Handled::Ignored);
-    assert_eq!(b.handle_transport_failure(ra.ticket(), T0), Handled::Ignored);
+    let Poll::Refresh(ra) = a.poll(T0) else {
+        panic!()
+    };
+    let Poll::Refresh(rb) = b.poll(T0) else {
+        panic!()
+    };
+    assert_eq!(
+        b.handle_response(ra.ticket(), T0, &issued("a's", 900)),
+        Handled::Ignored
+    );
+    assert_eq!(
+        b.handle_transport_failure(ra.ticket(), T0),
+        Handled::Ignored
+    );
     assert!(b.token(T0).is_none());
-    assert_eq!(b.handle_response(rb.ticket(), T0, &issued("b's", 900)), Handled::Stored);
+    assert_eq!(
+        b.handle_response(rb.ticket(), T0, &issued("b's", 900)),
+        Handled::Stored
+    );
     // A later instance restored from a's state does not accept a's old ticket either.
     let mut a2 = TokenCache::builder(ApiBase::default(), secret_creds())
         .seed(42)
         .restore(a.state(), T0)
         .build();
-    assert_eq!(a2.handle_response(ra.ticket(), T0, &issued("a's", 900)), Handled::Ignored);
+    assert_eq!(
+        a2.handle_response(ra.ticket(), T0, &issued("a's", 900)),
+        Handled::Ignored
+    );
     assert!(a2.token(T0).is_none());
 }
 
@@ -201,8 +234,12 @@ fn tickets_never_cross_caches_or_instances() {
 fn late_counted_tokens_are_kept_if_better_or_handed_back_for_revocation() {
     let mut line = line();
     let creds = Credentials::short_lived(CHANNEL, ChannelSecret::new(SECRET));
-    let mut cache = TokenCache::builder(ApiBase::default(), creds).seed(3).build();
-    let Poll::Refresh(lost) = cache.poll(T0) else { panic!() };
+    let mut cache = TokenCache::builder(ApiBase::default(), creds)
+        .seed(3)
+        .build();
+    let Poll::Refresh(lost) = cache.poll(T0) else {
+        panic!()
+    };
     let lost_answer = line.handle(T0, lost.request());
     // The refresher vanished; after the timeout and backoff a second refresh succeeds.
     let mut now = T0;
@@ -214,28 +251,48 @@ fn late_counted_tokens_are_kept_if_better_or_handed_back_for_revocation() {
         }
     };
     let answer = line.handle(now, second.request());
-    assert_eq!(cache.handle_response(second.ticket(), now, &answer), Handled::Stored);
+    assert_eq!(
+        cache.handle_response(second.ticket(), now, &answer),
+        Handled::Stored
+    );
     // The lost answer arrives: it ends sooner, so it is handed back, not dropped.
-    assert_eq!(cache.handle_response(lost.ticket(), now, &lost_answer), Handled::Surplus);
+    assert_eq!(
+        cache.handle_response(lost.ticket(), now, &lost_answer),
+        Handled::Surplus
+    );
     let surplus = cache.take_surplus();
     assert_eq!(surplus.len(), 1);
     assert!(std::iter::from_fn(|| cache.poll_event()).any(|e| matches!(e, Event::Surplus { .. })));
     // A duplicate of the held token is not surplus.
-    assert_eq!(cache.handle_response(second.ticket(), now, &answer), Handled::Ignored);
+    assert_eq!(
+        cache.handle_response(second.ticket(), now, &answer),
+        Handled::Ignored
+    );
     assert!(cache.take_surplus().is_empty());
 
     // Kept if better: a late answer when the cache has nothing.
-    let mut empty = TokenCache::builder(ApiBase::default(), Credentials::short_lived(CHANNEL, ChannelSecret::new(SECRET))).build();
-    let Poll::Refresh(r) = empty.poll(T0) else { panic!() };
+    let mut empty = TokenCache::builder(
+        ApiBase::default(),
+        Credentials::short_lived(CHANNEL, ChannelSecret::new(SECRET)),
+    )
+    .build();
+    let Poll::Refresh(r) = empty.poll(T0) else {
+        panic!()
+    };
     let late = T0 + Duration::from_secs(45);
     let _ = empty.poll(late); // times out
-    assert_eq!(empty.handle_response(r.ticket(), late, &issued("late", 2_592_000)), Handled::Stored);
+    assert_eq!(
+        empty.handle_response(r.ticket(), late, &issued("late", 2_592_000)),
+        Handled::Stored
+    );
 }
 
 #[test]
 fn the_mandatory_window_retries_before_the_token_ends() {
     let mut cache = secret_cache();
-    let Poll::Refresh(r) = cache.poll(T0) else { panic!() };
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!()
+    };
     let _ = cache.handle_response(r.ticket(), T0, &issued("t", 900));
     let usable_end = T0 + Duration::from_secs(900 - 30);
     let mut now = cache.refresh_due_at().unwrap();
@@ -259,13 +316,19 @@ fn the_mandatory_window_retries_before_the_token_ends() {
 #[test]
 fn instances_with_different_seeds_refresh_at_different_times() {
     let due = |seed| {
-        let mut c = TokenCache::builder(ApiBase::default(), secret_creds()).seed(seed).build();
-        let Poll::Refresh(r) = c.poll(T0) else { panic!() };
+        let mut c = TokenCache::builder(ApiBase::default(), secret_creds())
+            .seed(seed)
+            .build();
+        let Poll::Refresh(r) = c.poll(T0) else {
+            panic!()
+        };
         let _ = c.handle_response(r.ticket(), T0, &issued("t", 900));
         c.refresh_due_at().unwrap()
     };
     let times: std::collections::BTreeSet<_> = (0..20).map(due).collect();
     assert!(times.len() > 10, "{times:?}");
     let earliest = T0 + Duration::from_secs(900 - 30 - 300);
-    assert!(times.iter().all(|t| *t >= earliest && *t < earliest + Duration::from_secs(60)));
+    assert!(times
+        .iter()
+        .all(|t| *t >= earliest && *t < earliest + Duration::from_secs(60)));
 }

@@ -30,7 +30,11 @@ enum Op {
     Back(u64),
     Poll,
     /// Answer the n-th outstanding refresh (modulo), keeping it for a duplicate if `again`.
-    Answer { n: usize, answer: Answer, again: bool },
+    Answer {
+        n: usize,
+        answer: Answer,
+        again: bool,
+    },
     Invalidate,
     Restore(Box<CacheState>),
 }
@@ -48,19 +52,23 @@ fn answer() -> impl Strategy<Value = Answer> {
 
 fn time_near() -> impl Strategy<Value = UnixTime> {
     prop_oneof![
-        (0u64..200_000_000).prop_map(|ms| T0 - Duration::from_millis(100_000_000) + Duration::from_millis(ms)),
+        (0u64..200_000_000)
+            .prop_map(|ms| T0 - Duration::from_millis(100_000_000) + Duration::from_millis(ms)),
         Just(UnixTime::from_millis(u64::MAX)),
         Just(UnixTime::EPOCH),
     ]
 }
 
 fn state() -> impl Strategy<Value = CacheState> {
-    let token = (time_near(), time_near(), "[a-z]{0,3}").prop_map(|(issued_at, expires_at, raw)| CachedToken {
-        access_token: AccessToken::new(raw),
-        issued_at,
-        expires_at,
-        key_id: None,
-    });
+    let token =
+        (time_near(), time_near(), "[a-z]{0,3}").prop_map(|(issued_at, expires_at, raw)| {
+            CachedToken {
+                access_token: AccessToken::new(raw),
+                issued_at,
+                expires_at,
+                key_id: None,
+            }
+        });
     (
         prop::option::of(token),
         prop::option::of(time_near()),
@@ -69,16 +77,18 @@ fn state() -> impl Strategy<Value = CacheState> {
         prop::option::of(time_near()),
         any::<bool>(),
     )
-        .prop_map(|(token, in_flight_since, failures, retry_at, last_refresh_at, other)| CacheState {
-            channel_id: if other { "999".into() } else { CHANNEL.into() },
-            token_type: TokenType::Stateless,
-            token,
-            in_flight_since,
-            failures,
-            retry_at,
-            last_failure: None,
-            last_refresh_at,
-        })
+        .prop_map(
+            |(token, in_flight_since, failures, retry_at, last_refresh_at, other)| CacheState {
+                channel_id: if other { "999".into() } else { CHANNEL.into() },
+                token_type: TokenType::Stateless,
+                token,
+                in_flight_since,
+                failures,
+                retry_at,
+                last_failure: None,
+                last_refresh_at,
+            },
+        )
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -122,7 +132,12 @@ fn check_poll(cache: &mut TokenCache, now: UnixTime) -> Result<Option<Ticket>, T
         }
         Err(t) => {
             let deadline = cache.next_deadline();
-            prop_assert!(deadline > now, "deadline {} not after now {}", deadline, now);
+            prop_assert!(
+                deadline > now,
+                "deadline {} not after now {}",
+                deadline,
+                now
+            );
             if let Some(t) = t {
                 prop_assert_eq!(t, deadline);
             }

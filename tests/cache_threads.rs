@@ -52,7 +52,10 @@ fn sixty_four_threads_get_the_token_within_250_ms_of_lines_answer() {
     let mean = latencies.iter().sum::<Duration>() / THREADS as u32;
     println!("{THREADS} threads: token after LINE's answer: mean {mean:?}, worst {worst:?}");
     assert!(*worst <= Duration::from_millis(250), "worst {worst:?}");
-    assert!(results.iter().all(|(t, _)| *t == results[0].0), "one token for all");
+    assert!(
+        results.iter().all(|(t, _)| *t == results[0].0),
+        "one token for all"
+    );
     let issued = line
         .lock()
         .unwrap()

@@ -347,8 +347,14 @@ fn fault_injection_drives_the_cache_through_backoff() {
     let mut waits = Vec::new();
     // The driver reports each failure with its retry time; the caller comes back then.
     let token = loop {
-        let send = |req| Ok::<_, std::convert::Infallible>(line.lock().unwrap().handle(clock.get(), &req));
-        match drive(&mut cache, || clock.get(), |d| clock.set(clock.get() + d), send) {
+        let send =
+            |req| Ok::<_, std::convert::Infallible>(line.lock().unwrap().handle(clock.get(), &req));
+        match drive(
+            &mut cache,
+            || clock.get(),
+            |d| clock.set(clock.get() + d),
+            send,
+        ) {
             Ok(token) => break token,
             Err(e) => {
                 waits.push(e.retry_at() - clock.get());

@@ -19,18 +19,32 @@ fn pool_of(n: u64, line: &mut Emulator) -> TokenPool<String> {
     for i in 0..n {
         line.add_channel(&channel(i), ChannelSecret::new("s"));
         let creds = Credentials::stateless_by_secret(channel(i), ChannelSecret::new("s"));
-        pool.insert(channel(i), TokenCache::builder(ApiBase::default(), creds).seed(i).build());
+        pool.insert(
+            channel(i),
+            TokenCache::builder(ApiBase::default(), creds)
+                .seed(i)
+                .build(),
+        );
     }
     pool
 }
 
 /// Sends every due refresh to `line`; returns the failures reported.
-fn serve(pool: &mut TokenPool<String>, line: &mut Emulator, now: UnixTime) -> Vec<(String, RefreshFailure)> {
+fn serve(
+    pool: &mut TokenPool<String>,
+    line: &mut Emulator,
+    now: UnixTime,
+) -> Vec<(String, RefreshFailure)> {
     let mut failures = Vec::new();
     for (key, due) in pool.poll_due(now) {
         match due {
             Due::Refresh(r) => {
-                let _ = pool.handle_response(key.as_str(), r.ticket(), now, &line.handle(now, r.request()));
+                let _ = pool.handle_response(
+                    key.as_str(),
+                    r.ticket(),
+                    now,
+                    &line.handle(now, r.request()),
+                );
             }
             Due::Failed(f) => failures.push((key, f)),
         }
@@ -42,22 +56,34 @@ fn serve(pool: &mut TokenPool<String>, line: &mut Emulator, now: UnixTime) -> Ve
 fn the_pool_tracks_the_earliest_deadline_across_channels() {
     let mut line = Emulator::new();
     let mut pool = pool_of(200, &mut line);
-    assert_eq!(pool.next_deadline(), Some(UnixTime::EPOCH), "new channels are due at once");
+    assert_eq!(
+        pool.next_deadline(),
+        Some(UnixTime::EPOCH),
+        "new channels are due at once"
+    );
     let mut now = T0;
     for round in 0..40 {
         assert!(serve(&mut pool, &mut line, now).is_empty());
         for i in 0..200 {
-            assert!(pool.token(channel(i).as_str(), now).is_some(), "{i} has no token at round {round}");
+            assert!(
+                pool.token(channel(i).as_str(), now).is_some(),
+                "{i} has no token at round {round}"
+            );
         }
         // The queue's answer equals the brute-force minimum.
-        let brute = (0..200).map(|i| pool.get(channel(i).as_str()).unwrap().next_deadline()).min();
+        let brute = (0..200)
+            .map(|i| pool.get(channel(i).as_str()).unwrap().next_deadline())
+            .min();
         assert_eq!(pool.next_deadline(), brute);
         now = pool.next_deadline().unwrap().max(now) + Duration::from_secs(round % 7);
     }
     // One issuance per channel per refresh window, not per poll.
     let per_channel = line.calls(Operation::IssueStateless) as f64 / 200.0;
     let elapsed = (now - T0).as_secs_f64();
-    assert!(per_channel <= elapsed / (900.0 - 360.0) + 1.5, "{per_channel} per channel over {elapsed}s");
+    assert!(
+        per_channel <= elapsed / (900.0 - 360.0) + 1.5,
+        "{per_channel} per channel over {elapsed}s"
+    );
 }
 
 #[test]
@@ -70,21 +96,31 @@ fn poll_due_surfaces_failures() {
     for (key, d) in due {
         let Due::Refresh(r) = d else { panic!() };
         if key != channel(1) {
-            let _ = pool.handle_response(key.as_str(), r.ticket(), T0, &line.handle(T0, r.request()));
+            let _ =
+                pool.handle_response(key.as_str(), r.ticket(), T0, &line.handle(T0, r.request()));
         }
     }
     let timeout = T0 + Duration::from_secs(30);
     assert_eq!(pool.next_deadline(), Some(timeout));
     let due = pool.poll_due(timeout);
-    let [(key, Due::Failed(failure))] = &due[..] else { panic!("{due:?}") };
+    let [(key, Due::Failed(failure))] = &due[..] else {
+        panic!("{due:?}")
+    };
     assert_eq!(key, &channel(1));
     assert_eq!(failure.kind, FailureKind::TimedOut);
     // A wrong secret: LINE's refusal comes back through handle_response.
     let wrong = Credentials::stateless_by_secret(channel(2), ChannelSecret::new("wrong"));
     pool.insert(channel(2), TokenCache::new(ApiBase::default(), wrong));
     let mut due = pool.poll_due(timeout);
-    let Some((key, Due::Refresh(r))) = due.pop() else { panic!() };
-    let handled = pool.handle_response(key.as_str(), r.ticket(), timeout, &line.handle(timeout, r.request()));
+    let Some((key, Due::Refresh(r))) = due.pop() else {
+        panic!()
+    };
+    let handled = pool.handle_response(
+        key.as_str(),
+        r.ticket(),
+        timeout,
+        &line.handle(timeout, r.request()),
+    );
     assert!(matches!(handled, Handled::Failed(f) if f.status() == Some(400)));
 }
 
@@ -94,14 +130,30 @@ fn a_replaced_cache_never_takes_the_old_caches_answer() {
     line.add_channel("1", ChannelSecret::new("a"));
     let mut pool = TokenPool::new();
     let creds = |id: &str, s: &str| Credentials::stateless_by_secret(id, ChannelSecret::new(s));
-    pool.insert("tenant", TokenCache::new(ApiBase::default(), creds("1", "a")));
+    pool.insert(
+        "tenant",
+        TokenCache::new(ApiBase::default(), creds("1", "a")),
+    );
     let mut due = pool.poll_due(T0);
-    let Some((_, Due::Refresh(old))) = due.pop() else { panic!() };
+    let Some((_, Due::Refresh(old))) = due.pop() else {
+        panic!()
+    };
     // The tenant moves to another channel while the refresh is out.
-    assert!(pool.insert("tenant", TokenCache::new(ApiBase::default(), creds("2", "b"))).is_some());
+    assert!(pool
+        .insert(
+            "tenant",
+            TokenCache::new(ApiBase::default(), creds("2", "b"))
+        )
+        .is_some());
     let answer = line.handle(T0, old.request());
-    assert_eq!(pool.handle_response("tenant", old.ticket(), T0, &answer), Handled::Ignored);
-    assert!(pool.token("tenant", T0).is_none(), "channel 1's token went to channel 2's tenant");
+    assert_eq!(
+        pool.handle_response("tenant", old.ticket(), T0, &answer),
+        Handled::Ignored
+    );
+    assert!(
+        pool.token("tenant", T0).is_none(),
+        "channel 1's token went to channel 2's tenant"
+    );
 }
 
 #[test]

@@ -85,6 +85,16 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
         }
     }
 
+    /// An empty pool with room for `channels` without rehashing: an insert that grows the
+    /// table moves every entry once (amortised O(1), but one slow call), which a pool sized
+    /// up front never does.
+    pub fn with_capacity(channels: usize) -> Self {
+        TokenPool {
+            caches: HashMap::with_capacity(channels),
+            queue: BTreeSet::new(),
+        }
+    }
+
     /// Adds a channel, or replaces its cache (returning the old one). Answers to refreshes
     /// the old cache handed out are ignored by the new one: tickets do not cross caches.
     pub fn insert(&mut self, key: K, cache: TokenCache) -> Option<TokenCache> {
@@ -163,7 +173,8 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.update(key, |c| c.invalidate(rejected)).unwrap_or(false)
+        self.update(key, |c| c.invalidate(rejected))
+            .unwrap_or(false)
     }
 
     /// The channel's oldest undrained [`Event`].

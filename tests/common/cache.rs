@@ -64,7 +64,10 @@ pub fn get(
     cache: &mut TokenCache,
     line: &mut Emulator,
     clock: &SimClock,
-) -> Result<line_channel_token::AccessToken, line_channel_token::cache::DriveError<std::convert::Infallible>> {
+) -> Result<
+    line_channel_token::AccessToken,
+    line_channel_token::cache::DriveError<std::convert::Infallible>,
+> {
     line_channel_token::cache::drive(
         cache,
         || clock.now(),

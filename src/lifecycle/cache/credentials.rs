@@ -192,7 +192,10 @@ impl Credentials {
     }
 
     /// Parses LINE's answer with the endpoint these credentials call.
-    pub(super) fn parse<B: AsRef<[u8]>>(&self, response: &Response<B>) -> Result<IssuedToken, Error> {
+    pub(super) fn parse<B: AsRef<[u8]>>(
+        &self,
+        response: &Response<B>,
+    ) -> Result<IssuedToken, Error> {
         match self.kind {
             CredentialKind::StatelessSecret(_) | CredentialKind::StatelessJwt(_) => {
                 IssueStateless::parse_response(response)

@@ -79,11 +79,7 @@ pub(super) enum Step<E> {
 /// One turn of the loop: shared by the blocking and async drivers and [`SharedCache`].
 ///
 /// [`SharedCache`]: super::SharedCache
-pub(super) fn step<E>(
-    cache: &mut TokenCache,
-    now: UnixTime,
-    transport: &mut Option<E>,
-) -> Step<E> {
+pub(super) fn step<E>(cache: &mut TokenCache, now: UnixTime, transport: &mut Option<E>) -> Step<E> {
     let waiting = match cache.poll(now) {
         Poll::Ready(token) => return Step::Done(Ok(token.clone())),
         Poll::Refresh(refresh) => {

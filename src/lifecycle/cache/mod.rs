@@ -324,7 +324,11 @@ impl TokenCache {
     /// with it), so the next poll refreshes once (the throttle and backoff still apply). A
     /// token that is no longer current changes nothing: another caller already replaced it.
     pub fn invalidate(&mut self, rejected: &AccessToken) -> bool {
-        if self.token.as_ref().is_some_and(|t| t.access_token == *rejected) {
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.access_token == *rejected)
+        {
             self.token = None;
             self.generation = self.generation.wrapping_add(1);
             self.events.push(Event::Invalidated);

@@ -46,9 +46,9 @@ pub(super) fn default_seed(channel_id: &str) -> u64 {
     }
     #[cfg(not(feature = "os-rng"))]
     {
-        let h = channel_id
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let h = channel_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         mix(h ^ BUILT.load(Ordering::Relaxed))
     }
 }
