@@ -368,6 +368,7 @@ fn token_command_caches_in_a_private_atomic_file() {
         .as_millis() as u64;
     saved["state"]["token"]["issued_at"] = (now_ms - 780_000).into();
     saved["state"]["token"]["expires_at"] = (now_ms + 120_000).into();
+    saved["state"]["last_refresh_at"] = (now_ms - 780_000).into(); // the issuance throttle's mark
     std::fs::write(&cache, saved.to_string()).unwrap();
     let renewed = token(&[]);
     assert_ne!(renewed, first);

@@ -63,8 +63,8 @@ struct Slot {
 /// What a due channel needs.
 #[derive(Debug)]
 pub enum Due {
-    /// Send this refresh; hand the answer to [`TokenPool::handle_response`].
-    Refresh(Refresh),
+    /// Send this refresh; hand the answer to [`TokenPool::handle_response`]. (Boxed: rare.)
+    Refresh(Box<Refresh>),
     /// The channel has no usable token and its last refresh failed: the cache retries at its
     /// next deadline, but someone should know.
     Failed(RefreshFailure),
@@ -221,7 +221,7 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
                 continue;
             };
             let need = match slot.cache.poll(now) {
-                Poll::Refresh(refresh) => Some(Due::Refresh(*refresh)),
+                Poll::Refresh(refresh) => Some(Due::Refresh(refresh)),
                 Poll::Ready(_) => None,
                 Poll::Failed(_) | Poll::Wait(_) | Poll::InFlight(_) => {
                     slot.cache.last_failure().cloned().map(Due::Failed)

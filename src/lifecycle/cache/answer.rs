@@ -119,7 +119,7 @@ impl TokenCache {
         let Some(why) = why else {
             let first = self.token.is_none();
             let expires_at = candidate.expires_at;
-            self.token = Some(candidate);
+            self.set_token(Some(candidate));
             self.failures = 0;
             self.retry_at = None;
             self.last_failure = None;

@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use super::failure::RefreshFailure;
 use crate::time::UnixTime;
 
-/// Something that happened to the cache's token. Queued (the oldest dropped beyond
-/// [`Events::CAPACITY`]) until drained.
+/// Something that happened to the cache's token. Queued (the oldest dropped beyond 16)
+/// until drained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {

@@ -168,6 +168,8 @@ pub struct TokenCache {
     credentials: Credentials,
     config: CacheConfig,
     token: Option<CachedToken>,
+    /// The token's timeline, kept with it (see `set_token`): the hot path only compares.
+    timeline: Option<schedule::Window>,
     /// The refresh handed out and not yet answered: its sequence number and start.
     in_flight: Option<(u64, UnixTime)>,
     failures: u32,
@@ -230,6 +232,7 @@ impl TokenCacheBuilder {
             credentials: self.credentials,
             config,
             token: None,
+            timeline: None,
             in_flight: None,
             failures: 0,
             retry_at: None,
@@ -291,10 +294,10 @@ impl TokenCache {
     /// A token usable at `now` (before its expiry minus the skew margin), without starting
     /// a refresh: the cheap check for a hot path.
     pub fn token(&self, now: UnixTime) -> Option<&AccessToken> {
-        self.token
-            .as_ref()
-            .filter(|t| now < self.window(t).usable_until)
-            .map(|t| &t.access_token)
+        match (&self.token, &self.timeline) {
+            (Some(t), Some(w)) if now < w.usable_until => Some(&t.access_token),
+            _ => None,
+        }
     }
 
     /// The last failure, until a refresh succeeds.
@@ -329,7 +332,7 @@ impl TokenCache {
             .as_ref()
             .is_some_and(|t| t.access_token == *rejected)
         {
-            self.token = None;
+            self.set_token(None);
             self.generation = self.generation.wrapping_add(1);
             self.events.push(Event::Invalidated);
             true

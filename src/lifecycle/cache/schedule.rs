@@ -10,7 +10,8 @@ use super::state::CachedToken;
 use super::TokenCache;
 use crate::time::UnixTime;
 
-/// A held token's timeline.
+/// A held token's timeline, computed once when the token is stored.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Window {
     /// The token is handed out strictly before this: expiry minus the skew margin.
     pub(super) usable_until: UnixTime,
@@ -39,10 +40,16 @@ impl TokenCache {
         }
     }
 
+    /// Stores (or drops) the token, with its timeline.
+    pub(super) fn set_token(&mut self, token: Option<CachedToken>) {
+        self.timeline = token.as_ref().map(|t| self.window(t));
+        self.token = token;
+    }
+
     /// When the refresh of the current token is due (the advisory window opens), if there
     /// is a token.
     pub fn refresh_due_at(&self) -> Option<UnixTime> {
-        self.token.as_ref().map(|t| self.window(t).advisory_at)
+        self.timeline.map(|w| w.advisory_at)
     }
 
     /// The earliest a new refresh may start: after the backoff and the issuance throttle.
@@ -55,10 +62,7 @@ impl TokenCache {
 
     /// Whether a refresh should start at `now`.
     pub(super) fn refresh_wanted(&self, now: UnixTime) -> bool {
-        let due = self
-            .token
-            .as_ref()
-            .is_none_or(|t| now >= self.window(t).advisory_at);
+        let due = self.timeline.is_none_or(|w| now >= w.advisory_at);
         due && self.in_flight.is_none() && now >= self.may_start_at()
     }
 
@@ -67,7 +71,7 @@ impl TokenCache {
     /// `InFlight(t)`, `Wait(t)` or `Failed`, this is `t` (and later than that poll's `now`);
     /// a time at or before now means "poll now".
     pub fn next_deadline(&self) -> UnixTime {
-        let window = self.token.as_ref().map(|t| self.window(t));
+        let window = self.timeline;
         let usable_until = window.as_ref().map(|w| w.usable_until);
         let next = match (self.in_flight, &window) {
             (Some((_, started)), _) => started + self.config.in_flight_timeout,
@@ -82,10 +86,10 @@ impl TokenCache {
     /// outlived the in-flight timeout counts as failed.
     pub(super) fn observe(&mut self, now: UnixTime) {
         self.pull_in_markers(now);
-        if let Some(t) = &self.token {
+        if let (Some(t), Some(w)) = (&self.token, self.timeline) {
             let from_the_future = t.issued_at > now + self.config.clock_skew;
-            if from_the_future || now >= self.window(t).usable_until {
-                self.token = None;
+            if from_the_future || now >= w.usable_until {
+                self.set_token(None);
                 self.bump();
                 self.events.push(Event::Expired { at: now });
             }
@@ -109,7 +113,7 @@ impl TokenCache {
         } else {
             self.config.failure_pause
         };
-        if let Some(w) = self.token.as_ref().map(|t| self.window(t)) {
+        if let Some(w) = self.timeline {
             if now >= w.mandatory_at && now < w.usable_until {
                 let half_left = (w.usable_until - now) / 2;
                 delay = delay.min(half_left.max(self.config.backoff_base));

@@ -88,7 +88,7 @@ impl TokenCache {
         }
         let mut repaired = false;
         let longest = kind.fixed_lifetime().unwrap_or(MAX_TOKEN_EXP);
-        self.token = state.token.filter(|t| {
+        let token = state.token.filter(|t| {
             let ok = !t.access_token.expose_secret().is_empty()
                 && t.issued_at < t.expires_at
                 && t.lifetime() <= longest
@@ -96,6 +96,7 @@ impl TokenCache {
             repaired |= !ok;
             ok
         });
+        self.set_token(token);
         // A refresh in flight elsewhere: wait for it, but at most one timeout from now. Its
         // ticket is not ours, so no answer to it is accepted here.
         self.in_flight = state.in_flight_since.map(|since| {
