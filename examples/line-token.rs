@@ -495,7 +495,13 @@ mod token_command {
             write_state(&path, &cache.state())?;
         }
         match result {
-            Ok(token) => Ok(token.expose_secret().to_owned()),
+            // Read the clock again before printing: the file write may have been slow.
+            Ok(token) if cache.token(clock()) == Some(&token) => {
+                Ok(token.expose_secret().to_owned())
+            }
+            Ok(_) => Err(local(
+                "the token expired while the cache file was written; run again",
+            )),
             Err(DriveError::Transport { error, .. }) => {
                 Err(local(format!("could not reach {}: {error}", cli.api)))
             }
