@@ -389,3 +389,13 @@ fn a_refresh_shows_no_secret_and_zeroes_its_body() {
     );
     assert!(!format!("{cache:?}").contains(SECRET));
 }
+
+#[test]
+fn a_cache_can_record_no_events() {
+    let (mut line, clock) = (line(), SimClock::new(T0));
+    let mut cache = TokenCache::builder(ApiBase::default(), secret_creds())
+        .record_events(false)
+        .build();
+    get(&mut cache, &mut line, &clock).unwrap();
+    assert_eq!(cache.poll_event(), None);
+}

@@ -62,3 +62,33 @@ fn sixty_four_threads_get_the_token_within_250_ms_of_lines_answer() {
         .calls(line_channel_token::Operation::IssueStateless);
     assert_eq!(issued, 1, "one refresh for 64 threads");
 }
+
+#[test]
+fn a_failed_refresh_wakes_the_waiters_at_once() {
+    let shared = Arc::new(SharedCache::new(secret_cache()));
+    let start = Arc::new(Barrier::new(8));
+    let began = Instant::now();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (shared, start) = (Arc::clone(&shared), Arc::clone(&start));
+            std::thread::spawn(move || {
+                let now = || UnixTime::from(SystemTime::now());
+                start.wait();
+                shared.get_token(now, |_req| {
+                    std::thread::sleep(LINE_DELAY);
+                    Err::<http::Response<Vec<u8>>, _>("connection reset")
+                })
+            })
+        })
+        .collect();
+    for t in threads {
+        let e = t.join().unwrap().unwrap_err();
+        assert!(e.retry_at() > UnixTime::from(SystemTime::now()) - Duration::from_secs(1));
+    }
+    // One attempt, and nobody waited for the 30 s in-flight timeout.
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+}

@@ -134,12 +134,12 @@ impl TokenCache {
         let counted = self.credentials.token_kind().is_counted() && !empty && !same;
         if counted {
             if self.surplus.len() >= SURPLUS_LIMIT {
-                self.surplus.pop_front();
+                self.surplus.remove(0);
             }
             self.events.push(Event::Surplus {
                 key_id: token.key_id.clone(),
             });
-            self.surplus.push_back(token);
+            self.surplus.push(token);
         }
         if current {
             let failure = RefreshFailure::invalid(status, why);

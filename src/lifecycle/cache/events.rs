@@ -48,26 +48,33 @@ pub enum Event {
     StateRepaired,
 }
 
-/// A bounded queue of events.
-#[derive(Debug, Default)]
-pub(super) struct Events(VecDeque<Event>);
+/// A bounded queue of events, or `None` when the cache records none.
+#[derive(Debug)]
+pub(super) struct Events(Option<VecDeque<Event>>);
 
 impl Events {
     /// Events kept while nobody drains them.
     pub(super) const CAPACITY: usize = 16;
 
+    pub(super) fn new(record: bool) -> Events {
+        Events(record.then(VecDeque::new))
+    }
+
     pub(super) fn push(&mut self, event: Event) {
-        if self.0.len() >= Self::CAPACITY {
-            self.0.pop_front();
+        if let Some(queue) = &mut self.0 {
+            if queue.len() >= Self::CAPACITY {
+                queue.pop_front();
+            }
+            queue.push_back(event);
         }
-        self.0.push_back(event);
     }
 
     pub(super) fn pop(&mut self) -> Option<Event> {
-        let event = self.0.pop_front();
-        if self.0.is_empty() && self.0.capacity() > 0 {
-            // Idle caches in a pool hold no queue memory.
-            self.0 = VecDeque::new();
+        let queue = self.0.as_mut()?;
+        let event = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > 0 {
+            // A drained cache holds no queue memory: it adds up in a pool.
+            *queue = VecDeque::new();
         }
         event
     }

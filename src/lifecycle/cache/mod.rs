@@ -140,8 +140,6 @@ mod schedule;
 mod shared;
 mod state;
 
-use std::collections::VecDeque;
-
 pub use answer::Handled;
 pub use config::{CacheConfig, CacheConfigBuilder, ConfigError};
 pub use credentials::{BlindingRng, Credentials, CredentialsError};
@@ -162,7 +160,22 @@ use crate::time::UnixTime;
 /// stateless, short-lived and v2.1 tokens.
 pub use crate::facts::TokenKind as TokenType;
 
-/// One channel's token, kept warm. See the [module docs](self) for the contract.
+/// One channel's token, kept warm: a state machine that never reads the clock, sleeps or
+/// locks. The contract, in short (the [module docs](self) have the whole of it):
+///
+/// - **Getters** ([`token`](Self::token), [`state`](Self::state),
+///   [`next_deadline`](Self::next_deadline), [`generation`](Self::generation)) change nothing.
+/// - **Inputs** ([`handle_response`](Self::handle_response),
+///   [`handle_transport_failure`](Self::handle_transport_failure),
+///   [`invalidate`](Self::invalidate)) each bump [`generation`](Self::generation) when they
+///   change what `poll` would say.
+/// - **Outputs** ([`poll`](Self::poll), [`poll_event`](Self::poll_event),
+///   [`take_surplus`](Self::take_surplus)): poll again at the time `poll` gives, or when the
+///   generation changes.
+/// - **A dropped [`Refresh`]** holds other callers for at most
+///   [`CacheConfig::in_flight_timeout`], then counts as a failure.
+/// - **The clock** passed in may go backwards or jump: no token is handed out at or past its
+///   expiry by that clock, and no wait outlasts the policy's longest delay.
 pub struct TokenCache {
     api: ApiBase,
     credentials: Credentials,
@@ -182,7 +195,7 @@ pub struct TokenCache {
     generation: u64,
     events: events::Events,
     /// Counted tokens LINE issued that the cache does not keep: revoke them.
-    surplus: VecDeque<IssuedToken>,
+    surplus: Vec<IssuedToken>,
 }
 
 /// Builds a [`TokenCache`]: policy, jitter seed and restored state.
@@ -193,6 +206,7 @@ pub struct TokenCacheBuilder {
     config: Option<CacheConfig>,
     seed: Option<u64>,
     restore: Option<(CacheState, UnixTime)>,
+    record_events: bool,
 }
 
 impl TokenCacheBuilder {
@@ -206,6 +220,13 @@ impl TokenCacheBuilder {
     /// operating system with the `os-rng` feature; without it, give each process its own.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
+        self
+    }
+
+    /// Whether to queue [`Event`]s (default `true`). A cache nobody drains holds up to 16;
+    /// in a large [`TokenPool`](crate::pool::TokenPool), drain them or turn them off.
+    pub fn record_events(mut self, record: bool) -> Self {
+        self.record_events = record;
         self
     }
 
@@ -242,8 +263,8 @@ impl TokenCacheBuilder {
             incarnation: random::incarnation(seed),
             next_seq: 0,
             generation: 0,
-            events: events::Events::default(),
-            surplus: VecDeque::new(),
+            events: events::Events::new(self.record_events),
+            surplus: Vec::new(),
         };
         if let Some((state, now)) = self.restore {
             cache.adopt(state, now);
@@ -278,6 +299,7 @@ impl TokenCache {
             config: None,
             seed: None,
             restore: None,
+            record_events: true,
         }
     }
 
@@ -320,7 +342,7 @@ impl TokenCache {
     /// Counted tokens (short-lived, v2.1) LINE issued that the cache did not keep: revoke
     /// them, or each holds one of LINE's 30 slots until it expires. At most 30 are kept.
     pub fn take_surplus(&mut self) -> Vec<IssuedToken> {
-        std::mem::take(&mut self.surplus).into()
+        std::mem::take(&mut self.surplus)
     }
 
     /// Drops `rejected` if it is the current token (say a Messaging API call answered 401

@@ -17,8 +17,6 @@ pub(super) struct Window {
     pub(super) usable_until: UnixTime,
     /// The advisory window opens (jittered).
     pub(super) advisory_at: UnixTime,
-    /// The mandatory window opens.
-    pub(super) mandatory_at: UnixTime,
 }
 
 impl TokenCache {
@@ -36,8 +34,14 @@ impl TokenCache {
         Window {
             usable_until,
             advisory_at: (usable_until - lead) + jitter,
-            mandatory_at: usable_until - self.config.mandatory_before.min(usable / 8),
         }
+    }
+
+    /// When the mandatory window of the held token opens, if there is one.
+    fn mandatory_at(&self) -> Option<UnixTime> {
+        let (t, w) = (self.token.as_ref()?, self.timeline?);
+        let usable = w.usable_until - t.issued_at;
+        Some(w.usable_until - self.config.mandatory_before.min(usable / 8))
     }
 
     /// Stores (or drops) the token, with its timeline.
@@ -113,8 +117,8 @@ impl TokenCache {
         } else {
             self.config.failure_pause
         };
-        if let Some(w) = self.timeline {
-            if now >= w.mandatory_at && now < w.usable_until {
+        if let (Some(w), Some(mandatory_at)) = (self.timeline, self.mandatory_at()) {
+            if now >= mandatory_at && now < w.usable_until {
                 let half_left = (w.usable_until - now) / 2;
                 delay = delay.min(half_left.max(self.config.backoff_base));
             }
