@@ -347,7 +347,12 @@ fn pool_worst_call(pool: &mut TokenPool<String>, start: UnixTime) -> (Duration, 
     }
     let t = Instant::now();
     let _ = pool.next_deadline();
-    timed("next_deadline after the cycle", t.elapsed());
+    let after_cycle = t.elapsed();
+    timed("next_deadline after the cycle", after_cycle);
+    println!(
+        "first next_deadline after the cycle {:>9}",
+        fmt(after_cycle)
+    );
     samples.sort_unstable();
     let pct = |p: f64| fmt(samples[((samples.len() - 1) as f64 * p) as usize]);
     println!(

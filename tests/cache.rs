@@ -399,3 +399,29 @@ fn a_cache_can_record_no_events() {
     get(&mut cache, &mut line, &clock).unwrap();
     assert_eq!(cache.poll_event(), None);
 }
+
+#[test]
+fn a_failure_survives_a_save_and_restore() {
+    let mut cache = secret_cache();
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!()
+    };
+    let refused = answer(
+        400,
+        r#"{"error":"invalid_client","error_description":"bad"}"#,
+    );
+    let _ = cache.handle_response(r.ticket(), T0, &refused);
+    let json = serde_json::to_string(&cache.state()).unwrap();
+    assert!(
+        json.contains(r#""kind":"refused","status":400,"error":"invalid_client""#),
+        "{json}"
+    );
+    let back: CacheState = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, cache.state());
+    let mut restored = TokenCache::builder(ApiBase::default(), secret_creds())
+        .restore(back, T0 + Duration::from_secs(1))
+        .build();
+    assert!(
+        matches!(restored.poll(T0 + Duration::from_secs(1)), Poll::Failed(f) if f.status() == Some(400))
+    );
+}

@@ -37,7 +37,8 @@ pub enum FailureKind {
 /// A refresh that did not produce a usable token. Its message never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RefreshFailure {
-    /// The kind.
+    /// The kind (in JSON, `kind` and its fields sit beside `message`).
+    #[serde(flatten)]
     pub kind: FailureKind,
     /// What went wrong and what to do, for humans.
     pub message: String,
