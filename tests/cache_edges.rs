@@ -332,3 +332,25 @@ fn instances_with_different_seeds_refresh_at_different_times() {
         .iter()
         .all(|t| *t >= earliest && *t < earliest + Duration::from_secs(60)));
 }
+
+#[test]
+fn a_counted_token_from_the_future_is_handed_back_not_lost() {
+    let creds = || Credentials::short_lived(CHANNEL, ChannelSecret::new(SECRET));
+    let ahead = T0 + Duration::from_secs(86_400);
+    let mut cache = TokenCache::builder(ApiBase::default(), creds()).build();
+    let Poll::Refresh(r) = cache.poll(ahead) else {
+        panic!()
+    };
+    let _ = cache.handle_response(r.ticket(), ahead, &issued("thirty-days", 2_592_000));
+    // Restored by a process whose clock is a day behind: the token's age is unknown.
+    let mut restored = TokenCache::builder(ApiBase::default(), creds())
+        .restore(cache.state(), T0)
+        .build();
+    assert!(restored.token(T0).is_none());
+    let surplus = restored.take_surplus();
+    assert_eq!(surplus.len(), 1);
+    assert_eq!(surplus[0].access_token.expose_secret(), "thirty-days");
+    // The same under a running cache whose clock goes back.
+    let _ = cache.poll(T0);
+    assert_eq!(cache.take_surplus().len(), 1);
+}

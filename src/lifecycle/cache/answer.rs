@@ -77,6 +77,17 @@ impl TokenCache {
         Handled::Failed(failure)
     }
 
+    /// Keeps a counted token LINE issued but the cache does not use, for the caller to revoke.
+    pub(super) fn set_aside(&mut self, token: IssuedToken) {
+        if self.surplus.len() >= SURPLUS_LIMIT {
+            self.surplus.remove(0);
+        }
+        self.events.push(Event::Surplus {
+            key_id: token.key_id.clone(),
+        });
+        self.surplus.push(token);
+    }
+
     fn take_token(
         &mut self,
         ticket: Ticket,
@@ -133,13 +144,7 @@ impl TokenCache {
         };
         let counted = self.credentials.token_kind().is_counted() && !empty && !same;
         if counted {
-            if self.surplus.len() >= SURPLUS_LIMIT {
-                self.surplus.remove(0);
-            }
-            self.events.push(Event::Surplus {
-                key_id: token.key_id.clone(),
-            });
-            self.surplus.push(token);
+            self.set_aside(token);
         }
         if current {
             let failure = RefreshFailure::invalid(status, why);

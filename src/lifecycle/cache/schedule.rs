@@ -8,6 +8,7 @@ use super::failure::RefreshFailure;
 use super::random::{backoff_delay, mix, part_of};
 use super::state::CachedToken;
 use super::TokenCache;
+use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
 /// A held token's timeline, computed once when the token is stored.
@@ -90,18 +91,33 @@ impl TokenCache {
     /// outlived the in-flight timeout counts as failed.
     pub(super) fn observe(&mut self, now: UnixTime) {
         self.pull_in_markers(now);
-        if let (Some(t), Some(w)) = (&self.token, self.timeline) {
-            let from_the_future = t.issued_at > now + self.config.clock_skew;
-            if from_the_future || now >= w.usable_until {
-                self.set_token(None);
-                self.bump();
-                self.events.push(Event::Expired { at: now });
-            }
-        }
+        self.observe_token(now);
         if let Some((_, started)) = self.in_flight {
             if now >= started + self.config.in_flight_timeout {
                 self.in_flight = None;
                 self.record_failure(now, RefreshFailure::timed_out());
+            }
+        }
+    }
+
+    /// Drops the token if it is past its usable end, or seems issued in the future.
+    pub(super) fn observe_token(&mut self, now: UnixTime) {
+        if let (Some(t), Some(w)) = (&self.token, self.timeline) {
+            let from_the_future = t.issued_at > now + self.config.clock_skew;
+            if from_the_future || now >= w.usable_until {
+                if from_the_future && self.credentials.token_kind().is_counted() {
+                    // Its age is unknown, but LINE still counts it: hand it back to revoke.
+                    let token = IssuedToken {
+                        access_token: t.access_token.clone(),
+                        expires_in: t.lifetime().as_secs(),
+                        token_type: "Bearer".into(),
+                        key_id: t.key_id.clone(),
+                    };
+                    self.set_aside(token);
+                }
+                self.set_token(None);
+                self.bump();
+                self.events.push(Event::Expired { at: now });
             }
         }
     }

@@ -91,12 +91,21 @@ impl TokenCache {
         let token = state.token.filter(|t| {
             let ok = !t.access_token.expose_secret().is_empty()
                 && t.issued_at < t.expires_at
-                && t.lifetime() <= longest
-                && t.issued_at <= now + self.config.clock_skew;
+                && t.lifetime() <= longest;
             repaired |= !ok;
             ok
         });
+        // A token "issued in the future" is dropped (handed back if LINE counts it) by
+        // `observe`, the same way as when the clock goes back under a running cache.
         self.set_token(token);
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.issued_at > now + self.config.clock_skew)
+        {
+            repaired = true;
+            self.observe_token(now);
+        }
         // A refresh in flight elsewhere: wait for it, but at most one timeout from now. Its
         // ticket is not ours, so no answer to it is accepted here.
         self.in_flight = state.in_flight_since.map(|since| {
