@@ -356,12 +356,16 @@ fn pool_worst_call(pool: &mut TokenPool<String>, start: UnixTime) -> (Duration, 
     samples.sort_unstable();
     let pct = |p: f64| fmt(samples[((samples.len() - 1) as f64 * p) as usize]);
     println!(
-        "single calls over the cycle: {} calls, median {}, p99.9 {}, p99.99 {} (a maximum on a \
-         shared machine includes preemption)",
+        "single calls over the cycle: {} calls, median {}, p99.9 {}, p99.99 {}, {} over 1 ms \
+         (a maximum on a shared machine includes preemption)",
         samples.len(),
         pct(0.5),
         pct(0.999),
-        pct(0.9999)
+        pct(0.9999),
+        samples
+            .iter()
+            .filter(|d| **d > Duration::from_millis(1))
+            .count()
     );
     println!(
         "largest poll_due call          {:>12} for {} channels due at once (O(k log n))",
