@@ -3,7 +3,8 @@
 //!
 //! - `Wait(t)` / `InFlight(t)` always have `t > now` and `t == next_deadline()`;
 //! - a token is never handed out at or past its expiry by the caller's clock;
-//! - refreshes start at most once per issuance interval while the clock runs forward;
+//! - refreshes start at most once per issuance interval, and never during a backoff, while
+//!   the clock runs forward;
 //! - the cache is never stuck: with LINE healthy again, a token follows within a few deadlines.
 
 mod common;
@@ -168,9 +169,14 @@ proptest! {
                 Op::Forward(ms) => now = now + Duration::from_millis(ms),
                 Op::Back(ms) => { now = now - Duration::from_millis(ms); last_refresh = None; }
                 Op::Poll => {
+                    // The backoff in force, if the clock only ran forward since it was set.
+                    let backoff = last_refresh.and(cache.state().retry_at);
                     if let Some(ticket) = check_poll(&mut cache, now)? {
                         if let Some(prev) = last_refresh {
                             prop_assert!(now >= prev + min_interval, "refresh at {} after one at {}", now, prev);
+                        }
+                        if let Some(retry_at) = backoff {
+                            prop_assert!(now >= retry_at, "refresh at {} during backoff to {}", now, retry_at);
                         }
                         last_refresh = Some(now);
                         outstanding.push(ticket);
