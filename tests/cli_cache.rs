@@ -151,6 +151,30 @@ fn a_v1_file_is_read_and_migrated() {
 }
 
 #[test]
+fn a_saved_ticket_count_at_the_end_of_u64_does_not_panic() {
+    let (server, dir, _) = setup("cli-ticket");
+    let cache = dir.path("token.json");
+    for format in ["v1", "v2"] {
+        let state = serde_json::json!({
+            "channel_id": CHANNEL, "token_type": "stateless", "token": null,
+            "in_flight": null, "failures": u32::MAX, "retry_at": null, "last_failure": null,
+            "next_ticket": u64::MAX
+        });
+        let file = if format == "v1" {
+            serde_json::json!({"format": "line-channel-token/cache/v1", "state": state})
+        } else {
+            let mut v2 = state;
+            v2["format"] = "line-channel-token/cache/v2".into();
+            v2
+        };
+        dir.write("token.json", file.to_string());
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let o = token_output(&server.base, &cache, &[]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+    }
+}
+
+#[test]
 fn files_and_directories_are_private_under_umask_000() {
     let (server, dir, _) = setup("cli-umask");
     let cache = dir.path("new/nested/token.json");

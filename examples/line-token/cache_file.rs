@@ -95,6 +95,8 @@ impl Store for FileStore {
 
 const FORMAT_V1: &str = "line-channel-token/cache/v1";
 const FORMAT_V2: &str = "line-channel-token/cache/v2";
+/// Far more refreshes than any cache sees, and far from `u64::MAX`.
+const MAX_SAVED_TICKET: u64 = 1 << 48;
 
 #[derive(serde::Deserialize)]
 struct Probe {
@@ -175,6 +177,13 @@ fn decode(bytes: &[u8]) -> Result<Loaded, String> {
         }
         _ => return Err("an unknown format".to_owned()),
     };
+    let mut state = state;
+    // Tickets only tell apart the refreshes of one process, and none is in flight after a
+    // load; a count near the end of u64 (a hand-edited or corrupted file) would overflow the
+    // cache's `next_ticket += 1`, so it starts again.
+    if state.next_ticket > MAX_SAVED_TICKET {
+        state.next_ticket = 1;
+    }
     // The token is printed as is: refuse one no LINE token looks like (a terminal escape).
     if let Some(t) = &state.token {
         let raw = t.access_token.expose_secret();
