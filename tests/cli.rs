@@ -380,6 +380,26 @@ fn exit_codes_tell_a_script_what_is_worth_retrying() {
 }
 
 #[test]
+fn a_redirect_is_not_followed_so_revoke_never_reports_a_revocation_that_did_not_happen() {
+    // A captive portal or misconfigured proxy: every POST is sent to a page that answers
+    // GET with `200 {}`, which is exactly revoke's success.
+    let server = FakeLine::start(|request| {
+        if request.starts_with("POST") {
+            (302, "/landing".to_owned())
+        } else {
+            (200, "{}".to_owned())
+        }
+    });
+    let o = line_token_stdin(
+        &["--api-base", &server.base, "revoke", "--token-file", "-"],
+        &[],
+        "a-token-that-was-never-revoked",
+    );
+    let err = failed(&o, 2);
+    assert!(err.contains("302"), "{err}");
+}
+
+#[test]
 fn a_closed_stdout_is_a_quiet_exit() {
     let dir = Scratch::new("cli-pipe");
     let key = dir.path("k.json");
