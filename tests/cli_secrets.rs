@@ -156,6 +156,12 @@ fn key_contents_and_token_like_arguments_are_never_echoed() {
         &["verify", &format!("--{token}")][..],
         &["token", "--type", token][..],
         &["issue-short-lived", "--channel-secret-file", token][..],
+        // A token inside a longer argument: pasted with its header or its JSON.
+        &["verify", &format!("Bearer {token}")][..],
+        &["verify", &format!("\"access_token\": \"{token}\",")][..],
+        &[format!("Authorization: Bearer {token}").as_str()][..],
+        &["help", &format!("Bearer {token}")][..],
+        &["token", "--type", &format!("Bearer {token}")][..],
     ] {
         let err = failed(&line_token(args, &[("LINE_CHANNEL_ID", CHANNEL)]), 2);
         assert!(

@@ -120,14 +120,13 @@ pub fn line(s: &str) -> String {
 }
 
 /// Whether an argument looks like a token, a key or a secret, and so must not be echoed in an
-/// error message: a long unbroken run of token characters, a PEM block or a JSON object.
+/// error message: a long unbroken run of token characters anywhere in it (`Bearer TOKEN` and
+/// `"access_token": "TOKEN"` hold one too), a PEM block or a JSON object.
 pub fn looks_secret(arg: &str) -> bool {
-    let token_chars = arg
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "+/=._-~%".contains(c));
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "+/=._-~%".contains(c);
     arg.contains("-----BEGIN")
         || arg.trim_start().starts_with('{')
-        || (arg.len() >= 20 && token_chars)
+        || arg.split(|c| !token_char(c)).any(|run| run.len() >= 20)
 }
 
 /// An argument for an error message: itself (escaped), or a note that it is withheld.
@@ -227,6 +226,11 @@ mod tests {
         assert!(looks_secret("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"));
         assert!(looks_secret("-----BEGIN PRIVATE KEY-----"));
         assert!(looks_secret("{\"kty\":\"RSA\"}"));
+        assert!(looks_secret(
+            "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"
+        ));
+        assert!(looks_secret("\"access_token\": \"0123456789abcdef0123\""));
+        assert!(!looks_secret("not a command at all"));
         assert!(!looks_secret("frobnicate"));
         assert!(!looks_secret("--channel-id"));
     }
