@@ -310,6 +310,33 @@ fn server_text_reaches_the_terminal_escaped_on_one_line() {
 }
 
 #[test]
+fn server_text_in_json_on_stdout_has_no_character_a_terminal_acts_on() {
+    // serde_json escapes U+0000..U+001F itself; DEL, C1 controls (U+009B is CSI) and bidi
+    // overrides it writes raw.
+    let hostile =
+        r#"{"access_token":"a\u009b2Jb\u007fc\u202ed","expires_in":900,"token_type":"Bearer"}"#;
+    let server = FakeLine::start(move |_| (200, hostile.to_owned()));
+    let env = [
+        ("LINE_API_BASE", server.base.as_str()),
+        ("LINE_CHANNEL_ID", CHANNEL),
+        ("LINE_CHANNEL_SECRET", SECRET),
+    ];
+    let out = ok_json(&line_token(&["issue-short-lived"], &env));
+    assert_eq!(
+        out["access_token"], "a\u{9b}2Jb\u{7f}c\u{202e}d",
+        "the value is kept"
+    );
+    let o = line_token(&["issue-short-lived"], &env);
+    let text = stdout(&o);
+    assert!(
+        !text
+            .chars()
+            .any(|c| c != '\n' && (c.is_control() || c == '\u{202e}')),
+        "raw on stdout: {text:?}"
+    );
+}
+
+#[test]
 fn a_token_with_a_terminal_escape_is_never_printed_raw() {
     let dir = Scratch::new("cli-hostile-token");
     let hostile =

@@ -62,7 +62,9 @@ impl Net {
         } else {
             value
         };
-        serde_json::to_string_pretty(&value).map_err(local)
+        let json = serde_json::to_string_pretty(&value).map_err(local)?;
+        // LINE's fields are server text, and stdout is often a terminal.
+        Ok(scrub::json_for_terminal(&json))
     }
 }
 

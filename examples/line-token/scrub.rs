@@ -138,6 +138,26 @@ pub fn shown(arg: &str) -> String {
     }
 }
 
+/// JSON for stdout with no character a terminal acts on: serde_json escapes only U+0000 to
+/// U+001F, so DEL, the C1 controls (U+009B is CSI to some terminals) and bidirectional
+/// overrides in server text are written as `\uXXXX` escapes. The JSON value is unchanged.
+pub fn json_for_terminal(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        // Outside strings there is only ASCII punctuation, digits, spaces and pretty-printing
+        // newlines, so any other unsafe character is inside a string, where `\u` is valid.
+        if c != '\n' && is_unsafe(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
@@ -219,6 +239,16 @@ mod tests {
         );
         let long = line(&"x".repeat(10_000));
         assert!(long.len() < MAX_LINE + 20 && long.ends_with("(truncated)"));
+    }
+
+    #[test]
+    fn json_for_the_terminal_escapes_what_serde_json_leaves_raw() {
+        let value = serde_json::json!({"a": "x\u{9b}31m\u{7f}\u{202e}y", "b": ["\u{85}"]});
+        let raw = serde_json::to_string_pretty(&value).unwrap();
+        let safe = json_for_terminal(&raw);
+        assert!(!safe.chars().any(|c| c != '\n' && is_unsafe(c)), "{safe:?}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]
