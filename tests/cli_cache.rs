@@ -175,6 +175,20 @@ fn a_saved_ticket_count_at_the_end_of_u64_does_not_panic() {
 }
 
 #[test]
+fn an_empty_cache_path_is_a_usage_error_before_any_file_or_request() {
+    let dir = Scratch::new("cli-empty-cache");
+    let o = command(&["token", "--cache", ""], &channel_env(&dead_base()))
+        .current_dir(dir.path(""))
+        .output()
+        .unwrap();
+    assert!(failed(&o, 2).contains("--cache"), "{}", stderr(&o));
+    assert!(
+        !dir.path(".lock").exists(),
+        "a lock was left in the working directory"
+    );
+}
+
+#[test]
 fn files_and_directories_are_private_under_umask_000() {
     let (server, dir, _) = setup("cli-umask");
     let cache = dir.path("new/nested/token.json");
