@@ -57,6 +57,19 @@ fn bodies_need_exactly_one_content_length() {
         ),
     );
     assert!(doubled.starts_with("HTTP/1.1 400"), "{doubled}");
+    // A length hidden by a space before the colon: its body must not become a request.
+    let smuggled = "GET /nowhere HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    let hidden = exchange(
+        &server,
+        &format!(
+            "GET /oauth2/v2.1/verify?access_token=x HTTP/1.1\r\nhost: x\r\ncontent-length : {}\r\n\r\n{smuggled}",
+            smuggled.len()
+        ),
+    );
+    assert!(
+        hidden.starts_with("HTTP/1.1 400") && hidden.matches("HTTP/1.1 ").count() == 1,
+        "{hidden}"
+    );
 }
 
 #[test]

@@ -200,6 +200,11 @@ fn read_request(reader: &mut BufReader<Deadlined>) -> std::io::Result<Option<Par
         let Some((name, value)) = line.split_once(':') else {
             return Ok(Some(Err(400)));
         };
+        // `Content-Length :` (or a folded line) is not Content-Length here, but may be to a
+        // proxy in front: the body would frame differently for the two. RFC 9112 says 400.
+        if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace()) {
+            return Ok(Some(Err(400)));
+        }
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
             if length.is_some() {
@@ -215,7 +220,7 @@ fn read_request(reader: &mut BufReader<Deadlined>) -> std::io::Result<Option<Par
         } else if name.eq_ignore_ascii_case("connection") {
             close = value.eq_ignore_ascii_case("close");
         }
-        builder = builder.header(name.trim(), value);
+        builder = builder.header(name, value);
     }
     let length = match length {
         Some(n) => n,
