@@ -362,6 +362,7 @@ fn exit_codes_tell_a_script_what_is_worth_retrying() {
         ),
         (401, r#"{"message":"Authentication failed"}"#, 1),
         (429, "", 3),
+        (408, "<html>Request Timeout</html>", 3),
         (500, "", 3),
         (503, "<html>Service Unavailable</html>", 3),
         (404, "<html>Not Found</html>", 1),

@@ -161,7 +161,9 @@ fn drive(net: &Net, cache: &mut TokenCache, warnings: &mut Vec<String>) -> Resul
             Poll::Failed(f) => {
                 let message = scrub::text(&f.message);
                 return Err(match f.status {
-                    Some(s) if (400..500).contains(&s) && s != 429 => Failure::Refused(message),
+                    Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => {
+                        Failure::Refused(message)
+                    }
                     _ => Failure::Local(message),
                 });
             }
