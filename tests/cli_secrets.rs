@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+
 use common::cli::*;
 use common::*;
 
@@ -334,6 +336,37 @@ fn server_text_in_json_on_stdout_has_no_character_a_terminal_acts_on() {
             .any(|c| c != '\n' && (c.is_control() || c == '\u{202e}')),
         "raw on stdout: {text:?}"
     );
+}
+
+#[test]
+fn a_damaged_cache_file_cannot_make_a_warning_quote_its_token() {
+    let dir = Scratch::new("cli-damaged-cache");
+    let old = "eyJvbGQtdG9rZW4ifQ.b2xkLXRva2VuLXBheWxvYWQ.c2lnbmF0dXJl";
+    // serde quotes a string found where a number belongs.
+    let damaged = serde_json::json!({
+        "format": "line-channel-token/cache/v2", "channel_id": CHANNEL,
+        "token_type": "stateless", "failures": old, "next_ticket": 1
+    });
+    let cache = dir.write("t.json", damaged.to_string());
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fresh =
+        r#"{"access_token":"fresh-token-0123456789","expires_in":900,"token_type":"Bearer"}"#;
+    let server = FakeLine::start(move |_| (200, fresh.to_owned()));
+    let env = [
+        ("LINE_API_BASE", server.base.as_str()),
+        ("LINE_CHANNEL_ID", CHANNEL),
+        ("LINE_CHANNEL_SECRET", SECRET),
+    ];
+    let o = line_token(&["token", "--cache", cache.to_str().unwrap()], &env);
+    assert_eq!(
+        stdout(&o).trim(),
+        "fresh-token-0123456789",
+        "{}",
+        stderr(&o)
+    );
+    let warning = stderr(&o);
+    assert!(warning.contains("not a usable"), "{warning}");
+    assert!(!warning.contains("c2lnbmF0dXJl"), "{warning}");
 }
 
 #[test]

@@ -71,6 +71,11 @@ impl Store for FileStore {
                 outdated: false,
             });
         };
+        // The file holds a token: wherever it is, even in a field of the wrong type that
+        // serde would quote in the warning below, it is known before any message is made.
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            register_tokens(&value);
+        }
         match decode(&bytes) {
             Ok(loaded) => Ok(loaded),
             Err(why) => {
@@ -90,6 +95,16 @@ impl Store for FileStore {
         let mut json = serde_json::to_vec_pretty(&encode(state)).map_err(local)?;
         json.push(b'\n');
         files::write_private_atomic(&self.path, &json)
+    }
+}
+
+/// Registers every string in a saved file that looks like a token, for scrubbing.
+fn register_tokens(value: &serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if scrub::looks_secret(s) => scrub::register(s),
+        serde_json::Value::Array(items) => items.iter().for_each(register_tokens),
+        serde_json::Value::Object(members) => members.values().for_each(register_tokens),
+        _ => {}
     }
 }
 
