@@ -141,6 +141,23 @@ fn usage_errors_exit_2_with_nothing_on_stdout() {
 }
 
 #[test]
+fn an_empty_value_is_a_usage_error_not_a_request_line_refuses() {
+    let base = dead_base();
+    for args in [
+        &["verify", "--token", ""][..],
+        &["verify", "--token="][..],
+        &["issue-short-lived", "--channel-secret", ""][..],
+        &["issue-stateless", "--kid", "", "--key", "/nonexistent"][..],
+    ] {
+        let o = line_token(
+            args,
+            &[("LINE_API_BASE", &base), ("LINE_CHANNEL_ID", CHANNEL)],
+        );
+        assert!(failed(&o, 2).contains("empty"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
 fn keygen_public_jwk_and_assertion() {
     let dir = Scratch::new("cli-keys");
     let private = dir.path("k/private.json");

@@ -182,6 +182,14 @@ impl Options {
                     usage(format!("--{} needs a value ({placeholder})", spec.name))
                 })?,
             };
+            // An unset shell variable (`--token "$TOKEN"`) is a usage error here, not a request
+            // LINE refuses with exit 1.
+            if spec.value.is_some() && value.is_empty() {
+                return Err(usage(format!(
+                    "--{} needs a value, not an empty one",
+                    spec.name
+                )));
+            }
             if values.insert(spec.name, value).is_some() {
                 return Err(usage(format!("--{} given twice", spec.name)));
             }

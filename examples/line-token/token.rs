@@ -32,10 +32,6 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     let credentials = credentials(opts)?;
     let config = config(opts, &credentials)?;
     let path = PathBuf::from(opts.require("cache")?);
-    // An empty path would put the lock at `./.lock` and fail only after LINE was asked.
-    if path.as_os_str().is_empty() {
-        return Err(usage("--cache needs a file path, not an empty one"));
-    }
     let lock_timeout = opts
         .seconds("lock-timeout")?
         .unwrap_or(DEFAULT_LOCK_TIMEOUT);
