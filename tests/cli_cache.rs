@@ -59,11 +59,27 @@ fn a_token_is_cached_in_a_self_describing_private_file() {
     // Another type is a different cache entry: replaced, not mixed up.
     let short = token(&server.base, &cache, &["--type", "short-lived"]);
     assert_ne!(short, forced);
-    // A corrupt file is replaced, with a warning.
-    std::fs::write(&cache, b"{ not json").unwrap();
+    // A damaged cache is replaced, with a warning.
+    std::fs::write(
+        &cache,
+        br#"{"format": "line-channel-token/cache/v2", "token": 7}"#,
+    )
+    .unwrap();
     let o = token_output(&server.base, &cache, &[]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("replacing it"), "{}", stderr(&o));
+    // A file that is not a cache (a mistyped path: the secret file, a config) is left alone.
+    for foreign in [
+        &b"{ not json"[..],
+        b"0123456789abcdef0123456789abcdef\n",
+        b"{\"a\": 1}",
+    ] {
+        std::fs::write(&cache, foreign).unwrap();
+        let err = failed(&token_output(&server.base, &cache, &[]), 2);
+        assert!(err.contains("not a line-token cache"), "{err}");
+        assert_eq!(std::fs::read(&cache).unwrap(), foreign);
+    }
+    std::fs::remove_file(&cache).unwrap();
     // v2.1 with a key: no key material in the file either.
     let key = dir.path("private.json");
     let v21_args = [

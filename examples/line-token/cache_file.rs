@@ -78,6 +78,13 @@ impl Store for FileStore {
         }
         match decode(&bytes) {
             Ok(loaded) => Ok(loaded),
+            // Saves are atomic renames, so a cache is never half written: a file that is not
+            // one is someone's data at a mistyped path (`--cache ~/.config/line/secret`).
+            Err(_) if !is_cache(&bytes) => Err(local(format!(
+                "{} is not a line-token cache, and is left as it is: give --cache a path of \
+                 its own",
+                self.path.display()
+            ))),
             Err(why) => {
                 warnings.push(format!(
                     "{} is not a usable line-token cache ({why}); replacing it",
@@ -96,6 +103,14 @@ impl Store for FileStore {
         json.push(b'\n');
         files::write_private_atomic(&self.path, &json)
     }
+}
+
+/// Whether a file that did not load was written by line-token (or is empty), and so may be
+/// replaced: a JSON object whose `format` names a line-token cache.
+fn is_cache(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<Probe>(bytes)
+            .is_ok_and(|p| p.format.starts_with("line-channel-token/cache/"))
 }
 
 /// Registers every string in a saved file that looks like a token, for scrubbing.
