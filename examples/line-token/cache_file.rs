@@ -113,12 +113,27 @@ fn is_cache(bytes: &[u8]) -> bool {
             .is_ok_and(|p| p.format.starts_with("line-channel-token/cache/"))
 }
 
-/// Registers every string in a saved file that looks like a token, for scrubbing.
+/// Registers every string in a saved file that looks like a token, for scrubbing, except
+/// the members known to hold none (the format, IDs, times, and `last_failure`, which was
+/// scrubbed when saved): registering those would blank them out of every message.
 fn register_tokens(value: &serde_json::Value) {
+    const NO_SECRET: &[&str] = &[
+        "format",
+        "channel_id",
+        "token_type",
+        "key_id",
+        "issued_at",
+        "expires_at",
+        "retry_at",
+        "last_failure",
+    ];
     match value {
         serde_json::Value::String(s) if scrub::looks_secret(s) => scrub::register(s),
         serde_json::Value::Array(items) => items.iter().for_each(register_tokens),
-        serde_json::Value::Object(members) => members.values().for_each(register_tokens),
+        serde_json::Value::Object(members) => members
+            .iter()
+            .filter(|(name, _)| !NO_SECRET.contains(&name.as_str()))
+            .for_each(|(_, v)| register_tokens(v)),
         _ => {}
     }
 }
