@@ -158,6 +158,19 @@ fn an_empty_value_is_a_usage_error_not_a_request_line_refuses() {
 }
 
 #[test]
+fn keygen_to_one_path_for_both_keys_writes_nothing() {
+    let dir = Scratch::new("cli-keygen-same");
+    let both = dir.path("key.json");
+    let both = both.to_str().unwrap();
+    let o = line_token(&["keygen", "--private", both, "--public", both], &[]);
+    failed(&o, 2);
+    assert!(
+        !dir.path("key.json").exists(),
+        "a private key was left behind"
+    );
+}
+
+#[test]
 fn keygen_public_jwk_and_assertion() {
     let dir = Scratch::new("cli-keys");
     let private = dir.path("k/private.json");
