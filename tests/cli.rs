@@ -158,6 +158,27 @@ fn an_empty_value_is_a_usage_error_not_a_request_line_refuses() {
 }
 
 #[test]
+fn a_variable_that_is_not_utf8_is_named_not_reported_missing() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"\xff\xfe");
+    for (var, args) in [
+        ("LINE_CHANNEL_ID", &["issue-short-lived"][..]),
+        (
+            "LINE_CHANNEL_SECRET",
+            &["issue-short-lived", "--channel-id", CHANNEL][..],
+        ),
+        ("LINE_PRIVATE_KEY", &["public-jwk"][..]),
+    ] {
+        let o = command(args, &[]).env(var, bad).output().unwrap();
+        let err = failed(&o, 2);
+        assert!(
+            err.contains(&format!("${var} is set but is not UTF-8")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn keygen_to_one_path_for_both_keys_writes_nothing() {
     let dir = Scratch::new("cli-keygen-same");
     let both = dir.path("key.json");

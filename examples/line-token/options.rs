@@ -194,6 +194,20 @@ impl Options {
                 return Err(usage(format!("--{} given twice", spec.name)));
             }
         }
+        // A variable that is set but not UTF-8 would read as unset, and the message would
+        // say "missing" about something the user did give.
+        for name in allowed.iter().chain(&["api-base"]) {
+            let env = match spec(name).and_then(|s| s.env) {
+                Some(env) if !values.contains_key(name) => env,
+                _ => continue,
+            };
+            let also = (*name == "key").then_some("LINE_PRIVATE_KEY");
+            for var in std::iter::once(env).chain(also) {
+                if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
+                    return Err(usage(format!("${var} is set but is not UTF-8 text")));
+                }
+            }
+        }
         Ok(Options { values })
     }
 
