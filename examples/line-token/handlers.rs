@@ -99,6 +99,11 @@ pub fn assertion(_: &Net, opts: &Options) -> Result<Output, Failure> {
 pub fn keygen(_: &Net, opts: &Options) -> Result<Output, Failure> {
     let private = PathBuf::from(opts.require("private")?);
     let public = PathBuf::from(opts.require("public")?);
+    // Checked before anything is written: one path for both left the private key there and
+    // then failed on the public one.
+    if private == public {
+        return Err(usage("--private and --public must be different files"));
+    }
     for p in [&private, &public] {
         if p.symlink_metadata().is_ok() {
             return Err(local(format!(
