@@ -45,7 +45,7 @@ use std::fmt;
 use std::time::Duration;
 
 use http::{Request, Response};
-use rsa::rand_core::CryptoRngCore;
+use rsa::rand_core::TryCryptoRng;
 
 use crate::facts::{SHORT_LIVED_LIFETIME, STATELESS_LIFETIME};
 use crate::jose::assertion::AssertionBuilder;
@@ -393,7 +393,7 @@ impl TokenCache {
     }
 
     /// Decides what the caller should do at `now`. `rng` blinds assertion signatures.
-    pub fn poll(&mut self, now: UnixTime, rng: &mut impl CryptoRngCore) -> Poll<'_> {
+    pub fn poll(&mut self, now: UnixTime, rng: &mut impl TryCryptoRng) -> Poll<'_> {
         if let Some(f) = self.state.in_flight {
             if now >= f.started + self.config.in_flight_timeout {
                 // Nobody reported back: count it as a retryable failure and move on.
@@ -448,7 +448,7 @@ impl TokenCache {
     fn build_request(
         &mut self,
         now: UnixTime,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut impl TryCryptoRng,
     ) -> Result<Request<Vec<u8>>, RefreshFailure> {
         let channel_id = self.credentials.channel_id.as_str();
         Ok(match &self.credentials.kind {
@@ -494,7 +494,7 @@ impl TokenCache {
         ticket: Ticket,
         now: UnixTime,
         response: &Response<B>,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut impl TryCryptoRng,
     ) -> Result<(), Error> {
         let parsed = match &self.credentials.kind {
             CredentialKind::StatelessSecret(_) | CredentialKind::StatelessJwt(..) => {
@@ -537,7 +537,7 @@ impl TokenCache {
         &mut self,
         ticket: Ticket,
         now: UnixTime,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut impl TryCryptoRng,
     ) {
         if self.is_current(ticket) {
             self.state.in_flight = None;
@@ -579,11 +579,15 @@ impl TokenCache {
         &mut self,
         now: UnixTime,
         failure: RefreshFailure,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut impl TryCryptoRng,
     ) {
         self.state.failures = self.state.failures.saturating_add(1);
         let delay = if failure.retryable {
-            backoff_delay(&self.config, self.state.failures, rng.next_u64())
+            backoff_delay(
+                &self.config,
+                self.state.failures,
+                rng.try_next_u64().unwrap_or(0),
+            )
         } else {
             self.config.failure_pause
         };

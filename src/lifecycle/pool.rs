@@ -33,7 +33,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
 use http::Response;
-use rsa::rand_core::CryptoRngCore;
+use rsa::rand_core::TryCryptoRng;
 
 use crate::lifecycle::cache::{Poll, Refresh, Ticket, TokenCache};
 use crate::protocol::error::Error;
@@ -135,7 +135,7 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
 
     /// Every channel whose deadline has come: polls it and returns the refreshes to perform.
     /// Send each request and hand the answer to [`TokenPool::handle_response`].
-    pub fn poll_due(&mut self, now: UnixTime, rng: &mut impl CryptoRngCore) -> Vec<(K, Refresh)> {
+    pub fn poll_due(&mut self, now: UnixTime, rng: &mut impl TryCryptoRng) -> Vec<(K, Refresh)> {
         // Take the due channels first, so each is polled once per call even if its new
         // deadline is again <= now.
         let mut due = Vec::new();
@@ -171,7 +171,7 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
         ticket: Ticket,
         now: UnixTime,
         response: &Response<B>,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut impl TryCryptoRng,
     ) -> Result<(), Error> {
         let result = match self.caches.get_mut(key) {
             Some(e) => e.cache.handle_response(ticket, now, response, rng),
@@ -187,7 +187,7 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
         key: &K,
         ticket: Ticket,
         now: UnixTime,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut impl TryCryptoRng,
     ) {
         if let Some(e) = self.caches.get_mut(key) {
             e.cache.handle_transport_failure(ticket, now, rng);
