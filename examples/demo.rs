@@ -178,9 +178,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 clock.advance(Duration::from_secs(60)); // a message every minute
             }
-            Poll::Refresh(refresh) => {
+            Poll::Refresh(mut refresh) => {
                 println!("  t+{:>4}s refreshing", (now - start).as_secs());
-                match transport::send(&agent, refresh.request) {
+                match transport::send(&agent, std::mem::take(&mut refresh.request)) {
                     Ok(response) => {
                         if let Err(e) =
                             cache.handle_response(refresh.ticket, now, &response, &mut OsRng)

@@ -490,30 +490,32 @@ mod token_command {
         for _ in 0..3 {
             match cache.poll(now, &mut OsRng) {
                 Poll::Ready(token) => return Ok(token.expose_secret().to_owned()),
-                Poll::Refresh(refresh) => match transport::send(&cli.agent, refresh.request) {
-                    Ok(response) => {
-                        if let Err(e) =
-                            cache.handle_response(refresh.ticket, now, &response, &mut OsRng)
-                        {
+                Poll::Refresh(mut refresh) => {
+                    match transport::send(&cli.agent, std::mem::take(&mut refresh.request)) {
+                        Ok(response) => {
+                            if let Err(e) =
+                                cache.handle_response(refresh.ticket, now, &response, &mut OsRng)
+                            {
+                                if let Some(token) = cache.token(now) {
+                                    eprintln!("line-token: warning: refresh failed, the cached token is still valid: {e}");
+                                    return Ok(token.expose_secret().to_owned());
+                                }
+                                return Err(match e {
+                                    Error::Api(_) => Failure::Line(e.to_string()),
+                                    other => local(other),
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            cache.handle_transport_failure(refresh.ticket, now, &mut OsRng);
                             if let Some(token) = cache.token(now) {
-                                eprintln!("line-token: warning: refresh failed, the cached token is still valid: {e}");
+                                eprintln!("line-token: warning: {} unreachable ({e}); the cached token is still valid", cli.api);
                                 return Ok(token.expose_secret().to_owned());
                             }
-                            return Err(match e {
-                                Error::Api(_) => Failure::Line(e.to_string()),
-                                other => local(other),
-                            });
+                            return Err(local(format!("could not reach {}: {e}", cli.api)));
                         }
                     }
-                    Err(e) => {
-                        cache.handle_transport_failure(refresh.ticket, now, &mut OsRng);
-                        if let Some(token) = cache.token(now) {
-                            eprintln!("line-token: warning: {} unreachable ({e}); the cached token is still valid", cli.api);
-                            return Ok(token.expose_secret().to_owned());
-                        }
-                        return Err(local(format!("could not reach {}: {e}", cli.api)));
-                    }
-                },
+                }
                 Poll::Wait(until) => {
                     return Err(local(format!(
                         "backing off after failed refreshes; try again after {} (Unix time)",

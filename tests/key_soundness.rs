@@ -27,8 +27,16 @@ fn the_untampered_control_loads_in_every_format() {
 fn each_wrong_number_is_named() {
     for (name, member, words) in [
         ("wrong-d", "d", "d is not the private exponent"),
-        ("wrong-dp", "dp", "dp (PKCS#1 exponent1) is not d mod (p − 1)"),
-        ("wrong-dq", "dq", "dq (PKCS#1 exponent2) is not d mod (q − 1)"),
+        (
+            "wrong-dp",
+            "dp",
+            "dp (PKCS#1 exponent1) is not d mod (p − 1)",
+        ),
+        (
+            "wrong-dq",
+            "dq",
+            "dq (PKCS#1 exponent2) is not d mod (q − 1)",
+        ),
         ("wrong-qi", "qi", "qi (PKCS#1 coefficient) is not q⁻¹ mod p"),
     ] {
         for format in FORMATS {
@@ -63,15 +71,17 @@ fn p_and_q_that_do_not_multiply_to_n_are_named() {
 
 #[test]
 fn messages_never_echo_key_material() {
-    let jwk: serde_json::Value =
-        serde_json::from_str(&tampered("wrong-dp", "jwk.json")).unwrap();
+    let jwk: serde_json::Value = serde_json::from_str(&tampered("wrong-dp", "jwk.json")).unwrap();
     for name in ["wrong-d", "wrong-dp", "wrong-dq", "wrong-qi", "composite-p"] {
         for format in FORMATS {
             let err = SigningKey::parse(&tampered(name, format)).unwrap_err();
             let shown = format!("{err} {err:?}");
             for member in ["d", "p", "q", "dp", "dq", "qi"] {
                 let value = jwk[member].as_str().unwrap();
-                assert!(!shown.contains(&value[..12]), "{name}.{format} shows {member}");
+                assert!(
+                    !shown.contains(&value[..12]),
+                    "{name}.{format} shows {member}"
+                );
             }
         }
     }

@@ -275,12 +275,32 @@ pub enum Poll<'a> {
 
 /// A refresh to perform. Meanwhile, [`TokenCache::token`] still returns the current token
 /// while it is valid.
-#[derive(Debug)]
+///
+/// The request's body holds the channel secret or a client assertion: `Debug` shows only the
+/// method and URI, and the body is wiped when the `Refresh` is dropped. Take the request with
+/// `std::mem::take(&mut refresh.request)` to send it; from then on it is yours.
 pub struct Refresh {
     /// Hand this back with the response.
     pub ticket: Ticket,
     /// The request to send.
     pub request: Request<Vec<u8>>,
+}
+
+impl fmt::Debug for Refresh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refresh")
+            .field("ticket", &self.ticket)
+            .field("method", self.request.method())
+            .field("path", &self.request.uri().path())
+            .field("body", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Drop for Refresh {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(self.request.body_mut());
+    }
 }
 
 /// One channel's token, kept warm. See the [module docs](self).
