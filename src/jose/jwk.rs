@@ -60,10 +60,10 @@ struct RawPublicJwk {
     alg: Option<String>,
     #[serde(rename = "use")]
     use_: Option<String>,
-    kid: Option<serde_json::Value>,
+    kid: Option<serde::de::IgnoredAny>,
     n: Option<String>,
     e: Option<String>,
-    d: Option<serde_json::Value>,
+    d: Option<serde::de::IgnoredAny>,
 }
 
 impl PublicJwk {

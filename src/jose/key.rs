@@ -56,7 +56,8 @@ struct RawPrivateJwk {
     dp: Option<String>,
     dq: Option<String>,
     qi: Option<String>,
-    oth: Option<serde_json::Value>,
+    // Presence is all that matters: `IgnoredAny` skips it without building a JSON tree.
+    oth: Option<serde::de::IgnoredAny>,
 }
 
 impl Drop for RawPrivateJwk {
@@ -111,6 +112,15 @@ impl SigningKey {
     /// Loads a private key, detecting its format: a private JWK (as jwx, jwcrypto, node-jose and
     /// browsers' WebCrypto export them), a PKCS#8 PEM (`openssl genpkey`) or a PKCS#1 PEM
     /// (`openssl genrsa -traditional`).
+    ///
+    /// The key is proved sound before it is returned (see the README's Security section): its
+    /// numbers must fit together and a test signature must verify.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError`], naming what is wrong: the format, a JWK member, the size (LINE requires
+    /// RSA-2048), an inconsistent number ([`KeyError::Inconsistent`]), a composite prime
+    /// ([`KeyError::NotPrime`]), or an encrypted PEM.
     pub fn parse(text: &str) -> Result<SigningKey, KeyError> {
         let trimmed = text.trim_start_matches('\u{feff}').trim();
         if trimmed.starts_with('{') {
@@ -124,6 +134,10 @@ impl SigningKey {
 
     /// Loads a private JWK. `alg`, `use`, `key_ops`, `ext` and `kid` may be present or absent;
     /// if present they must allow RS256 signing. `dp`, `dq`, `qi` are checked if given.
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningKey::parse`].
     pub fn from_jwk(json: &str) -> Result<SigningKey, KeyError> {
         let raw: RawPrivateJwk = serde_json::from_str(json).map_err(KeyError::json)?;
         check_kty_and_alg(raw.kty.as_deref(), raw.alg.as_deref())?;
@@ -161,7 +175,12 @@ impl SigningKey {
         SigningKey::from_rsa(parts.into_key()?)
     }
 
-    /// Loads a PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) PEM.
+    /// Loads a PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) PEM. The CRT
+    /// values in the file (`exponent1`, `exponent2`, `coefficient`) are checked, not ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningKey::parse`]; [`KeyError::Encrypted`] for a passphrase-protected PEM.
     pub fn from_pem(pem: &str) -> Result<SigningKey, KeyError> {
         let pem = pem.trim();
         let label = pem
@@ -213,6 +232,10 @@ impl SigningKey {
     /// assert!(!console_jwk.contains("kid"));
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Rng`] if `rng` fails.
     pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<SigningKey, KeyError> {
         let key = PrivateKey::new(rng, REQUIRED_BITS).map_err(|e| match e {
             rsa::Error::Rng => KeyError::Rng,
