@@ -91,13 +91,16 @@
 //!   pass `&mut OsRng`. Without it the crate has no OS dependency and builds for
 //!   `wasm32-unknown-unknown` with no imports; pass an RNG fed by the host
 //!   (`crypto.getRandomValues` in a worker).
-//! - **Only JWT flows take an RNG.** The channel-secret endpoints (stateless and short-lived
-//!   by secret, verify, revoke) sign nothing and take no RNG. The signature does not depend on
-//!   the RNG (RS256 is deterministic); only the blinding factor does.
-//! - **Long-lived state takes randomness once.** A state machine that signs on its own
-//!   schedule (the token cache with JWT credentials) owns its blinding RNG, given once at
-//!   construction, and derives retry jitter from a seed given at construction, as
-//!   quinn-proto's `rng_seed` does. Its `poll` and `handle_*` methods take no RNG.
+//! - **Only JWT flows need one.** The endpoints sign nothing themselves and take no RNG;
+//!   channel-secret flows (stateless and short-lived by secret, verify, revoke) need no
+//!   randomness at all. The signature does not depend on the RNG (RS256 is deterministic);
+//!   only the blinding factor does.
+//! - **Long-lived state should take randomness once.** The design for state machines that
+//!   sign on their own schedule is quinn-proto's: the blinding RNG is given once at
+//!   construction, and retry jitter derives from a seed given at construction (`rng_seed`),
+//!   so `poll` and `handle_*` need none. Today [`cache::TokenCache`]'s `poll` and `handle_*`
+//!   still take an RNG on every call (for an assertion's blinding and for jitter); any
+//!   `TryCryptoRng`, `&mut OsRng` included, will do.
 //!
 //! ## Keeping tokens
 //!

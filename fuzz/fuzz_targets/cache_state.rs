@@ -21,22 +21,17 @@ fuzz_target!(|data: &[u8]| {
 
 /// A fixed RNG: the fuzzer wants determinism, and no signing happens with secret credentials.
 struct Zero;
-impl line_channel_token::rand_core::RngCore for Zero {
-    fn next_u32(&mut self) -> u32 {
-        0
+impl line_channel_token::rand_core::TryRng for Zero {
+    type Error = line_channel_token::rand_core::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(0)
     }
-    fn next_u64(&mut self) -> u64 {
-        0
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(0)
     }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        dest.fill(0)
-    }
-    fn try_fill_bytes(
-        &mut self,
-        dest: &mut [u8],
-    ) -> Result<(), line_channel_token::rand_core::Error> {
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
         dest.fill(0);
         Ok(())
     }
 }
-impl line_channel_token::rand_core::CryptoRng for Zero {}
+impl line_channel_token::rand_core::TryCryptoRng for Zero {}
