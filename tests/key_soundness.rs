@@ -86,3 +86,43 @@ fn messages_never_echo_key_material() {
         }
     }
 }
+
+mod property {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    const MEMBERS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Any change to one secret number of a good key is caught at load, and named: the key
+        /// never loads to fail later, and no input panics.
+        #[test]
+        fn one_changed_number_never_loads(member in 0..MEMBERS.len(), at in 0usize..128, xor in 1u8..=255) {
+            let name = MEMBERS[member];
+            let mut jwk: serde_json::Value =
+                serde_json::from_str(&tampered("control", "jwk.json")).unwrap();
+            let text = jwk[name].as_str().unwrap().to_owned();
+            let mut bytes = base64url_decode(&text);
+            let at = at % bytes.len();
+            bytes[at] ^= xor;
+            jwk[name] = serde_json::Value::String(base64url_encode(&bytes));
+            let err = SigningKey::parse(&jwk.to_string()).unwrap_err();
+            prop_assert!(
+                matches!(err, KeyError::Inconsistent(_) | KeyError::NotPrime),
+                "{name}[{at}] ^= {xor}: {err:?}"
+            );
+        }
+    }
+
+    fn base64url_decode(s: &str) -> Vec<u8> {
+        URL_SAFE_NO_PAD.decode(s).unwrap()
+    }
+
+    fn base64url_encode(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+}
