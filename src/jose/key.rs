@@ -16,6 +16,7 @@ use crate::jose::base64url;
 use crate::jose::error::KeyError;
 use crate::jose::jwk::{check_kty_and_alg, PublicJwk, REQUIRED_BITS};
 use crate::jose::private_parts::{Exported, Parts, SecretBytes};
+use crate::jose::rng;
 
 /// An RSA-2048 private key, parsed and checked once, ready to sign RS256.
 ///
@@ -237,10 +238,11 @@ impl SigningKey {
     ///
     /// [`KeyError::Rng`] if `rng` fails.
     pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<SigningKey, KeyError> {
-        let key = PrivateKey::new(rng, REQUIRED_BITS).map_err(|e| match e {
-            rsa::Error::Rng => KeyError::Rng,
-            other => KeyError::Crypto(other.to_string()),
-        })?;
+        let key =
+            rng::with_rng(rng, |rng| PrivateKey::new(rng, REQUIRED_BITS)).map_err(|e| match e {
+                rsa::Error::Rng => KeyError::Rng,
+                other => KeyError::Crypto(other.to_string()),
+            })?;
         SigningKey::from_rsa(key)
     }
 
@@ -330,13 +332,15 @@ impl SigningKey {
         rng: &mut R,
     ) -> Result<Vec<u8>, KeyError> {
         let digest = Sha256::digest(message);
-        self.inner
-            .key
-            .sign_with_rng(rng, Pkcs1v15Sign::new::<Sha256>(), &digest)
-            .map_err(|e| match e {
-                rsa::Error::Rng => KeyError::Rng,
-                other => KeyError::Crypto(other.to_string()),
-            })
+        rng::with_rng(rng, |rng| {
+            self.inner
+                .key
+                .sign_with_rng(rng, Pkcs1v15Sign::new::<Sha256>(), &digest)
+        })
+        .map_err(|e| match e {
+            rsa::Error::Rng => KeyError::Rng,
+            other => KeyError::Crypto(other.to_string()),
+        })
     }
 }
 

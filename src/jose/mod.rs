@@ -2,7 +2,8 @@
 //! Builds on nothing above it; the protocol and lifecycle layers call into it.
 //!
 //! Inside, dependencies point one way: `error` <- `jwk` (public keys) <- `private_parts`
-//! (proving a private key sound) <- `key` (the signing key) <- `jwt` <- `assertion`.
+//! (proving a private key sound) <- `key` (the signing key) <- `jwt` <- `assertion`; `rng`
+//! (the caller's RNG, type-erased for `rsa`) serves `private_parts` and `key`.
 
 pub(crate) mod assertion;
 pub(crate) mod base64url;
@@ -11,3 +12,4 @@ pub(crate) mod jwk;
 pub mod jwt;
 pub(crate) mod key;
 pub(crate) mod private_parts;
+pub(crate) mod rng;

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 use crate::jose::error::KeyError;
 use crate::jose::jwk::REQUIRED_BITS;
 use crate::jose::jwk::{bit_len, check_exponent, check_size, trim_zeros, verify_digest};
+use crate::jose::rng;
 use crate::secret::ct_eq;
 
 /// Secret bytes, wiped on drop.
@@ -115,13 +116,13 @@ fn same_number(computed: &BoxedUint, given: &[u8]) -> bool {
 /// Signs a fixed public message and verifies it with the public key. Once p × q = n and
 /// d × e ≡ 1 modulo p − 1 and q − 1 hold, only a composite p or q makes this fail.
 ///
-/// Unblinded, unless something else in the build turns on `rsa`'s OS RNG: the message is a
-/// public constant, and `rsa` 0.10's arithmetic is constant-time.
+/// Through the same code as every real signature (blinded, with deterministic bytes: the
+/// message is a public constant), so a key that passes has signed once already.
 fn self_check(key: &PrivateKey) -> Result<(), KeyError> {
     let digest = Sha256::digest(SELF_CHECK_MESSAGE);
-    let signature = key
-        .sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
-        .map_err(|_| KeyError::NotPrime)?;
+    let signature =
+        rng::with_self_check(|rng| key.sign_with_rng(rng, Pkcs1v15Sign::new::<Sha256>(), &digest))
+            .map_err(|_| KeyError::NotPrime)?;
     if verify_digest(key.as_public_key(), &digest, &signature) {
         Ok(())
     } else {
