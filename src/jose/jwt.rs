@@ -34,10 +34,8 @@ pub fn sign_rs256<H: Serialize, C: Serialize, R: TryCryptoRng + ?Sized>(
     key: &SigningKey,
     rng: &mut R,
 ) -> Result<ClientAssertion, KeyError> {
-    let header =
-        Zeroizing::new(serde_json::to_vec(header).map_err(|e| KeyError::Crypto(e.to_string()))?);
-    let claims =
-        Zeroizing::new(serde_json::to_vec(claims).map_err(|e| KeyError::Crypto(e.to_string()))?);
+    let header = Zeroizing::new(serde_json::to_vec(header).map_err(|_| not_json())?);
+    let claims = Zeroizing::new(serde_json::to_vec(claims).map_err(|_| not_json())?);
     // One buffer, sized for the whole token (header + claims + a 256-byte signature), so it
     // never reallocates and leaves no unwiped copy behind.
     let capacity = (header.len() + claims.len() + 256).div_ceil(3) * 4 + 8;
@@ -50,6 +48,11 @@ pub fn sign_rs256<H: Serialize, C: Serialize, R: TryCryptoRng + ?Sized>(
     base64url::encode_into(&signature, &mut jws);
     // Moved, not copied: the assertion type wipes it from here on.
     Ok(ClientAssertion::new(std::mem::take(&mut *jws)))
+}
+
+/// Only a `Serialize` impl that refuses (or a map with non-string keys) gets here.
+fn not_json() -> KeyError {
+    KeyError::Crypto("the JWT header or claims do not serialise to a JSON object".to_owned())
 }
 
 /// A decoded compact JWS: its header and claims as JSON objects. (With the `emulator`

@@ -241,7 +241,10 @@ impl SigningKey {
         let key =
             rng::with_rng(rng, |rng| PrivateKey::new(rng, REQUIRED_BITS)).map_err(|e| match e {
                 rsa::Error::Rng => KeyError::Rng,
-                other => KeyError::Crypto(other.to_string()),
+                // A fixed text: `rsa::Error`'s `Display` drags every PKCS#1/PKCS#8/DER
+                // message into the binary (a WASM module's size), and a key that passed the
+                // load-time self-check has no other way to fail here.
+                _ => KeyError::Crypto("the RSA private-key operation failed".to_owned()),
             })?;
         SigningKey::from_rsa(key)
     }
