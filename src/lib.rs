@@ -177,9 +177,30 @@ pub use jose::jwt::{Jwt, JwtError};
 pub use jose::key::SigningKey;
 pub use protocol::api_base::{ApiBase, InvalidApiBase, LINE_API_BASE};
 pub use protocol::endpoints::{
-    call, call_async, request_id, CallError, Endpoint, IssueShortLived, IssueStateless, IssueV21,
-    KeyIdsV21, Operation, Revoke, RevokeV21, Verify, VerifyV21, WithHttpInfo,
+    call, call_async, request_id, CallError, Endpoint, Operation, WithHttpInfo,
 };
+// The official SDKs' method names (LINE's `operationId`s, as `Operation::line_operation_id`
+// returns them, and the Python SDK's spelling), so that searching the docs for them finds
+// the endpoint.
+#[doc(alias("issueChannelToken", "issue_channel_token"))]
+pub use protocol::endpoints::IssueShortLived;
+#[doc(alias("issueStatelessChannelToken", "issue_stateless_channel_token"))]
+pub use protocol::endpoints::IssueStateless;
+#[doc(alias("issueChannelTokenByJWT", "issue_channel_token_by_jwt"))]
+pub use protocol::endpoints::IssueV21;
+#[doc(alias(
+    "getsAllValidChannelAccessTokenKeyIds",
+    "gets_all_valid_channel_access_token_key_ids"
+))]
+pub use protocol::endpoints::KeyIdsV21;
+#[doc(alias("revokeChannelToken", "revoke_channel_token"))]
+pub use protocol::endpoints::Revoke;
+#[doc(alias("revokeChannelTokenByJWT", "revoke_channel_token_by_jwt"))]
+pub use protocol::endpoints::RevokeV21;
+#[doc(alias("verifyChannelToken", "verify_channel_token"))]
+pub use protocol::endpoints::Verify;
+#[doc(alias("verifyChannelTokenByJWT", "verify_channel_token_by_jwt"))]
+pub use protocol::endpoints::VerifyV21;
 pub use protocol::error::{ApiError, DecodeError, Error, ErrorBody, ErrorDetail};
 pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
 /// The RNG traits the signer takes (`rand_core` 0.10, the version `rsa` 0.10 uses).
