@@ -87,7 +87,7 @@ impl fmt::Display for KeyError {
             ),
             KeyError::Inconsistent(member) => {
                 let what = match *member {
-                    "n" => "n is not the product of p and q (or is even)",
+                    "n" => "n is even, so it cannot be an RSA modulus",
                     "e" => "e must be odd and from 3 to 2^32 - 1 (LINE keys use 65537)",
                     "d" => "d is not the private exponent for e (d × e ≠ 1 modulo p − 1 and q − 1, or d ≥ n)",
                     "p, q" => "p and q do not multiply to n, are equal, or are not half the size of n",
