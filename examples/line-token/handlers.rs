@@ -113,9 +113,9 @@ pub fn keygen(_: &Net, opts: &Options) -> Result<Output, Failure> {
         }
     }
     let key = SigningKey::generate(&mut OsRng).map_err(local)?;
-    let mut private_jwk = key.to_private_jwk().into_bytes();
-    private_jwk.push(b'\n');
-    files::create_new(&private, &private_jwk, 0o600)?;
+    let mut private_jwk = key.to_private_jwk();
+    private_jwk.push('\n');
+    files::create_new(&private, private_jwk.as_bytes(), 0o600)?;
     let jwk = key.public_jwk().to_json_pretty();
     files::create_new(&public, format!("{jwk}\n").as_bytes(), 0o644)?;
     Ok(jwk.into())
