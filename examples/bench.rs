@@ -106,7 +106,7 @@ fn main() {
     let load_pem = time(budget, || SigningKey::parse(&pem).map(|_| ()));
     println!("key load (PKCS#8 PEM)         {:>12}", fmt(load_pem));
     let builder = AssertionBuilder::new("1234567890", "9869e446-3489-4516-a83f-ec9214ad94d0")
-        .token_exp(Duration::from_secs(2_592_000));
+        .token_exp(MAX_TOKEN_EXP);
     let sign = time(budget, || builder.sign(&key, now, &mut OsRng).map(|_| ()));
     println!("assertion sign (RS256, blinded) {:>10}", fmt(sign));
     match openssl_sign_time(if quick { 1 } else { 3 }) {
@@ -313,7 +313,7 @@ fn pool_worst_call(pool: &mut TokenPool<String>, start: UnixTime) -> (Duration, 
             worst = (took, name);
         }
     };
-    let end = start + Duration::from_secs(15 * 60);
+    let end = start + facts::STATELESS_LIFETIME;
     let mut serial = 0u64;
     let mut biggest_poll_due = (Duration::ZERO, 0);
     loop {
@@ -335,7 +335,8 @@ fn pool_worst_call(pool: &mut TokenPool<String>, start: UnixTime) -> (Duration, 
             let Due::Refresh(r) = d else { continue };
             serial += 1;
             let body = format!(
-                r#"{{"access_token":"eyJhbGciOiJIUzI1NiJ9.{serial:0>150}","expires_in":900,"token_type":"Bearer"}}"#
+                r#"{{"access_token":"eyJhbGciOiJIUzI1NiJ9.{serial:0>150}","expires_in":{},"token_type":"Bearer"}}"#,
+                facts::STATELESS_LIFETIME.as_secs()
             );
             let response = http::Response::new(body.into_bytes());
             let t = Instant::now();
