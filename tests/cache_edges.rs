@@ -354,3 +354,22 @@ fn a_counted_token_from_the_future_is_handed_back_not_lost() {
     let _ = cache.poll(T0);
     assert_eq!(cache.take_surplus().len(), 1);
 }
+
+#[test]
+fn a_clock_at_the_end_of_time_starts_one_refresh_not_one_per_poll() {
+    // Every deadline saturates at u64::MAX ms: it must read "never", not "already passed".
+    let end = UnixTime::from_millis(u64::MAX);
+    for start in [end, end - Duration::from_secs(5)] {
+        let mut cache = secret_cache();
+        let mut refreshes = 0;
+        for s in 0..100 {
+            if let Poll::Refresh(_) = cache.poll(start + Duration::from_millis(s * 100)) {
+                refreshes += 1;
+            }
+        }
+        assert_eq!(refreshes, 1, "from {start:?}");
+        // The clock is corrected: nothing set at the end of time holds the cache for long.
+        let _ = cache.poll(T0);
+        assert!(cache.next_deadline() <= T0 + cache.config().in_flight_timeout());
+    }
+}
