@@ -373,3 +373,23 @@ fn a_clock_at_the_end_of_time_starts_one_refresh_not_one_per_poll() {
         assert!(cache.next_deadline() <= T0 + cache.config().in_flight_timeout());
     }
 }
+
+#[test]
+fn an_answer_claiming_a_longer_life_than_line_gives_is_capped_and_survives_restore() {
+    for expires_in in [u64::MAX, 40 * 86_400] {
+        let mut cache = secret_cache();
+        let Poll::Refresh(r) = cache.poll(T0) else {
+            panic!("a cold cache refreshes")
+        };
+        assert_eq!(
+            cache.handle_response(r.ticket(), T0, &issued("tok", expires_in)),
+            Handled::Stored
+        );
+        // Refreshed like any stateless token, not kept for ever.
+        assert!(cache.refresh_due_at().unwrap() < T0 + Duration::from_secs(900));
+        let restored = TokenCache::builder(ApiBase::default(), secret_creds())
+            .restore(cache.state(), T0)
+            .build();
+        assert!(restored.token(T0).is_some(), "expires_in {expires_in}");
+    }
+}
