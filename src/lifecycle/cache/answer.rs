@@ -77,6 +77,18 @@ impl TokenCache {
         Handled::Failed(failure)
     }
 
+    /// The refresh `ticket` will never be answered: the send panicked or its future was
+    /// dropped (the drivers report this themselves). Counted as a failure at the refresh's
+    /// start, so the backoff applies but nobody waits out the in-flight timeout.
+    pub(super) fn abandon(&mut self, ticket: Ticket) {
+        let current = ticket.incarnation == self.incarnation
+            && self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
+        if current {
+            self.in_flight = None;
+            self.record_failure(ticket.started, RefreshFailure::abandoned());
+        }
+    }
+
     /// Keeps a counted token LINE issued but the cache does not use, for the caller to revoke.
     pub(super) fn set_aside(&mut self, token: IssuedToken) {
         if self.surplus.len() >= SURPLUS_LIMIT {

@@ -73,6 +73,15 @@ impl RefreshFailure {
         )
     }
 
+    pub(super) fn abandoned() -> Self {
+        RefreshFailure::new(
+            FailureKind::Transport,
+            "the refresh was abandoned before LINE answered (the send panicked or its future \
+             was dropped); retrying with backoff",
+            true,
+        )
+    }
+
     pub(super) fn invalid(status: u16, why: &str) -> Self {
         RefreshFailure::new(
             FailureKind::InvalidResponse { status },

@@ -102,7 +102,9 @@
 //!   backoff; at most one refresh starts per [`CacheConfig::min_issue_interval`] (10 s).
 //! - **A dropped refresh** (the caller took `Refresh` and vanished) blocks other callers for
 //!   at most [`CacheConfig::in_flight_timeout`], then counts as a failure. Report a send that
-//!   failed with [`TokenCache::handle_transport_failure`] so nobody waits that long.
+//!   failed with [`TokenCache::handle_transport_failure`] so nobody waits that long. The
+//!   drivers and [`SharedCache`] do this themselves, also when `send` panics or the async
+//!   driver is dropped mid-send (a timeout around it).
 //! - **The clock** may jump either way. A token is only handed out before its expiry minus
 //!   the skew margin *by the clock you pass*; a token that seems issued in the future (the
 //!   clock went back) is dropped, since its age is unknown; markers set by a clock that has
