@@ -393,3 +393,59 @@ fn an_answer_claiming_a_longer_life_than_line_gives_is_capped_and_survives_resto
         assert!(restored.token(T0).is_some(), "expires_in {expires_in}");
     }
 }
+
+#[test]
+fn a_secret_echoed_by_the_server_is_redacted_from_failures_events_and_state() {
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    let bodies = [
+        (
+            400,
+            format!(r#"{{"error":"{SECRET}","error_description":"bad secret {SECRET}"}}"#),
+        ),
+        (
+            400,
+            format!(r#"{{"message":"{SECRET}","details":[{{"property":"{SECRET}"}}]}}"#),
+        ),
+        (500, format!(r#""{SECRET}""#)),
+        (
+            200,
+            format!(r#"{{"access_token":"t","expires_in":"{SECRET}"}}"#),
+        ),
+    ];
+    for (status, body) in bodies {
+        let creds = Credentials::stateless_by_secret(CHANNEL, ChannelSecret::new(SECRET));
+        let mut cache = TokenCache::builder(ApiBase::default(), creds).build();
+        let Poll::Refresh(r) = cache.poll(T0) else {
+            panic!("a cold cache refreshes")
+        };
+        let handled = cache.handle_response(r.ticket(), T0, &answer(status, &body));
+        let event = cache.poll_event();
+        let shown = format!(
+            "{handled:?} {} {event:?} {cache:?} {}",
+            cache.last_failure().unwrap(),
+            serde_json::to_string(&cache.state()).unwrap()
+        );
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    // A client assertion echoed back (LINE refusing it with 400).
+    let key = docs_key();
+    let creds = Credentials::stateless_by_jwt(CHANNEL, "kid", key, Box::new(OsRng)).unwrap();
+    let mut cache = TokenCache::builder(ApiBase::default(), creds).build();
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!("a cold cache refreshes")
+    };
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(r.request().body()).unwrap();
+    let assertion = form
+        .into_iter()
+        .find(|(k, _)| k == "client_assertion")
+        .unwrap()
+        .1;
+    let body = format!(r#"{{"error":"invalid_client","error_description":"bad {assertion}"}}"#);
+    let Handled::Failed(failure) = cache.handle_response(r.ticket(), T0, &answer(400, &body))
+    else {
+        panic!("a refusal")
+    };
+    assert!(!failure.to_string().contains(&assertion), "{failure}");
+}

@@ -52,10 +52,11 @@ impl TokenCache {
             Err(_) if !current => Handled::Ignored,
             Err(error) => {
                 self.in_flight = None;
+                // Before the assertion is forgotten: an echo of it is redacted too.
+                let failure = self.redacted(RefreshFailure::from(&error));
                 if matches!(status, 400 | 401) {
                     self.credentials.forget_assertion();
                 }
-                let failure = RefreshFailure::from(&error);
                 self.record_failure(now, failure.clone());
                 Handled::Failed(failure)
             }
@@ -87,6 +88,14 @@ impl TokenCache {
             self.in_flight = None;
             self.record_failure(ticket.started, RefreshFailure::abandoned());
         }
+    }
+
+    /// `failure` with every secret it may echo (the request's channel secret or assertion,
+    /// the held token) redacted.
+    fn redacted(&self, failure: RefreshFailure) -> RefreshFailure {
+        let held = self.token.as_ref().map(|t| t.access_token.expose_secret());
+        let secrets: Vec<&str> = self.credentials.secrets().into_iter().chain(held).collect();
+        failure.redact(&secrets)
     }
 
     /// Keeps a counted token LINE issued but the cache does not use, for the caller to revoke.

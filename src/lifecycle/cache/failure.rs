@@ -90,6 +90,25 @@ impl RefreshFailure {
         )
     }
 
+    /// Replaces every occurrence of each secret (of at least 4 characters: shorter ones are
+    /// no LINE secret, and replacing them would mangle the message) with `<redacted>`: a
+    /// server, or a proxy, may echo the request's secret in its error, and a failure is shown,
+    /// logged and persisted.
+    pub(super) fn redact(mut self, secrets: &[&str]) -> Self {
+        const MARK: &str = "<redacted>";
+        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            if self.message.contains(secret) {
+                self.message = self.message.replace(secret, MARK);
+            }
+            if let FailureKind::Refused { error: Some(e), .. } = &mut self.kind {
+                if e.contains(secret) {
+                    *e = e.replace(secret, MARK);
+                }
+            }
+        }
+        self
+    }
+
     /// The HTTP status LINE answered with, if it answered.
     pub fn status(&self) -> Option<u16> {
         match self.kind {
