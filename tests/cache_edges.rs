@@ -449,3 +449,24 @@ fn a_secret_echoed_by_the_server_is_redacted_from_failures_events_and_state() {
     };
     assert!(!failure.to_string().contains(&assertion), "{failure}");
 }
+
+#[test]
+fn a_duplicate_answer_never_brings_back_an_invalidated_token() {
+    let mut cache = secret_cache();
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!("a cold cache refreshes")
+    };
+    let response = issued("rejected", 900);
+    assert_eq!(
+        cache.handle_response(r.ticket(), T0, &response),
+        Handled::Stored
+    );
+    let later = T0 + Duration::from_secs(5);
+    assert!(cache.invalidate(&AccessToken::new("rejected")));
+    // The same answer handed back again (a retried callback, a duplicated message).
+    assert_eq!(
+        cache.handle_response(r.ticket(), later, &response),
+        Handled::Ignored
+    );
+    assert!(cache.token(later).is_none());
+}

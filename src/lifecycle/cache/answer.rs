@@ -25,7 +25,8 @@ pub enum Handled {
     /// not keep: [`TokenCache::take_surplus`] it and revoke it.
     Surplus,
     /// Nothing changed: an answer for another cache or an earlier instance of this one, a
-    /// late error, or a late stateless token no better than the one held.
+    /// late error, a late stateless token no better than the one held, or a late answer to
+    /// a refresh handed out before [`TokenCache::invalidate`] dropped a token.
     Ignored,
 }
 
@@ -140,6 +141,9 @@ impl TokenCache {
         let why = if same {
             // Its expiry cannot be later than LINE first said: no refresh happened.
             Some("LINE answered with the token already held")
+        } else if !current && ticket.seq < self.stale_below {
+            // Maybe the very token just rejected, answered twice.
+            Some("the answer predates a token rejected with `invalidate`")
         } else if empty {
             Some("the `access_token` is empty")
         } else if token.expires_in == 0 {

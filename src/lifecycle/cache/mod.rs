@@ -194,6 +194,10 @@ pub struct TokenCache {
     seed: u64,
     incarnation: u64,
     next_seq: u64,
+    /// Late answers to refreshes numbered below this are never stored: they were handed out
+    /// before [`TokenCache::invalidate`] dropped a rejected token (a duplicate answer could
+    /// bring that very token back).
+    stale_below: u64,
     generation: u64,
     events: events::Events,
     /// Counted tokens LINE issued that the cache does not keep: revoke them.
@@ -264,6 +268,7 @@ impl TokenCacheBuilder {
             seed,
             incarnation: random::incarnation(seed),
             next_seq: 0,
+            stale_below: 0,
             generation: 0,
             events: events::Events::new(self.record_events),
             surplus: Vec::new(),
@@ -350,6 +355,8 @@ impl TokenCache {
     /// Drops `rejected` if it is the current token (say a Messaging API call answered 401
     /// with it), so the next poll refreshes once (the throttle and backoff still apply). A
     /// token that is no longer current changes nothing: another caller already replaced it.
+    /// Late answers to refreshes handed out before the drop are not stored (one may carry
+    /// the rejected token again); the refresh in flight, if any, still counts.
     pub fn invalidate(&mut self, rejected: &AccessToken) -> bool {
         if self
             .token
@@ -357,6 +364,7 @@ impl TokenCache {
             .is_some_and(|t| t.access_token == *rejected)
         {
             self.set_token(None);
+            self.stale_below = self.next_seq;
             self.generation = self.generation.wrapping_add(1);
             self.events.push(Event::Invalidated);
             true
