@@ -470,3 +470,21 @@ fn a_duplicate_answer_never_brings_back_an_invalidated_token() {
     );
     assert!(cache.token(later).is_none());
 }
+
+#[test]
+fn an_answer_too_late_to_use_is_retried_with_backoff_not_paused() {
+    // The VM was paused for an hour mid-refresh: the 15-minute token it brings is already
+    // spent. That is no configuration error: retry soon, not after the 5-minute pause.
+    let mut cache = secret_cache();
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!("a cold cache refreshes")
+    };
+    let resumed = T0 + Duration::from_secs(3600);
+    let Handled::Failed(failure) = cache.handle_response(r.ticket(), resumed, &issued("tok", 900))
+    else {
+        panic!("a spent token is refused")
+    };
+    assert!(failure.retryable, "{failure}");
+    assert!(!matches!(cache.poll(resumed), Poll::Failed(_)));
+    assert!(cache.next_deadline() <= resumed + cache.config().backoff_cap());
+}

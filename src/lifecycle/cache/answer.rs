@@ -13,6 +13,9 @@ use crate::time::UnixTime;
 /// At most this many surplus tokens wait to be taken; older ones have the shortest life left.
 const SURPLUS_LIMIT: usize = crate::facts::MAX_ACTIVE_V21;
 
+/// Why an answer's token is refused when it arrives too late to be used.
+const TOO_SOON: &str = "the token expires too soon to use (a slow answer, or a wrong clock)";
+
 /// What the cache did with an answer.
 #[must_use = "a failure or a surplus token needs the caller's attention"]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +152,7 @@ impl TokenCache {
         } else if token.expires_in == 0 {
             Some("`expires_in` is 0")
         } else if now >= self.window(&candidate).usable_until {
-            Some("the token expires too soon to use (a slow answer, or a wrong clock)")
+            Some(TOO_SOON)
         } else if held.is_some_and(|h| h.expires_at >= candidate.expires_at) {
             Some("the token ends no later than the one already held")
         } else {
@@ -175,7 +178,10 @@ impl TokenCache {
             self.set_aside(token);
         }
         if current {
-            let failure = RefreshFailure::invalid(status, why);
+            let mut failure = RefreshFailure::invalid(status, why);
+            // A slow answer (a paused VM, a stalled proxy) is not a configuration error:
+            // retry with backoff, not after the long failure pause with no token.
+            failure.retryable = why == TOO_SOON;
             self.record_failure(now, failure.clone());
             Handled::Failed(failure)
         } else if counted {

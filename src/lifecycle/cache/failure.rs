@@ -42,7 +42,8 @@ pub struct RefreshFailure {
     pub kind: FailureKind,
     /// What went wrong and what to do, for humans.
     pub message: String,
-    /// Whether the cache retries with backoff (429, 5xx, transport, timeout) or pauses for
+    /// Whether the cache retries with backoff (429, 5xx, transport, timeout, a token that
+    /// arrived too late to use) or pauses for
     /// [`CacheConfig::failure_pause`](super::CacheConfig::failure_pause): fix the
     /// configuration.
     pub retryable: bool,
