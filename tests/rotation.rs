@@ -187,3 +187,19 @@ fn a_listed_key_our_clock_calls_expired_still_counts_against_the_limit() {
         vec![Step::RevokeToMakeRoom(vec!["ours".into()]), Step::Issue]
     );
 }
+
+#[test]
+fn wait_for_room_is_always_later_than_now() {
+    let r = Reconciliation {
+        unknown_kids: (0..MAX_ACTIVE_V21).map(|i| format!("u{i}")).collect(),
+        ..Reconciliation::default()
+    };
+    let policy = RotationPolicy {
+        recheck_after: Duration::ZERO,
+        ..RotationPolicy::default()
+    };
+    match plan(&r, T0, &policy).as_slice() {
+        [Step::WaitForRoom(t)] => assert!(*t > T0, "{t:?}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -85,7 +85,7 @@ pub struct RotationPolicy {
     /// The active-token limit (LINE's is 30).
     pub max_active: usize,
     /// When the limit is reached by tokens this process cannot revoke, how long before
-    /// listing the key ids again (default 1 hour).
+    /// listing the key ids again (default 1 hour; at least 1 second).
     pub recheck_after: Duration,
 }
 
@@ -165,7 +165,10 @@ pub fn plan(r: &Reconciliation, now: UnixTime, policy: &RotationPolicy) -> Vec<S
             if let Some(n) = newest {
                 steps.push(Step::Use(n.key_id.clone()));
             }
-            steps.push(Step::WaitForRoom(now + policy.recheck_after));
+            // At least a second: a zero policy must not have the caller list key ids (an
+            // API call) in a busy loop.
+            let recheck = policy.recheck_after.max(Duration::from_secs(1));
+            steps.push(Step::WaitForRoom(now + recheck));
             return steps;
         }
         if excess > 0 {
