@@ -107,8 +107,11 @@ impl SharedCache {
                         armed: true,
                     };
                     let answer = send(request);
+                    // Read the clock before locking: should `now` panic, the guard's drop
+                    // takes the lock itself.
+                    let at = now();
                     cache = self.lock();
-                    handle(&mut cache, sending.disarm(), now(), answer, &mut transport);
+                    handle(&mut cache, sending.disarm(), at, answer, &mut transport);
                     self.notify();
                 }
             }
