@@ -134,3 +134,19 @@ fn a_send_that_panics_wakes_the_waiters_at_once() {
         began.elapsed()
     );
 }
+
+#[test]
+fn a_clock_that_panics_after_the_send_leaves_no_refresh_in_flight() {
+    let shared = SharedCache::new(secret_cache());
+    let calls = std::cell::Cell::new(0);
+    let now = || {
+        calls.set(calls.get() + 1);
+        assert!(calls.get() < 2, "the clock broke");
+        T0
+    };
+    let mut line = line();
+    let send = |req| Ok::<_, std::convert::Infallible>(line.handle(T0, &req));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.get_token(now, send)));
+    assert!(r.is_err());
+    assert!(!matches!(shared.lock().poll(T0), Poll::InFlight(_)));
+}
