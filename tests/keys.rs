@@ -298,6 +298,25 @@ fn refuses_duplicate_and_mistyped_members_by_name() {
     assert!(matches!(refused("{\"kty\": "), KeyError::Json(_)));
 }
 
+/// A PEM file that bundles the key with a certificate (as web servers and `cat cert key` make
+/// them) loads the key whichever block comes first; two private keys are refused by name.
+#[test]
+fn finds_the_private_key_in_a_pem_bundle() {
+    let key = SigningKey::parse(include_str!("keys/line-docs-pyjwt.jwk.json")).unwrap();
+    let pem = key.to_pkcs8_pem().unwrap();
+    let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    for bundle in [format!("{cert}{}", *pem), format!("{}{cert}", *pem)] {
+        let loaded = SigningKey::parse(&bundle).unwrap_or_else(|e| panic!("{e}\n{bundle}"));
+        assert_eq!(loaded.public_jwk(), key.public_jwk());
+    }
+    let err = refused(&format!("{}{}", *pem, *pem));
+    assert!(
+        err.to_string().contains("more than one private key"),
+        "{err}"
+    );
+    assert_eq!(refused(cert), KeyError::PublicOnly);
+}
+
 // ---- openssl-made keys ----
 
 #[test]
