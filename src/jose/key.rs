@@ -219,6 +219,7 @@ impl SigningKey {
 
     /// Loads a PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) PEM. The CRT
     /// values in the file (`exponent1`, `exponent2`, `coefficient`) are checked, not ignored.
+    /// The file may also hold certificates (a bundle): its one private key is read.
     ///
     /// # Errors
     ///
