@@ -92,11 +92,12 @@ impl RefreshFailure {
     }
 
     /// Replaces every occurrence of each secret (of at least 4 characters: shorter ones are
-    /// no LINE secret, and replacing them would mangle the message) with `<redacted>`: a
+    /// no LINE secret, and replacing them would mangle the message) with `[redacted]`, as the
+    /// protocol layer marks credential-like text it redacts from error bodies: a
     /// server, or a proxy, may echo the request's secret in its error, and a failure is shown,
     /// logged and persisted.
     pub(super) fn redact(mut self, secrets: &[&str]) -> Self {
-        const MARK: &str = "<redacted>";
+        const MARK: &str = crate::protocol::redact::REDACTED;
         for secret in secrets.iter().filter(|s| s.len() >= 4) {
             if self.message.contains(secret) {
                 self.message = self.message.replace(secret, MARK);
