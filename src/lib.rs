@@ -94,7 +94,7 @@ mod time;
 pub mod emulator;
 
 pub use jose::jwt;
-pub use lifecycle::{cache, pool, rotation};
+pub use lifecycle::{cache, pool, rotation, store};
 pub use protocol::endpoints as endpoint;
 
 pub use facts::{TokenKind, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
