@@ -13,6 +13,18 @@ pub const AUDIENCE: &str = "https://api.line.me/";
 /// `client_assertion_type` of every JWT-authenticated request (RFC 7523's JWT bearer type).
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// `grant_type` of every issuing request: LINE supports only the client credentials grant.
+pub const GRANT_TYPE: &str = "client_credentials";
+
+/// `token_type` of every issued token.
+pub const TOKEN_TYPE: &str = "Bearer";
+
+/// The JWS `alg` LINE requires of client assertions.
+pub const ASSERTION_ALG: &str = "RS256";
+
+/// The JWS `typ` LINE requires of client assertions.
+pub const ASSERTION_TYP: &str = "JWT";
+
 /// LINE rejects assertions whose `exp` is more than 30 minutes after they are made.
 pub const MAX_ASSERTION_TTL: Duration = Duration::from_secs(30 * 60);
 

@@ -93,9 +93,22 @@ mod time;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
+/// The wire protocol: one value per LINE endpoint, turned into an `http::Request` and parsed
+/// back from an `http::Response`, and the [`call`] adapters that run one through
+/// any HTTP client. Everything here is also re-exported at the crate root.
+pub mod endpoint {
+    pub use crate::facts::CLIENT_ASSERTION_TYPE;
+    pub use crate::protocol::call::{call, call_async, CallError};
+    pub use crate::protocol::endpoints::{
+        Endpoint, IssueShortLived, IssueStateless, IssueV21, KeyIdsV21, Revoke, RevokeV21, Verify,
+        VerifyV21, WithHttpInfo,
+    };
+    pub use crate::protocol::operation::Operation;
+    pub use crate::protocol::wire::{request_id, REQUEST_ID_HEADER, USER_AGENT_VALUE};
+}
+
 pub use jose::jwt;
 pub use lifecycle::{cache, pool, rotation, store};
-pub use protocol::endpoints as endpoint;
 
 pub use facts::{TokenKind, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
 pub use jose::assertion::{AssertionBuilder, AssertionClaims, AssertionError};
@@ -103,12 +116,16 @@ pub use jose::jwk::PublicJwk;
 pub use jose::jwt::{Jwt, JwtError};
 pub use jose::key::{KeyError, SigningKey, REQUIRED_BITS};
 pub use protocol::api_base::{ApiBase, InvalidApiBase, LINE_API_BASE};
+pub use protocol::call::{call, call_async, CallError};
 pub use protocol::endpoints::{
-    call, call_async, request_id, CallError, Endpoint, IssueShortLived, IssueStateless, IssueV21,
-    KeyIdsV21, Operation, Revoke, RevokeV21, Verify, VerifyV21, WithHttpInfo,
+    Endpoint, IssueShortLived, IssueStateless, IssueV21, KeyIdsV21, Revoke, RevokeV21, Verify,
+    VerifyV21, WithHttpInfo,
 };
-pub use protocol::error::{ApiError, DecodeError, Error, ErrorBody, ErrorDetail};
+pub use protocol::error::{ApiError, DecodeError, Error};
+pub use protocol::error_body::{ErrorBody, ErrorDetail};
+pub use protocol::operation::Operation;
 pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
+pub use protocol::wire::request_id;
 /// The RNG traits the signer takes (`rand_core` 0.6, as the `rsa` crate uses it).
 pub use rsa::rand_core;
 /// The operating system's RNG (feature `os-rng`, on by default).

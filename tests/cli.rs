@@ -1,70 +1,10 @@
-//! The `line-token` command line contract, against `line-emulator` on 127.0.0.1.
+//! The `line-token` command line contract: help, exit codes, every endpoint, keys.
+//! The file cache is `cli_cache.rs`; secrets and hostile servers are `cli_secrets.rs`.
 
 mod common;
 
-use std::process::{Command, Output};
-
+use common::cli::*;
 use common::*;
-
-const CHANNEL: &str = "1234567890";
-const SECRET: &str = "cli-s3cret";
-
-fn line_token(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(example_bin("line-token"));
-    cmd.args(args);
-    for var in [
-        "LINE_API_BASE",
-        "LINE_CHANNEL_ID",
-        "LINE_CHANNEL_SECRET",
-        "LINE_CHANNEL_ACCESS_TOKEN",
-        "LINE_KEY_ID",
-        "LINE_PRIVATE_KEY_FILE",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok_json(o: &Output) -> serde_json::Value {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
-}
-
-/// An emulator with the channel and a fresh key registered; returns (server, key dir, kid).
-fn setup(name: &str) -> (EmulatorProcess, Scratch, String) {
-    let dir = Scratch::new(name);
-    let o = line_token(
-        &[
-            "keygen",
-            "--private",
-            dir.path("private.json").to_str().unwrap(),
-            "--public",
-            dir.path("public.json").to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let channel = format!("{CHANNEL}:{SECRET}");
-    let server = EmulatorProcess::start(&[
-        "--channel",
-        &channel,
-        "--public-key",
-        dir.path("public.json").to_str().unwrap(),
-    ]);
-    let kid = server.lines[0]["kid"].as_str().unwrap().to_owned();
-    (server, dir, kid)
-}
 
 #[test]
 fn help_documents_every_command() {
@@ -86,9 +26,95 @@ fn help_documents_every_command() {
         "--api-base",
         "$LINE_CHANNEL_SECRET",
         "$LINE_PRIVATE_KEY_FILE",
+        "--channel-secret-file",
+        "$LINE_CHANNEL_SECRET_FILE",
+        "--token-file",
+        "$LINE_PRIVATE_KEY",
+        "visible to",
+        "EXIT CODES",
     ] {
         assert!(stdout(&o).contains(cmd), "--help lacks {cmd}");
     }
+    // The exit code table, one line per code.
+    for code in [
+        "0  success",
+        "1  LINE refused",
+        "2  usage or local",
+        "3  worth retrying",
+    ] {
+        assert!(stdout(&o).contains(code), "--help lacks {code:?}");
+    }
+}
+
+#[test]
+fn version_and_help_for_one_command() {
+    let o = line_token(&["--version"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("line-token {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [&["help", "token"][..], &["token", "--help"][..]] {
+        let o = line_token(args, &[]);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let help = stdout(&o);
+        for option in [
+            "--cache",
+            "--lock-timeout",
+            "--force-refresh",
+            "--channel-secret-file",
+            "EXIT CODES",
+        ] {
+            assert!(help.contains(option), "{args:?} lacks {option}: {help}");
+        }
+        assert!(!help.contains("--private"), "only the options of token");
+    }
+    failed(&line_token(&["help", "frobnicate"], &[]), 2);
+}
+
+#[test]
+fn missing_credentials_name_the_options_the_command_takes() {
+    let env = [("LINE_CHANNEL_ID", CHANNEL)];
+    for (args, needs) in [
+        (
+            &["issue-short-lived"][..],
+            &[
+                "--channel-secret-file",
+                "$LINE_CHANNEL_SECRET_FILE",
+                "$LINE_CHANNEL_SECRET",
+            ][..],
+        ),
+        (
+            &["verify"][..],
+            &["--token-file", "$LINE_CHANNEL_ACCESS_TOKEN"][..],
+        ),
+        (
+            &["revoke-v2.1", "--channel-secret", SECRET][..],
+            &["--token-file"][..],
+        ),
+        (
+            &["issue-v2.1", "--kid", "k"][..],
+            &["--key", "$LINE_PRIVATE_KEY_FILE", "$LINE_PRIVATE_KEY"][..],
+        ),
+        (
+            &["issue-stateless"][..],
+            &["--channel-secret-file", "--kid", "--key"][..],
+        ),
+        (
+            &["token", "--cache", "/nonexistent/x"][..],
+            &["--channel-secret-file", "--key"][..],
+        ),
+    ] {
+        let err = failed(&line_token(args, &env), 2);
+        for n in needs {
+            assert!(err.contains(n), "{args:?} should name {n}: {err}");
+        }
+    }
+    let err = failed(&line_token(&["issue-short-lived"], &[]), 2);
+    assert!(
+        err.contains("--channel-id") && err.contains("$LINE_CHANNEL_ID"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -110,10 +136,7 @@ fn usage_errors_exit_2_with_nothing_on_stdout() {
             "/nonexistent",
         ][..],
     ] {
-        let o = line_token(args, &[]);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(o.stdout.is_empty(), "{args:?}");
-        assert!(!stderr(&o).trim().is_empty());
+        failed(&line_token(args, &[]), 2);
     }
 }
 
@@ -200,9 +223,7 @@ fn keygen_public_jwk_and_assertion() {
             private.to_str().unwrap(),
         ];
         args.extend_from_slice(bad);
-        let o = line_token(&args, &[]);
-        assert_eq!(o.status.code(), Some(2), "{bad:?}");
-        assert!(o.stdout.is_empty());
+        failed(&line_token(&args, &[]), 2);
     }
     // A bad key file: exit 2, a message saying what is wrong.
     let junk = dir.write(
@@ -311,7 +332,7 @@ fn every_endpoint_through_the_cli() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("The access token not JWS"));
 
-    // Unreachable server: exit 2.
+    // Unreachable server: worth retrying, exit 3.
     drop(server);
     let o = line_token(
         &["issue-short-lived"],
@@ -321,151 +342,68 @@ fn every_endpoint_through_the_cli() {
             ("LINE_CHANNEL_SECRET", SECRET),
         ],
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("could not reach"), "{}", stderr(&o));
+    assert!(failed(&o, 3).contains("could not reach"), "{}", stderr(&o));
 }
 
 #[test]
-fn token_command_caches_in_a_private_atomic_file() {
-    let (server, dir, kid) = setup("cli-token");
-    let base = server.base.clone();
-    let cache = dir.path("state/dir/token.json");
-    let cache_s = cache.to_str().unwrap().to_owned();
-    let env = [
-        ("LINE_API_BASE", base.as_str()),
-        ("LINE_CHANNEL_ID", CHANNEL),
-        ("LINE_CHANNEL_SECRET", SECRET),
-    ];
-    let token = |extra: &[&str]| {
-        let mut args = vec!["token", "--cache", cache_s.as_str()];
-        args.extend_from_slice(extra);
-        let o = line_token(&args, &env);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        stdout(&o).trim().to_owned()
+fn exit_codes_tell_a_script_what_is_worth_retrying() {
+    let env = |base: &str| {
+        vec![
+            ("LINE_API_BASE".to_owned(), base.to_owned()),
+            ("LINE_CHANNEL_ID".to_owned(), CHANNEL.to_owned()),
+            ("LINE_CHANNEL_SECRET".to_owned(), SECRET.to_owned()),
+        ]
     };
-    let first = token(&[]);
-    assert!(!first.is_empty() && !first.contains(' '));
-    assert_eq!(token(&[]), first, "reused while outside the refresh window");
-    let text = std::fs::read_to_string(&cache).unwrap();
-    assert!(
-        !text.contains(SECRET),
-        "no channel secret in the cache file"
-    );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+    for (status, body, code) in [
+        (
+            400,
+            r#"{"error":"invalid_client","error_description":"invalid client_secret"}"#,
+            1,
+        ),
+        (401, r#"{"message":"Authentication failed"}"#, 1),
+        (429, "", 3),
+        (500, "", 3),
+        (503, "<html>Service Unavailable</html>", 3),
+        (404, "<html>Not Found</html>", 1),
+    ] {
+        let server = FakeLine::start(move |_| (status, body.to_owned()));
+        let env = env(&server.base);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let err = failed(&line_token(&["issue-short-lived"], &env), code);
+        assert!(err.contains(&status.to_string()), "{status}: {err}");
     }
-    // Time passes (the saved expiry moves to 2 minutes from now): inside the 5-minute refresh
-    // window, so a new token is issued and saved.
-    let mut saved: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    saved["state"]["token"]["issued_at"] = (now_ms - 780_000).into();
-    saved["state"]["token"]["expires_at"] = (now_ms + 120_000).into();
-    std::fs::write(&cache, saved.to_string()).unwrap();
-    let renewed = token(&[]);
-    assert_ne!(renewed, first);
-    assert_eq!(token(&[]), renewed);
-    // A refresh window as long as the token is refused.
-    let o = line_token(
-        &["token", "--cache", &cache_s, "--refresh-before", "900"],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(2));
-    // Another type is a different cache entry: the file is replaced, not mixed up.
-    let short = token(&["--type", "short-lived"]);
-    assert_ne!(short, renewed);
-    // A corrupt file is replaced, not fatal.
-    std::fs::write(&cache, b"{ not json").unwrap();
-    let after_corrupt = token(&[]);
-    assert!(!after_corrupt.is_empty());
-    // v2.1 with a key: no key material in the file either.
-    let key = dir.path("private.json");
-    let v21 = token(&[
-        "--type",
-        "v2.1",
-        "--kid",
-        &kid,
-        "--key",
-        key.to_str().unwrap(),
-        "--token-exp",
-        "86400",
-    ]);
-    let text = std::fs::read_to_string(&cache).unwrap();
-    assert!(text.contains("v2.1") && text.contains(&v21));
-    let d = serde_json::from_str::<serde_json::Value>(&dir.read("private.json")).unwrap()["d"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(!text.contains(&d[..20]));
-    // LINE unreachable, cached token valid: printed, exit 0.
-    drop(server);
+    // Nothing listening: exit 3.
+    let base = dead_base();
+    let env = env(&base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    failed(&line_token(&["issue-short-lived"], &env), 3);
+}
+
+#[test]
+fn a_closed_stdout_is_a_quiet_exit() {
+    let dir = Scratch::new("cli-pipe");
+    let key = dir.path("k.json");
     let o = line_token(
         &[
-            "token",
-            "--cache",
-            &cache_s,
-            "--type",
-            "v2.1",
-            "--kid",
-            &kid,
-            "--key",
+            "keygen",
+            "--private",
             key.to_str().unwrap(),
-            "--token-exp",
-            "86400",
+            "--public",
+            dir.path("p.json").to_str().unwrap(),
         ],
-        &env,
+        &[],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), v21);
-    // Unreachable and nothing cached: exit 2.
-    let o = line_token(
-        &["token", "--cache", dir.path("empty.json").to_str().unwrap()],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(o.stdout.is_empty());
-}
-
-#[test]
-fn concurrent_processes_sharing_a_cache_issue_one_token() {
-    let (server, dir, _) = setup("cli-concurrent");
-    let cache = dir.path("shared.json");
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            Command::new(example_bin("line-token"))
-                .args([
-                    "--api-base",
-                    &server.base,
-                    "token",
-                    "--channel-id",
-                    CHANNEL,
-                    "--channel-secret",
-                    SECRET,
-                    "--cache",
-                    cache.to_str().unwrap(),
-                ])
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let tokens: Vec<String> = children
-        .into_iter()
-        .map(|c| {
-            let o = c.wait_with_output().unwrap();
-            assert!(o.status.success());
-            stdout(&o).trim().to_owned()
-        })
-        .collect();
+    assert_eq!(o.status.code(), Some(0));
+    let mut child = command(&["public-jwk", "--key", key.to_str().unwrap()], &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let o = child.wait_with_output().unwrap();
     assert!(
-        tokens.iter().all(|t| *t == tokens[0]),
-        "every process printed the same token: {tokens:?}"
+        o.status.code().is_some(),
+        "not killed by a signal or a panic"
     );
+    assert!(o.stderr.is_empty(), "quiet: {}", stderr(&o));
 }

@@ -1,16 +1,28 @@
 //! A minimal HTTP/1.1 server on std that puts the sans-IO emulator on a loopback socket.
 //! Just enough HTTP for token clients: Content-Length bodies, keep-alive, bounded sizes.
+//!
+//! A test tool, but people run it, so it holds up against a misbehaving client: at most
+//! [`MAX_CONNECTIONS`] connection threads, a deadline for each whole request (not each read,
+//! which a client trickling one byte at a time would reset forever), no body without one
+//! Content-Length, and no panic when a thread cannot be started.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use line_channel_token::emulator::Emulator;
 use line_channel_token::UnixTime;
 
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 1024 * 1024;
+/// Connections served at once; more are closed on arrival.
+pub const MAX_CONNECTIONS: usize = 64;
+/// The time a client has to send one whole request (head and body).
+const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// The time an idle keep-alive connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where "now" comes from for a served emulator.
 pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
@@ -29,16 +41,53 @@ pub fn serve(
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     let addr = listener.local_addr()?;
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let emulator = Arc::clone(&emulator);
-            let clock = Arc::clone(&clock);
-            std::thread::spawn(move || {
-                let _ = serve_connection(stream, &emulator, &clock);
-            });
-        }
-    });
+    let open = Arc::new(AtomicUsize::new(0));
+    std::thread::Builder::new()
+        .name("http-accept".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if open.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    open.fetch_sub(1, Ordering::SeqCst);
+                    continue; // dropping the stream closes it
+                }
+                let slot = Slot(Arc::clone(&open));
+                let emulator = Arc::clone(&emulator);
+                let clock = Arc::clone(&clock);
+                // If no thread can be started, the closure (and the stream and slot in it) is
+                // dropped: the connection closes and the server carries on.
+                let _ = std::thread::Builder::new().spawn(move || {
+                    let _slot = slot;
+                    let _ = serve_connection(stream, &emulator, &clock);
+                });
+            }
+        })?;
     Ok(addr)
+}
+
+/// One of the [`MAX_CONNECTIONS`] places, given back on drop.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A stream whose reads all end by one deadline, set per request.
+struct Deadlined {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl Read for Deadlined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
 }
 
 fn serve_connection(
@@ -46,10 +95,19 @@ fn serve_connection(
     emulator: &Mutex<Emulator>,
     clock: &Clock,
 ) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut reader = BufReader::new(Deadlined {
+        stream: stream.try_clone()?,
+        deadline: Instant::now() + IDLE_TIMEOUT,
+    });
     let mut writer = stream;
     loop {
+        // An idle connection may wait for its next request; once that request starts, the
+        // whole of it must arrive by the request deadline.
+        reader.get_mut().deadline = Instant::now() + IDLE_TIMEOUT;
+        if reader.fill_buf()?.is_empty() {
+            return Ok(());
+        }
+        reader.get_mut().deadline = Instant::now() + REQUEST_DEADLINE;
         let (request, close) = match read_request(&mut reader)? {
             Some(Ok(r)) => r,
             Some(Err(status)) => {
@@ -78,7 +136,7 @@ fn plain(status: u16) -> http::Response<Vec<u8>> {
 type Parsed = Result<(http::Request<Vec<u8>>, bool), u16>;
 
 /// One request, `None` at a clean end of stream, `Some(Err(status))` for a malformed one.
-fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Parsed>> {
+fn read_request(reader: &mut BufReader<Deadlined>) -> std::io::Result<Option<Parsed>> {
     let mut head = Vec::new();
     loop {
         let mut line = Vec::new();
@@ -114,7 +172,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Par
         return Ok(Some(Err(400)));
     };
     let mut builder = http::Request::builder().method(method).uri(target);
-    let mut length = 0usize;
+    let mut length = None;
     let mut close = version == "HTTP/1.0";
     for line in lines.filter(|l| !l.is_empty()) {
         let Some((name, value)) = line.split_once(':') else {
@@ -122,8 +180,11 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Par
         };
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
+            if length.is_some() {
+                return Ok(Some(Err(400))); // two lengths: which one frames the body?
+            }
             match value.parse() {
-                Ok(n) if n <= MAX_BODY => length = n,
+                Ok(n) if n <= MAX_BODY => length = Some(n),
                 Ok(_) => return Ok(Some(Err(413))),
                 Err(_) => return Ok(Some(Err(400))),
             }
@@ -134,6 +195,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Par
         }
         builder = builder.header(name.trim(), value);
     }
+    let length = match length {
+        Some(n) => n,
+        // A body without a length cannot be framed: refuse it rather than guess.
+        None if matches!(method, "POST" | "PUT" | "PATCH") => return Ok(Some(Err(411))),
+        None => 0,
+    };
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
     Ok(Some(

@@ -4,6 +4,8 @@ use std::fmt;
 
 use http::Uri;
 
+use crate::protocol::operation::Operation;
+
 /// The LINE API base that every request is built against.
 ///
 /// The default is `https://api.line.me`. Any `http` or `https` base works, including one with a
@@ -31,6 +33,12 @@ pub const LINE_API_BASE: &str = "https://api.line.me";
 impl ApiBase {
     /// Parses and checks a base URL: `http` or `https`, a host, an optional path prefix, and no
     /// query or fragment.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidApiBase`], whose message names the problem, for anything else: no scheme or
+    /// another scheme, no host, user credentials, a query or fragment, or text that is not a
+    /// URL.
     pub fn new(base: &str) -> Result<ApiBase, InvalidApiBase> {
         let invalid = |reason: &'static str| InvalidApiBase {
             given: base.chars().take(200).collect(),
@@ -59,7 +67,7 @@ impl ApiBase {
         };
         // Every request URI is this base + a fixed path + a form-encoded query; prove once that
         // the combination parses, so `uri()` never has to fail.
-        api.uri("/v2/oauth/verify", Some("a=b+%25*-._"))
+        api.uri(Operation::Verify.path(), Some("a=b+%25*-._"))
             .ok_or_else(|| invalid("it does not combine with an endpoint path"))?;
         Ok(api)
     }

@@ -4,13 +4,17 @@ use std::fmt;
 
 use http::StatusCode;
 
-use crate::protocol::endpoints::Operation;
+use crate::protocol::error_body::{ErrorBody, ErrorDetail};
+use crate::protocol::operation::Operation;
+use crate::protocol::refusal;
 
 /// Why a LINE response did not become the typed output of its endpoint.
 ///
 /// Either LINE answered with an error ([`ApiError`]: non-2xx status), or it answered 2xx with a
-/// body that is not what the endpoint documents ([`DecodeError`]).
+/// body that is not what the endpoint documents ([`DecodeError`]). More kinds may be added,
+/// so match with a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// LINE (or a proxy in front of it) answered with a non-2xx status.
     Api(ApiError),
@@ -82,50 +86,6 @@ pub struct ApiError {
     pub(crate) body: ErrorBody,
 }
 
-/// The body of a LINE error response.
-///
-/// The channel access token endpoints use both of LINE's shapes: OAuth-style
-/// `{"error", "error_description"}` (e.g. `invalid_client`) and Messaging-API-style
-/// `{"message", "details"}` (e.g. "The maximum number of access tokens has already been issued").
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorBody {
-    /// `{"error": "invalid_client", "error_description": "invalid client_secret"}`.
-    OAuth {
-        /// `error`: the error code, e.g. `invalid_request`, `invalid_client`.
-        error: String,
-        /// `error_description`: "Not returned in certain situations".
-        error_description: Option<String>,
-    },
-    /// `{"message": "...", "details": [{"message": "...", "property": "..."}]}`.
-    Message {
-        /// `message`: the summary.
-        message: String,
-        /// `details`: per-property problems, often absent.
-        details: Vec<ErrorDetail>,
-    },
-    /// A body in neither shape (an HTML 502 page from a proxy, an empty 429): the first bytes of
-    /// it, lossily decoded, at most [`ErrorBody::EXCERPT_LIMIT`] bytes.
-    Unrecognized {
-        /// The start of the body.
-        excerpt: String,
-    },
-}
-
-impl ErrorBody {
-    /// How much of an unrecognised body is kept.
-    pub const EXCERPT_LIMIT: usize = 256;
-}
-
-/// One entry of a `details` array.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ErrorDetail {
-    /// `message`.
-    pub message: Option<String>,
-    /// `property`: the request field at fault.
-    pub property: Option<String>,
-}
-
 impl ApiError {
     /// The endpoint that answered.
     pub fn operation(&self) -> Operation {
@@ -186,39 +146,23 @@ impl ApiError {
         self.status == StatusCode::TOO_MANY_REQUESTS || self.status.is_server_error()
     }
 
-    /// What the caller should do about it, for the common documented cases.
-    fn advice(&self) -> Option<&'static str> {
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            return Some("rate limited: retry later with backoff, and reuse tokens instead of issuing per request");
-        }
-        if self.status.is_server_error() {
-            return Some("LINE or a proxy failed: retry later with backoff");
-        }
-        let text = match &self.body {
-            ErrorBody::OAuth {
-                error,
-                error_description,
-            } => format!("{error} {}", error_description.as_deref().unwrap_or("")),
-            ErrorBody::Message { message, .. } => message.clone(),
-            ErrorBody::Unrecognized { .. } => String::new(),
-        };
-        let text = text.to_ascii_lowercase();
-        if text.contains("client_secret")
-            || text.contains("client_id")
-            || text.contains("client_credentials")
-        {
-            Some("check the channel ID and channel secret in the LINE Developers Console (Basic settings)")
-        } else if text.contains("maximum number of access tokens") {
-            Some("30 v2.1 tokens are active: revoke unused ones (list them with the key-ids endpoint) or wait for some to expire")
-        } else if text.contains("channel key") || text.contains("iss and clientid") {
-            Some("check the kid and the channel ID, and that the public key is registered on this channel in the LINE Developers Console")
-        } else if text.contains("exp") && !text.contains("expired") {
-            Some("the client assertion is expired or expires more than 30 minutes ahead: sign a fresh one with a correct clock")
-        } else if text.contains("access_token") || text.contains("access token") {
-            Some("the access token is invalid, expired or of another type: issue a new one")
-        } else {
-            None
-        }
+    /// What to do about it, for LINE's documented refusals, rate limits (429) and server
+    /// trouble (5xx); `None` for a body LINE does not document.
+    ///
+    /// The hint comes from an exact table keyed on the status, `error` and
+    /// `error_description` (or `message`), never from guessing at substrings.
+    ///
+    /// ```
+    /// use line_channel_token::{Endpoint, IssueV21};
+    /// let response = http::Response::builder()
+    ///     .status(400)
+    ///     .body(r#"{"error":"invalid_request","error_description":"Invalid token_exp"}"#)
+    ///     .unwrap();
+    /// let error = IssueV21::parse_response(&response).unwrap_err();
+    /// assert!(error.as_api().unwrap().hint().unwrap().contains("token_exp"));
+    /// ```
+    pub fn hint(&self) -> Option<&'static str> {
+        refusal::hint(self.status, &self.body)
     }
 }
 
@@ -255,8 +199,8 @@ impl fmt::Display for ApiError {
             }
             ErrorBody::Unrecognized { excerpt } => write!(f, ": {:?}", excerpt.trim())?,
         }
-        if let Some(advice) = self.advice() {
-            write!(f, " ({advice})")?;
+        if let Some(hint) = self.hint() {
+            write!(f, " ({hint})")?;
         }
         if let Some(id) = &self.request_id {
             write!(f, " [request id {id}]")?;

@@ -36,7 +36,7 @@ pub struct IssuedToken {
 }
 
 fn bearer() -> String {
-    "Bearer".to_owned()
+    crate::facts::TOKEN_TYPE.to_owned()
 }
 
 impl IssuedToken {

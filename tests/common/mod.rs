@@ -85,11 +85,15 @@ pub const NODE_JOSE_DOCS_KEY: &str = include_str!("../keys/line-docs-node-jose.j
 pub fn example_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = dir.join(name);
-    if !bin.exists() {
+    // Build once per test process, always: a binary left by an earlier build may be stale
+    // (`cargo test --test X` does not rebuild examples), and testing it would test old code.
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
         run(Command::new(env!("CARGO")).args(["build", "--example", name]));
+        built.push(name.to_owned());
     }
-    bin
+    dir.join(name)
 }
 
 /// A running `line-emulator`, killed on drop.
@@ -145,3 +149,9 @@ impl Drop for EmulatorProcess {
 
 #[path = "../../examples/support/transport.rs"]
 pub mod transport;
+
+/// Running `line-token` and faking LINE for it.
+pub mod cli;
+
+/// Helpers of the wire tests.
+pub mod wire;

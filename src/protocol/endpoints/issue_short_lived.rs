@@ -2,8 +2,14 @@
 
 use http::{Request, Response};
 
-use super::{build_request, parse_json, sealed, Endpoint, Operation};
-use crate::{ApiBase, ChannelSecret, Error, IssuedToken};
+use super::{sealed, Endpoint};
+use crate::facts::GRANT_TYPE;
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::token::IssuedToken;
+use crate::protocol::wire::{build_request, parse_json};
+use crate::secret::ChannelSecret;
 
 /// Issues a short-lived channel access token, valid for 30 days (LINE's `issueChannelToken`).
 ///
@@ -21,6 +27,7 @@ use crate::{ApiBase, ChannelSecret, Error, IssuedToken};
 ///     b"grant_type=client_credentials&client_id=1234567890&client_secret=s3cret"
 /// );
 /// ```
+#[doc(alias = "issueChannelToken")]
 #[derive(Debug, Clone, Copy)]
 pub struct IssueShortLived<'a> {
     channel_id: &'a str,
@@ -37,6 +44,14 @@ impl<'a> IssueShortLived<'a> {
     }
 }
 
+/// The request form, fields in the order LINE's SDKs send them.
+#[derive(serde::Serialize)]
+struct SecretForm<'a> {
+    grant_type: &'a str,
+    client_id: &'a str,
+    client_secret: &'a str,
+}
+
 impl sealed::Sealed for IssueShortLived<'_> {}
 
 impl Endpoint for IssueShortLived<'_> {
@@ -47,11 +62,11 @@ impl Endpoint for IssueShortLived<'_> {
         build_request(
             api,
             Self::OPERATION,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.channel_id),
-                ("client_secret", self.channel_secret.expose_secret()),
-            ],
+            &SecretForm {
+                grant_type: GRANT_TYPE,
+                client_id: self.channel_id,
+                client_secret: self.channel_secret.expose_secret(),
+            },
         )
     }
 

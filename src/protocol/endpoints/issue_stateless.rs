@@ -2,8 +2,14 @@
 
 use http::{Request, Response};
 
-use super::{build_request, parse_json, sealed, Endpoint, Operation, CLIENT_ASSERTION_TYPE};
-use crate::{ApiBase, ChannelSecret, ClientAssertion, Error, IssuedToken};
+use super::{sealed, Endpoint};
+use crate::facts::{CLIENT_ASSERTION_TYPE, GRANT_TYPE};
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::token::IssuedToken;
+use crate::protocol::wire::{build_request, parse_json};
+use crate::secret::{ChannelSecret, ClientAssertion};
 
 /// Issues a stateless token, valid for 15 minutes (LINE's `issueStatelessChannelToken`).
 ///
@@ -19,6 +25,9 @@ use crate::{ApiBase, ChannelSecret, ClientAssertion, Error, IssuedToken};
 ///     b"grant_type=client_credentials&client_id=1234567890&client_secret=a%26b%3Dc%2Bd"
 /// );
 /// ```
+#[doc(alias = "issueStatelessChannelToken")]
+#[doc(alias = "issueStatelessChannelTokenByClientSecret")]
+#[doc(alias = "issueStatelessChannelTokenByJWTAssertion")]
 #[derive(Debug, Clone, Copy)]
 pub enum IssueStateless<'a> {
     /// `grant_type`, `client_id`, `client_secret`.
@@ -52,6 +61,22 @@ impl<'a> IssueStateless<'a> {
     }
 }
 
+/// The form of [`IssueStateless::BySecret`], fields in the order LINE's SDKs send them.
+#[derive(serde::Serialize)]
+struct SecretForm<'a> {
+    grant_type: &'a str,
+    client_id: &'a str,
+    client_secret: &'a str,
+}
+
+/// The form of [`IssueStateless::ByAssertion`].
+#[derive(serde::Serialize)]
+struct AssertionForm<'a> {
+    grant_type: &'a str,
+    client_assertion_type: &'a str,
+    client_assertion: &'a str,
+}
+
 impl sealed::Sealed for IssueStateless<'_> {}
 
 impl Endpoint for IssueStateless<'_> {
@@ -66,20 +91,20 @@ impl Endpoint for IssueStateless<'_> {
             } => build_request(
                 api,
                 Self::OPERATION,
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", channel_id),
-                    ("client_secret", channel_secret.expose_secret()),
-                ],
+                &SecretForm {
+                    grant_type: GRANT_TYPE,
+                    client_id: channel_id,
+                    client_secret: channel_secret.expose_secret(),
+                },
             ),
             IssueStateless::ByAssertion { assertion } => build_request(
                 api,
                 Self::OPERATION,
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-                    ("client_assertion", assertion.expose_secret()),
-                ],
+                &AssertionForm {
+                    grant_type: GRANT_TYPE,
+                    client_assertion_type: CLIENT_ASSERTION_TYPE,
+                    client_assertion: assertion.expose_secret(),
+                },
             ),
         }
     }

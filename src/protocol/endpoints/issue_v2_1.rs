@@ -2,10 +2,14 @@
 
 use http::{Request, Response};
 
-use super::{
-    build_request, decode_error, parse_json, sealed, Endpoint, Operation, CLIENT_ASSERTION_TYPE,
-};
-use crate::{ApiBase, ClientAssertion, Error, IssuedToken};
+use super::{sealed, Endpoint};
+use crate::facts::{CLIENT_ASSERTION_TYPE, GRANT_TYPE};
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::token::IssuedToken;
+use crate::protocol::wire::{build_request, decode_error, parse_json};
+use crate::secret::ClientAssertion;
 
 /// Issues a v2.1 token whose lifetime is the assertion's `token_exp` (up to 30 days)
 /// (LINE's `issueChannelTokenByJWT`).
@@ -20,11 +24,18 @@ use crate::{ApiBase, ClientAssertion, Error, IssuedToken};
 /// let assertion = ClientAssertion::new("eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
 /// let request = IssueV21::new(&assertion).to_request(&ApiBase::default());
 /// assert_eq!(request.uri().path(), "/oauth2/v2.1/token");
+/// assert_eq!(
+///     request.body(),
+///     b"grant_type=client_credentials\
+///       &client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer\
+///       &client_assertion=eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
+/// );
 /// let token = IssueV21::parse_response(&http::Response::new(
 ///     br#"{"access_token":"eyJhbGciOiJIUz.....","token_type":"Bearer","expires_in":2592000,"key_id":"sDTOzw5wIfxxxxPEzcmeQA"}"#,
 /// )).unwrap();
 /// assert_eq!(token.key_id.as_deref(), Some("sDTOzw5wIfxxxxPEzcmeQA"));
 /// ```
+#[doc(alias = "issueChannelTokenByJWT")]
 #[derive(Debug, Clone, Copy)]
 pub struct IssueV21<'a> {
     assertion: &'a ClientAssertion,
@@ -37,6 +48,14 @@ impl<'a> IssueV21<'a> {
     }
 }
 
+/// The request form, fields in the order LINE's SDKs send them.
+#[derive(serde::Serialize)]
+struct Form<'a> {
+    grant_type: &'a str,
+    client_assertion_type: &'a str,
+    client_assertion: &'a str,
+}
+
 impl sealed::Sealed for IssueV21<'_> {}
 
 impl Endpoint for IssueV21<'_> {
@@ -47,11 +66,11 @@ impl Endpoint for IssueV21<'_> {
         build_request(
             api,
             Self::OPERATION,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-                ("client_assertion", self.assertion.expose_secret()),
-            ],
+            &Form {
+                grant_type: GRANT_TYPE,
+                client_assertion_type: CLIENT_ASSERTION_TYPE,
+                client_assertion: self.assertion.expose_secret(),
+            },
         )
     }
 

@@ -2,8 +2,14 @@
 
 use http::{Request, Response};
 
-use super::{build_request, parse_json, sealed, Endpoint, Operation, CLIENT_ASSERTION_TYPE};
-use crate::{ApiBase, ClientAssertion, Error, KeyIds};
+use super::{sealed, Endpoint};
+use crate::facts::CLIENT_ASSERTION_TYPE;
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::token::KeyIds;
+use crate::protocol::wire::{build_request, parse_json};
+use crate::secret::ClientAssertion;
 
 /// Lists the `key_id`s of every valid v2.1 token of the channel
 /// (LINE's `getsAllValidChannelAccessTokenKeyIds`).
@@ -19,6 +25,7 @@ use crate::{ApiBase, ClientAssertion, Error, KeyIds};
 ///     "https://api.line.me/oauth2/v2.1/tokens/kid?client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=h.p.s"
 /// );
 /// ```
+#[doc(alias = "getsAllValidChannelAccessTokenKeyIds")]
 #[derive(Debug, Clone, Copy)]
 pub struct KeyIdsV21<'a> {
     assertion: &'a ClientAssertion,
@@ -31,6 +38,13 @@ impl<'a> KeyIdsV21<'a> {
     }
 }
 
+/// The query string, fields in the order LINE's SDKs send them.
+#[derive(serde::Serialize)]
+struct Query<'a> {
+    client_assertion_type: &'a str,
+    client_assertion: &'a str,
+}
+
 impl sealed::Sealed for KeyIdsV21<'_> {}
 
 impl Endpoint for KeyIdsV21<'_> {
@@ -41,10 +55,10 @@ impl Endpoint for KeyIdsV21<'_> {
         build_request(
             api,
             Self::OPERATION,
-            &[
-                ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-                ("client_assertion", self.assertion.expose_secret()),
-            ],
+            &Query {
+                client_assertion_type: CLIENT_ASSERTION_TYPE,
+                client_assertion: self.assertion.expose_secret(),
+            },
         )
     }
 

@@ -2,8 +2,12 @@
 
 use http::{Request, Response};
 
-use super::{build_request, parse_empty, sealed, Endpoint, Operation};
-use crate::{AccessToken, ApiBase, Error};
+use super::{sealed, Endpoint};
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::wire::{build_request, parse_empty};
+use crate::secret::AccessToken;
 
 /// Revokes a short-lived or long-lived token (LINE's `revokeChannelToken`).
 ///
@@ -15,8 +19,10 @@ use crate::{AccessToken, ApiBase, Error};
 /// let token = AccessToken::new("W1TeHCgfH2Liwa");
 /// let request = Revoke::new(&token).to_request(&ApiBase::default());
 /// assert_eq!(request.uri().path(), "/v2/oauth/revoke");
+/// assert_eq!(request.body(), b"access_token=W1TeHCgfH2Liwa");
 /// assert_eq!(Revoke::parse_response(&http::Response::new(b"")), Ok(()));
 /// ```
+#[doc(alias = "revokeChannelToken")]
 #[derive(Debug, Clone, Copy)]
 pub struct Revoke<'a> {
     access_token: &'a AccessToken,
@@ -29,6 +35,12 @@ impl<'a> Revoke<'a> {
     }
 }
 
+/// The request form.
+#[derive(serde::Serialize)]
+struct Form<'a> {
+    access_token: &'a str,
+}
+
 impl sealed::Sealed for Revoke<'_> {}
 
 impl Endpoint for Revoke<'_> {
@@ -39,7 +51,9 @@ impl Endpoint for Revoke<'_> {
         build_request(
             api,
             Self::OPERATION,
-            &[("access_token", self.access_token.expose_secret())],
+            &Form {
+                access_token: self.access_token.expose_secret(),
+            },
         )
     }
 

@@ -2,8 +2,12 @@
 
 use http::{Request, Response};
 
-use super::{build_request, parse_empty, sealed, Endpoint, Operation};
-use crate::{AccessToken, ApiBase, ChannelSecret, Error};
+use super::{sealed, Endpoint};
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::wire::{build_request, parse_empty};
+use crate::secret::{AccessToken, ChannelSecret};
 
 /// Revokes a v2.1 token (LINE's `revokeChannelTokenByJWT`). Despite the name it authenticates
 /// with the channel ID and secret, not a JWT.
@@ -17,6 +21,7 @@ use crate::{AccessToken, ApiBase, ChannelSecret, Error};
 /// let request = RevokeV21::new("1234567890", &secret, &token).to_request(&ApiBase::default());
 /// assert_eq!(request.body(), b"client_id=1234567890&client_secret=s3cret&access_token=eyJ.a.b");
 /// ```
+#[doc(alias = "revokeChannelTokenByJWT")]
 #[derive(Debug, Clone, Copy)]
 pub struct RevokeV21<'a> {
     channel_id: &'a str,
@@ -39,6 +44,14 @@ impl<'a> RevokeV21<'a> {
     }
 }
 
+/// The request form, fields in the order LINE's SDKs send them.
+#[derive(serde::Serialize)]
+struct Form<'a> {
+    client_id: &'a str,
+    client_secret: &'a str,
+    access_token: &'a str,
+}
+
 impl sealed::Sealed for RevokeV21<'_> {}
 
 impl Endpoint for RevokeV21<'_> {
@@ -49,11 +62,11 @@ impl Endpoint for RevokeV21<'_> {
         build_request(
             api,
             Self::OPERATION,
-            &[
-                ("client_id", self.channel_id),
-                ("client_secret", self.channel_secret.expose_secret()),
-                ("access_token", self.access_token.expose_secret()),
-            ],
+            &Form {
+                client_id: self.channel_id,
+                client_secret: self.channel_secret.expose_secret(),
+                access_token: self.access_token.expose_secret(),
+            },
         )
     }
 

@@ -2,8 +2,13 @@
 
 use http::{Request, Response};
 
-use super::{build_request, parse_json, sealed, Endpoint, Operation};
-use crate::{AccessToken, ApiBase, Error, TokenInfo};
+use super::{sealed, Endpoint};
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::token::TokenInfo;
+use crate::protocol::wire::{build_request, parse_json};
+use crate::secret::AccessToken;
 
 /// Verifies a short-lived or long-lived token (LINE's `verifyChannelToken`).
 ///
@@ -17,6 +22,7 @@ use crate::{AccessToken, ApiBase, Error, TokenInfo};
 /// assert_eq!(request.method(), "POST");
 /// assert_eq!(request.body(), b"access_token=W1TeHCgfH2Liwa");
 /// ```
+#[doc(alias = "verifyChannelToken")]
 #[derive(Debug, Clone, Copy)]
 pub struct Verify<'a> {
     access_token: &'a AccessToken,
@@ -29,6 +35,12 @@ impl<'a> Verify<'a> {
     }
 }
 
+/// The request form.
+#[derive(serde::Serialize)]
+struct Form<'a> {
+    access_token: &'a str,
+}
+
 impl sealed::Sealed for Verify<'_> {}
 
 impl Endpoint for Verify<'_> {
@@ -39,7 +51,9 @@ impl Endpoint for Verify<'_> {
         build_request(
             api,
             Self::OPERATION,
-            &[("access_token", self.access_token.expose_secret())],
+            &Form {
+                access_token: self.access_token.expose_secret(),
+            },
         )
     }
 

@@ -2,8 +2,13 @@
 
 use http::{Request, Response};
 
-use super::{build_request, parse_json, sealed, Endpoint, Operation};
-use crate::{AccessToken, ApiBase, Error, TokenInfo};
+use super::{sealed, Endpoint};
+use crate::protocol::api_base::ApiBase;
+use crate::protocol::error::Error;
+use crate::protocol::operation::Operation;
+use crate::protocol::token::TokenInfo;
+use crate::protocol::wire::{build_request, parse_json};
+use crate::secret::AccessToken;
 
 /// Verifies a v2.1 token (LINE's `verifyChannelTokenByJWT`). The token travels in the query
 /// string, as LINE specifies.
@@ -19,6 +24,7 @@ use crate::{AccessToken, ApiBase, Error, TokenInfo};
 /// assert_eq!(request.uri(), "https://api.line.me/oauth2/v2.1/verify?access_token=eyJ%2B%2F%3D");
 /// assert!(request.body().is_empty());
 /// ```
+#[doc(alias = "verifyChannelTokenByJWT")]
 #[derive(Debug, Clone, Copy)]
 pub struct VerifyV21<'a> {
     access_token: &'a AccessToken,
@@ -31,6 +37,12 @@ impl<'a> VerifyV21<'a> {
     }
 }
 
+/// The query string.
+#[derive(serde::Serialize)]
+struct Query<'a> {
+    access_token: &'a str,
+}
+
 impl sealed::Sealed for VerifyV21<'_> {}
 
 impl Endpoint for VerifyV21<'_> {
@@ -41,7 +53,9 @@ impl Endpoint for VerifyV21<'_> {
         build_request(
             api,
             Self::OPERATION,
-            &[("access_token", self.access_token.expose_secret())],
+            &Query {
+                access_token: self.access_token.expose_secret(),
+            },
         )
     }
 

@@ -1,0 +1,136 @@
+//! What each command does, given its parsed options (`token` has its own module).
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use line_channel_token::*;
+
+use crate::commands::Output;
+use crate::failure::{local, usage, Failure};
+use crate::files;
+use crate::net::Net;
+use crate::options::Options;
+use crate::scrub;
+use crate::secrets;
+
+fn now() -> UnixTime {
+    UnixTime::from(SystemTime::now())
+}
+
+pub fn issue_short_lived(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let id = opts.require("channel-id")?;
+    let secret = secrets::require_channel_secret(opts)?;
+    net.json(&IssueShortLived::new(&id, &secret))
+        .map(Output::from)
+}
+
+pub fn issue_stateless(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let id = opts.require("channel-id")?;
+    let explicit_key = opts.given("kid") || opts.given("key");
+    let secret = if explicit_key {
+        None
+    } else {
+        secrets::channel_secret(opts)?
+    };
+    match secret {
+        Some(secret) => net.json(&IssueStateless::by_secret(&id, &secret)),
+        None if explicit_key || secrets::key_given(opts) => {
+            let assertion = sign(opts, &id, None, None)?;
+            net.json(&IssueStateless::by_assertion(&assertion))
+        }
+        None => Err(usage(format!(
+            "missing credentials: give the channel secret ({}) or a signing key ({})",
+            secrets::secret_hint(),
+            secrets::key_hint()
+        ))),
+    }
+    .map(Output::from)
+}
+
+pub fn issue_v21(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let id = opts.require("channel-id")?;
+    let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
+    let assertion = sign(opts, &id, Some(token_exp), None)?;
+    net.json(&IssueV21::new(&assertion)).map(Output::from)
+}
+
+pub fn key_ids(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let id = opts.require("channel-id")?;
+    let assertion = sign(opts, &id, None, None)?;
+    net.json(&KeyIdsV21::new(&assertion)).map(Output::from)
+}
+
+pub fn verify(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let token = secrets::access_token(opts)?;
+    net.json(&Verify::new(&token)).map(Output::from)
+}
+
+pub fn verify_v21(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let token = secrets::access_token(opts)?;
+    net.json(&VerifyV21::new(&token)).map(Output::from)
+}
+
+pub fn revoke(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let token = secrets::access_token(opts)?;
+    net.json(&Revoke::new(&token)).map(Output::from)
+}
+
+pub fn revoke_v21(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let id = opts.require("channel-id")?;
+    let secret = secrets::require_channel_secret(opts)?;
+    let token = secrets::access_token(opts)?;
+    net.json(&RevokeV21::new(&id, &secret, &token))
+        .map(Output::from)
+}
+
+pub fn public_jwk(_: &Net, opts: &Options) -> Result<Output, Failure> {
+    let key = secrets::load_key(opts)?;
+    Ok(key.public_jwk().to_json_pretty().into())
+}
+
+pub fn assertion(_: &Net, opts: &Options) -> Result<Output, Failure> {
+    let id = opts.require("channel-id")?;
+    let token_exp = opts.seconds("token-exp")?;
+    let ttl = opts.seconds("ttl")?;
+    let jwt = sign(opts, &id, token_exp, ttl)?;
+    Ok(jwt.expose_secret().to_owned().into())
+}
+
+pub fn keygen(_: &Net, opts: &Options) -> Result<Output, Failure> {
+    let private = PathBuf::from(opts.require("private")?);
+    let public = PathBuf::from(opts.require("public")?);
+    for p in [&private, &public] {
+        if p.symlink_metadata().is_ok() {
+            return Err(local(format!(
+                "{} already exists; remove it or choose another path",
+                scrub::line(&p.display().to_string())
+            )));
+        }
+    }
+    let key = SigningKey::generate(&mut OsRng).map_err(local)?;
+    let mut private_jwk = key.to_private_jwk().into_bytes();
+    private_jwk.push(b'\n');
+    files::create_new(&private, &private_jwk, 0o600)?;
+    let jwk = key.public_jwk().to_json_pretty();
+    files::create_new(&public, format!("{jwk}\n").as_bytes(), 0o644)?;
+    Ok(jwk.into())
+}
+
+fn sign(
+    opts: &Options,
+    channel_id: &str,
+    token_exp: Option<Duration>,
+    ttl: Option<Duration>,
+) -> Result<ClientAssertion, Failure> {
+    let (kid, key) = secrets::signing_key(opts)?;
+    let mut builder = AssertionBuilder::new(channel_id, kid);
+    if let Some(t) = token_exp {
+        builder = builder.token_exp(t);
+    }
+    if let Some(t) = ttl {
+        builder = builder.ttl(t);
+    }
+    let assertion = builder.sign(&key, now(), &mut OsRng).map_err(local)?;
+    scrub::register(assertion.expose_secret());
+    Ok(assertion)
+}

@@ -1,0 +1,81 @@
+//! The one way out to LINE: every request's secrets are registered for scrubbing before it
+//! leaves, and every response body is scrubbed before the library parses or excerpts it, so
+//! a proxy that echoes the request cannot put a secret into a message or a file.
+
+use line_channel_token::{call, ApiBase, Endpoint};
+
+use crate::failure::{self, local, Failure};
+use crate::scrub;
+use crate::transport;
+
+/// The API base and an HTTP agent.
+pub struct Net {
+    pub api: ApiBase,
+    agent: ureq::Agent,
+}
+
+/// Request fields that carry secrets (form bodies and query strings).
+const SECRET_FIELDS: &[&str] = &["client_secret", "client_assertion", "access_token"];
+
+impl Net {
+    pub fn new(api: ApiBase) -> Net {
+        Net {
+            api,
+            agent: transport::agent(),
+        }
+    }
+
+    /// Sends one request; the body that comes back is already scrubbed.
+    pub fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, ureq::Error> {
+        register_secrets(&request);
+        let response = transport::send(&self.agent, request)?;
+        Ok(response.map(|body| scrub::bytes(&body)))
+    }
+
+    /// Calls an endpoint.
+    pub fn call<E: Endpoint>(&self, endpoint: &E) -> Result<E::Output, Failure> {
+        call(&self.api, endpoint, |req| self.send(req))
+            .map_err(|e| failure::from_call(&self.api, e))
+    }
+
+    /// Calls an endpoint and renders its output as LINE's JSON (`{}` for revoke's nothing).
+    pub fn json<E>(&self, endpoint: &E) -> Result<String, Failure>
+    where
+        E: Endpoint,
+        E::Output: serde::Serialize,
+    {
+        let output = self.call(endpoint)?;
+        let value = serde_json::to_value(&output).map_err(local)?;
+        let value = if value.is_null() {
+            serde_json::json!({})
+        } else {
+            value
+        };
+        serde_json::to_string_pretty(&value).map_err(local)
+    }
+}
+
+fn register_secrets(request: &http::Request<Vec<u8>>) {
+    let mut fields: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(request.body()).unwrap_or_default();
+    if let Some(query) = request.uri().query() {
+        fields
+            .extend(serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default());
+    }
+    for (name, value) in fields {
+        if SECRET_FIELDS.contains(&name.as_str()) {
+            scrub::register(&value);
+        }
+    }
+    if let Some(bearer) = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        scrub::register(bearer);
+    }
+}

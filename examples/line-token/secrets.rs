@@ -1,0 +1,187 @@
+//! Where secrets come from: files and stdin first, the environment next, argv last (argv is
+//! visible to every user of the machine). Every secret read is registered for scrubbing.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use line_channel_token::{AccessToken, ChannelSecret, SigningKey};
+
+use crate::failure::{local, usage, Failure};
+use crate::files;
+use crate::options::{describe, Options};
+use crate::scrub;
+
+/// The ways to give the channel secret, best first.
+pub const SECRET_SOURCES: &[&str] = &["channel-secret-file", "channel-secret"];
+/// The ways to give an access token, best first.
+pub const TOKEN_SOURCES: &[&str] = &["token-file", "token"];
+/// How to give the key, for messages.
+pub fn key_hint() -> String {
+    format!(
+        "--key FILE|-, $LINE_PRIVATE_KEY_FILE or $LINE_PRIVATE_KEY (the key itself), with {}",
+        describe(&["kid"])
+    )
+}
+
+/// How to give the channel secret, for messages.
+pub fn secret_hint() -> String {
+    describe(SECRET_SOURCES)
+}
+
+/// The channel secret, if any source gives it.
+pub fn channel_secret(opts: &Options) -> Result<Option<ChannelSecret>, Failure> {
+    let from_file = |path: String| read_secret(&path, "--channel-secret-file").map(Some);
+    let secret = match (
+        opts.given("channel-secret-file"),
+        opts.given("channel-secret"),
+    ) {
+        (true, true) => {
+            return Err(usage(
+                "give the channel secret once: --channel-secret-file or --channel-secret",
+            ))
+        }
+        (true, false) => from_file(opts.require("channel-secret-file")?)?,
+        (false, true) => opts.get("channel-secret"),
+        (false, false) => match opts.get("channel-secret-file") {
+            Some(path) => from_file(path)?,
+            None => opts.get("channel-secret"),
+        },
+    };
+    Ok(secret.map(|s| {
+        scrub::register(&s);
+        ChannelSecret::new(s)
+    }))
+}
+
+/// The channel secret, or a message naming every way to give it.
+pub fn require_channel_secret(opts: &Options) -> Result<ChannelSecret, Failure> {
+    channel_secret(opts)?.ok_or_else(|| {
+        usage(format!(
+            "missing the channel secret: give {}",
+            secret_hint()
+        ))
+    })
+}
+
+/// The access token to verify or revoke.
+pub fn access_token(opts: &Options) -> Result<AccessToken, Failure> {
+    let token = match (opts.given("token-file"), opts.given("token")) {
+        (true, true) => return Err(usage("give the token once: --token-file or --token")),
+        (true, false) => read_secret(&opts.require("token-file")?, "--token-file")?,
+        _ => opts.get("token").ok_or_else(|| {
+            usage(format!(
+                "missing the access token: give {}",
+                describe(TOKEN_SOURCES)
+            ))
+        })?,
+    };
+    scrub::register(&token);
+    Ok(AccessToken::new(token))
+}
+
+/// Whether any key source is present (option or environment).
+pub fn key_given(opts: &Options) -> bool {
+    opts.get("key").is_some()
+        || std::env::var("LINE_PRIVATE_KEY").is_ok_and(|k| !k.trim().is_empty())
+}
+
+/// The key ID and the loaded signing key.
+pub fn signing_key(opts: &Options) -> Result<(String, SigningKey), Failure> {
+    let key = load_key(opts)?;
+    let kid = opts.get("kid").ok_or_else(|| {
+        usage(format!(
+            "missing the key ID: give {} with the key",
+            describe(&["kid"])
+        ))
+    })?;
+    Ok((kid, key))
+}
+
+/// The signing key alone: `--key FILE|-`, `$LINE_PRIVATE_KEY_FILE` or `$LINE_PRIVATE_KEY`.
+pub fn load_key(opts: &Options) -> Result<SigningKey, Failure> {
+    let (text, origin) = match opts.get("key") {
+        Some(path) if opts.given("key") && looks_like_key(&path) => {
+            return Err(usage(
+                "--key takes the path of a key file, and was given what looks like the key \
+                 itself (not shown); put the key in a file, or in $LINE_PRIVATE_KEY",
+            ))
+        }
+        Some(path) => (read_input(&path, "--key")?, shown_path(&path)),
+        None => match std::env::var("LINE_PRIVATE_KEY") {
+            Ok(text) if !text.trim().is_empty() => (text, "$LINE_PRIVATE_KEY".to_owned()),
+            _ => {
+                return Err(usage(format!(
+                    "missing the signing key: give {}",
+                    key_hint()
+                )))
+            }
+        },
+    };
+    scrub::register_key_text(&text);
+    SigningKey::parse(&text).map_err(|e| local(format!("{origin}: {e}")))
+}
+
+fn looks_like_key(value: &str) -> bool {
+    value.contains("-----BEGIN") || value.trim_start().starts_with('{') || value.contains('\n')
+}
+
+/// A secret read from a file or stdin, trimmed; empty is an error.
+fn read_secret(path: &str, option: &str) -> Result<String, Failure> {
+    let text = read_input(path, option)?;
+    let value = text.trim().to_owned();
+    if value.is_empty() {
+        return Err(local(format!("{} ({option}) is empty", shown_path(path))));
+    }
+    if value.lines().count() > 1 {
+        return Err(local(format!(
+            "{} ({option}) holds more than one line; it should hold the value alone",
+            shown_path(path)
+        )));
+    }
+    Ok(value)
+}
+
+static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// A file's text (or stdin's, for `-`), at most [`files::MAX_FILE`] bytes. Links are followed
+/// (mounted secrets are links), and pipes are fine (`<(pass show line)`); a device or a huge
+/// file is refused by the size bound.
+fn read_input(path: &str, option: &str) -> Result<String, Failure> {
+    let bytes = if path == "-" {
+        if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
+            return Err(usage("only one option can read stdin (-)"));
+        }
+        files::read_bounded(std::io::stdin().lock(), &format!("stdin ({option})"))?
+    } else {
+        let what = format!("{} ({option})", shown_path(path));
+        let file =
+            std::fs::File::open(path).map_err(|e| local(format!("cannot read {what}: {e}")))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| local(format!("cannot read {what}: {e}")))?;
+        if meta.is_dir() {
+            return Err(local(format!("{what} is a directory, not a file")));
+        }
+        if meta.is_file() && meta.len() > files::MAX_FILE {
+            return Err(local(format!(
+                "{what} is {} bytes, more than a secret or key can be ({} bytes)",
+                meta.len(),
+                files::MAX_FILE
+            )));
+        }
+        files::read_bounded(file, &what)?
+    };
+    String::from_utf8(bytes).map_err(|_| local(format!("{option}: the input is not UTF-8 text")))
+}
+
+/// A path for a message: shown if it exists; a path that does not exist may have been the
+/// secret itself, given where a path belongs, so it is withheld.
+fn shown_path(path: &str) -> String {
+    if path == "-" {
+        "stdin".to_owned()
+    } else if Path::new(path).exists() {
+        scrub::line(path)
+    } else {
+        "the file named (not shown: it does not exist, and may be a secret)".to_owned()
+    }
+}

@@ -1,0 +1,234 @@
+//! `token`: a valid access token, from a cache every process on the machine shares.
+//!
+//! One run: check the options (before touching any file), open the store (which takes the
+//! lock), read the clock, load, poll the crate's `TokenCache` and send at most one refresh,
+//! save, read the clock again, and print only a token that is still valid then.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use line_channel_token::cache::{CacheConfig, CacheState, Credentials, Poll, TokenCache};
+use line_channel_token::{AssertionBuilder, OsRng, UnixTime, MAX_TOKEN_EXP};
+
+use crate::cache_file::{FileStore, Store};
+use crate::commands::Output;
+use crate::failure::{self, local, usage, Failure};
+use crate::net::Net;
+use crate::options::Options;
+use crate::{scrub, secrets, time_text};
+
+/// A backoff saved by an earlier process delays this one at most this long: once LINE answers
+/// again, runs recover within this bound, while a storm of runs still sends at most one
+/// request per bound (they queue on the lock).
+const INHERITED_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn clock() -> UnixTime {
+    UnixTime::from(SystemTime::now())
+}
+
+pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    let credentials = credentials(opts)?;
+    let config = config(opts, &credentials)?;
+    let path = PathBuf::from(opts.require("cache")?);
+    let lock_timeout = opts
+        .seconds("lock-timeout")?
+        .unwrap_or(DEFAULT_LOCK_TIMEOUT);
+    let mut warnings = Vec::new();
+
+    // One process at a time per cache: the others wait here, then find the token the first
+    // one saved, so N processes issue one token, not N.
+    let mut store = open_store(&path, lock_timeout)?;
+    let loaded = store.load(&mut warnings)?;
+    if let Some(t) = loaded.state.as_ref().and_then(|s| s.token.as_ref()) {
+        scrub::register(t.access_token.expose_secret());
+    }
+    // The clock is read after the lock: the wait may have been long.
+    let now = clock();
+    let mut cache = match loaded.state {
+        Some(state) => {
+            TokenCache::restore(net.api.clone(), credentials, config, inherit(state, now))
+        }
+        None => TokenCache::with_config(net.api.clone(), credentials, config),
+    };
+    if opts.given("force-refresh") {
+        cache.invalidate();
+    }
+    let saved = cache.state().clone();
+    let mut result = drive(net, &mut cache, &mut warnings);
+    if *cache.state() != saved || loaded.outdated {
+        store.save(cache.state())?;
+    }
+    // And again before printing: never print a token that has expired meanwhile.
+    if result.is_ok() && cache.token(clock()).is_none() {
+        result = drive(net, &mut cache, &mut warnings);
+        store.save(cache.state())?;
+        if result.is_ok() && cache.token(clock()).is_none() {
+            result = Err(Failure::Retry(
+                "every token obtained expired before it could be printed; is the clock right?"
+                    .into(),
+            ));
+        }
+    }
+    let token = result?;
+    // It goes to stdout raw: no terminal escape may ride on it.
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(local(
+            "LINE's answer holds a token with characters no token has (not shown)",
+        ));
+    }
+    Ok(Output {
+        text: token,
+        warnings,
+    })
+}
+
+/// The backend that keeps the state between runs, locked for this run. (The seam for
+/// other backends: a Redis store would be chosen here, by the form of `--cache`/`--store`.)
+fn open_store(path: &Path, lock_timeout: Duration) -> Result<Box<dyn Store>, Failure> {
+    Ok(Box::new(FileStore::open(path, lock_timeout)?))
+}
+
+/// Saved state as this process takes it over. A refresh in flight can only be a dead
+/// process's (it held the lock); a non-retryable failure was probably fixed by the user
+/// running again; a backoff is honoured for at most [`INHERITED_BACKOFF_MAX`].
+fn inherit(mut state: CacheState, now: UnixTime) -> CacheState {
+    state.in_flight = None;
+    if state.last_failure.as_ref().is_some_and(|f| !f.retryable) {
+        state.last_failure = None;
+        state.retry_at = None;
+    }
+    state.retry_at = state.retry_at.map(|r| r.min(now + INHERITED_BACKOFF_MAX));
+    state
+}
+
+/// Polls until there is a token or a reason there is none. Sends at most one refresh, and
+/// waits at most [`INHERITED_BACKOFF_MAX`] for a backoff.
+fn drive(net: &Net, cache: &mut TokenCache, warnings: &mut Vec<String>) -> Result<String, Failure> {
+    let mut waited = false;
+    // A refresh answered with a token too short-lived to use would otherwise loop.
+    for _ in 0..3 {
+        let now = clock();
+        match cache.poll(now, &mut OsRng) {
+            Poll::Ready(token) => {
+                scrub::register(token.expose_secret());
+                return Ok(token.expose_secret().to_owned());
+            }
+            Poll::Refresh(refresh) => {
+                let failure = match net.send(refresh.request) {
+                    Ok(response) => {
+                        let answered = clock();
+                        match cache.handle_response(refresh.ticket, answered, &response, &mut OsRng)
+                        {
+                            Ok(()) => continue,
+                            Err(e) => failure::from_error(&e),
+                        }
+                    }
+                    Err(e) => {
+                        cache.handle_transport_failure(refresh.ticket, clock(), &mut OsRng);
+                        failure::unreachable(&net.api, &e)
+                    }
+                };
+                let now = clock();
+                let until = cache.state().token.as_ref().map(|t| t.expires_at);
+                return match (cache.token(now), until) {
+                    (Some(token), Some(until)) => {
+                        warnings.push(format!(
+                            "refresh failed, the cached token is still valid until {}: {}",
+                            time_text::at(until, now),
+                            failure.message()
+                        ));
+                        Ok(token.expose_secret().to_owned())
+                    }
+                    _ => Err(failure),
+                };
+            }
+            Poll::Wait(until) if !waited && until - now <= INHERITED_BACKOFF_MAX => {
+                std::thread::sleep(until - now);
+                waited = true;
+            }
+            Poll::Wait(until) => {
+                return Err(Failure::Retry(format!(
+                    "backing off after failed refreshes until {}",
+                    time_text::at(until, now)
+                )))
+            }
+            Poll::Failed(f) => {
+                let message = scrub::text(&f.message);
+                return Err(match f.status {
+                    Some(s) if (400..500).contains(&s) && s != 429 => Failure::Refused(message),
+                    _ => Failure::Local(message),
+                });
+            }
+        }
+    }
+    Err(Failure::Retry(
+        "LINE's tokens expired before they could be used; is the clock right?".into(),
+    ))
+}
+
+fn credentials(opts: &Options) -> Result<Credentials, Failure> {
+    let channel_id = opts.require("channel-id")?;
+    let kind = opts.get("type").unwrap_or_else(|| "stateless".into());
+    let explicit_key = opts.given("kid") || opts.given("key");
+    Ok(match kind.as_str() {
+        "stateless" => {
+            let secret = if explicit_key {
+                None
+            } else {
+                secrets::channel_secret(opts)?
+            };
+            match secret {
+                Some(secret) => Credentials::stateless_by_secret(&channel_id, secret),
+                None if explicit_key || secrets::key_given(opts) => {
+                    let (kid, key) = secrets::signing_key(opts)?;
+                    Credentials::stateless_by_jwt(&channel_id, kid, key)
+                }
+                None => {
+                    return Err(usage(format!(
+                        "missing credentials for a stateless token: give the channel secret \
+                         ({}) or a signing key ({})",
+                        secrets::secret_hint(),
+                        secrets::key_hint()
+                    )))
+                }
+            }
+        }
+        "short-lived" => {
+            Credentials::short_lived(&channel_id, secrets::require_channel_secret(opts)?)
+        }
+        "v2.1" => {
+            let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
+            // Check token_exp now, before any file is touched.
+            AssertionBuilder::new(&channel_id, "kid")
+                .token_exp(token_exp)
+                .claims(UnixTime::EPOCH)
+                .map_err(local)?;
+            let (kid, key) = secrets::signing_key(opts)?;
+            Credentials::v2_1(&channel_id, kid, key, token_exp)
+        }
+        other => {
+            return Err(usage(format!(
+                "--type is stateless, v2.1 or short-lived, not {}",
+                scrub::shown(other)
+            )))
+        }
+    })
+}
+
+fn config(opts: &Options, credentials: &Credentials) -> Result<CacheConfig, Failure> {
+    let lifetime = credentials.expected_lifetime();
+    let mut config = CacheConfig::for_lifetime(lifetime);
+    if let Some(before) = opts.seconds("refresh-before")? {
+        if before >= lifetime {
+            return Err(usage(format!(
+                "--refresh-before {}s is not shorter than the token's lifetime ({}s)",
+                before.as_secs(),
+                lifetime.as_secs()
+            )));
+        }
+        config.refresh_before = before;
+    }
+    Ok(config)
+}

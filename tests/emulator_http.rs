@@ -1,0 +1,128 @@
+//! `line-emulator`'s HTTP server against clients that misbehave: unframed or doubly framed
+//! bodies, a request trickled in forever, more connections than it serves at once.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn emulator() -> EmulatorProcess {
+    EmulatorProcess::start(&["--channel", "1234567890:s3cret"])
+}
+
+fn connect(server: &EmulatorProcess) -> TcpStream {
+    let addr = server.base.strip_prefix("http://").unwrap();
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s
+}
+
+/// Sends `request` and returns what came back until the server closed the connection.
+fn exchange(server: &EmulatorProcess, request: &str) -> String {
+    let mut s = connect(server);
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const FORM: &str = "grant_type=client_credentials&client_id=1234567890&client_secret=s3cret";
+
+#[test]
+fn bodies_need_exactly_one_content_length() {
+    let server = emulator();
+    let ok = exchange(
+        &server,
+        &format!(
+            "POST /v2/oauth/accessToken HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{FORM}",
+            FORM.len()
+        ),
+    );
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let unframed = exchange(
+        &server,
+        &format!(
+            "POST /v2/oauth/accessToken HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n{FORM}"
+        ),
+    );
+    assert!(unframed.starts_with("HTTP/1.1 411"), "{unframed}");
+    let doubled = exchange(
+        &server,
+        &format!(
+            "POST /v2/oauth/accessToken HTTP/1.1\r\nhost: x\r\ncontent-length: {n}\r\ncontent-length: {n}\r\n\r\n{FORM}",
+            n = FORM.len()
+        ),
+    );
+    assert!(doubled.starts_with("HTTP/1.1 400"), "{doubled}");
+}
+
+#[test]
+fn a_request_trickled_in_is_cut_off_by_one_whole_request_deadline() {
+    let server = emulator();
+    let mut s = connect(&server);
+    let started = Instant::now();
+    let head = "GET /oauth2/v2.1/verify?access_token=x HTTP/1.1\r\nx-slow: ";
+    s.write_all(head.as_bytes()).unwrap();
+    // One byte a second would reset a per-read timeout forever; the deadline ends it.
+    let mut closed = false;
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_secs(1));
+        if s.write_all(b"a").is_err() {
+            closed = true;
+            break;
+        }
+        s.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 64];
+        match s.read(&mut buf) {
+            Ok(0) => closed = true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => closed = true,
+        }
+        s.set_nonblocking(false).unwrap();
+        if closed {
+            break;
+        }
+    }
+    assert!(closed, "the connection outlived 30 s of trickling");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn connections_beyond_the_bound_are_closed_and_the_server_carries_on() {
+    let server = emulator();
+    // 64 idle connections take every slot.
+    let idle: Vec<TcpStream> = (0..64).map(|_| connect(&server)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut extra = connect(&server);
+    extra
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    // End of stream, not a timeout: the 65th connection is closed at once.
+    assert!(
+        matches!(extra.read(&mut buf), Ok(0)),
+        "the 65th connection was kept"
+    );
+    drop(idle);
+    // Slots come back as the idle connections end.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = exchange(
+            &server,
+            "GET /oauth2/v2.1/verify?access_token=x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        );
+        if answer.starts_with("HTTP/1.1 ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not recover");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
