@@ -108,6 +108,24 @@ pub const OPTIONS: &[OptSpec] = &[
         "the cache file, shared by every run (mode 0600, in a directory only you can write)",
     ),
     opt(
+        "store",
+        "redis://HOST:PORT/DB",
+        None,
+        "share the token with every process on every machine through Redis (instead of --cache)",
+    ),
+    opt(
+        "store-prefix",
+        "PREFIX",
+        None,
+        "the Redis key prefix (default line-token); keys are PREFIX:CHANNEL_ID:TYPE",
+    ),
+    opt(
+        "store-lease",
+        "SECS",
+        None,
+        "with --store: how long one process may refresh before another takes over (default 30)",
+    ),
+    opt(
         "refresh-before",
         "SECS",
         None,
