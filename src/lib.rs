@@ -60,7 +60,9 @@
 //! use this token, send this refresh, or wait until T. It refreshes ahead of expiry, lets one
 //! caller refresh at a time, backs off with jitter, and its [`cache::CacheState`] is serde
 //! data without secrets. [`pool::TokenPool`] holds thousands of channels with the next
-//! deadline in O(log n).
+//! deadline in O(log n). [`store`] lets a fleet of processes on many machines share one
+//! issuance through a store they already run (Redis, SQL, DynamoDB): a record, a lease
+//! fenced by the record's version, and [`store::decide`].
 //!
 //! ## Testing without LINE
 //!
