@@ -315,3 +315,77 @@ fn a_hit_is_one_round_trip_and_prefixes_separate_fleets() {
     assert_eq!(token.access_token.expose_secret(), a);
     assert_eq!(store.round_trips, 1, "a hit reads the record once");
 }
+
+#[test]
+fn v21_through_the_store_with_the_jwt_options_keeps_key_and_assertion_out_of_redis() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let machine = Machine::new("fleetv21");
+    let private = machine.dir.path("home/private.jwk.json");
+    let public = machine.dir.path("home/public.jwk.json");
+    let keygen = Command::new(example_bin("line-token"))
+        .arg("keygen")
+        .arg("--private")
+        .arg(&private)
+        .arg("--public")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert_eq!(keygen.status.code(), Some(0));
+    let channel = format!("{CHANNEL}:{SECRET}");
+    let line = EmulatorProcess::start(&[
+        "--channel",
+        &channel,
+        "--public-key",
+        public.to_str().unwrap(),
+    ]);
+    let kid = line.lines[0]["kid"].as_str().unwrap().to_owned();
+    let front = LineFront::start(&line.base);
+    let run = || {
+        machine
+            .command(
+                &front.base,
+                &redis.url(),
+                &["--type", "v2.1", "--kid", &kid],
+            )
+            .arg("--key")
+            .arg(&private)
+            .args(["--token-exp", "86400"])
+            .output()
+            .unwrap()
+    };
+    let first = token_of(&run());
+    let second = token_of(&run());
+    assert_eq!(first, second);
+    assert_eq!(front.issued(), 1);
+
+    let mut conn = redis.connection();
+    let key = format!("line-token:{CHANNEL}:v2.1");
+    let body: String = redis::cmd("HGET")
+        .arg(&key)
+        .arg("record")
+        .query(&mut conn)
+        .unwrap();
+    let record: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let entries = record["issued"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{record}");
+    assert!(
+        entries[0]["key_id"].is_string(),
+        "v2.1 key ids are kept: {record}"
+    );
+    let jwk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&private).unwrap()).unwrap();
+    for part in ["d", "p", "q"] {
+        let secret = jwk[part].as_str().unwrap();
+        assert!(
+            !body.contains(secret),
+            "private key part {part} reached Redis"
+        );
+    }
+    // An assertion is a JWS whose header names the kid; none may be stored.
+    assert!(
+        !body.contains(&kid),
+        "an assertion (or the kid) reached Redis: {body}"
+    );
+}
