@@ -473,7 +473,11 @@ fn three_processes_with_crashes_skew_and_late_writes() {
             }
         }
     }
-    println!(
+    // Straight to stderr, past the test harness's capture: the figures belong in every run's
+    // output, not only with --nocapture.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
         "store model: {PROCS} processes, depth {deepest}, {} states, worst time to a token alone {worst_solo} s (bound {bound} s), {:.1} s",
         seen.len(),
         started.elapsed().as_secs_f64()
