@@ -57,12 +57,18 @@
 //! ## Keeping tokens
 //!
 //! [`cache::TokenCache`] is a state machine in the style of quinn-proto: `poll(now)` answers
-//! use this token, send this refresh, or wait until T. It refreshes ahead of expiry, lets one
-//! caller refresh at a time, backs off with jitter, and its [`cache::CacheState`] is serde
-//! data without secrets. [`pool::TokenPool`] holds thousands of channels with the next
-//! deadline in O(log n). [`store`] lets a fleet of processes on many machines share one
-//! issuance through a store they already run (Redis, SQL, DynamoDB): a record, a lease
-//! fenced by the record's version, and [`store::decide`].
+//! use this token, send this refresh, wait for the refresh in flight, or wait until T; it
+//! never reads the clock, sleeps or locks. Its drivers, [`cache::drive`] and
+//! [`cache::drive_async`] (and [`cache::SharedCache`] for threads), run that loop over your
+//! HTTP client the way [`call`] runs one endpoint. It refreshes in two stages ahead of expiry
+//! with per-instance jitter, lets one caller refresh at a time and wakes the others when the
+//! answer is in, backs off every refresh that produced no usable token, issues at most once per
+//! 10 s, and hands back counted tokens it does not keep so they can be revoked. Its
+//! [`cache::CacheState`] is serde data without secrets, repaired rather than trusted on
+//! restore. [`pool::TokenPool`] holds a million channels in under 900 bytes each, no call
+//! O(n); [`rotation`] plans v2.1 rotation within LINE's limit of 30. [`store`] lets a fleet of
+//! processes on many machines share one issuance through a store they already run (Redis,
+//! SQL, DynamoDB): a record, a lease fenced by the record's version, and [`store::decide`].
 //!
 //! ## Testing without LINE
 //!

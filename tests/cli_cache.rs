@@ -20,7 +20,15 @@ fn now_ms() -> u64 {
 
 /// Now plus `secs`, as the cache file writes times (by `date`, an independent formatter).
 fn rfc3339_from_now(secs: u64) -> String {
-    let at = format!("@{}", now_ms() / 1000 + secs);
+    rfc3339_at(now_ms() / 1000 + secs)
+}
+
+fn rfc3339_ago(secs: u64) -> String {
+    rfc3339_at(now_ms() / 1000 - secs)
+}
+
+fn rfc3339_at(unix_secs: u64) -> String {
+    let at = format!("@{unix_secs}");
     let out =
         run(std::process::Command::new("date").args(["-u", "-d", &at, "+%Y-%m-%dT%H:%M:%S.000Z"]));
     String::from_utf8(out).unwrap().trim().to_owned()
@@ -102,14 +110,19 @@ fn an_expiring_token_is_renewed_and_times_in_messages_are_rfc_3339() {
     let mut saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
     saved["token"]["expires_at"] = "2020-01-01T00:00:00.000Z".into();
+    // ...and long after the last issuance, so LINE's issuance throttle does not hold it back.
+    saved["last_refresh_at"] = "2020-01-01T00:00:00.000Z".into();
     std::fs::write(&cache, saved.to_string()).unwrap();
     let renewed = token(&server.base, &cache, &[]);
     assert_ne!(renewed, first, "an expired token is never printed");
     // LINE down, token still valid but due: the warning gives the expiry as RFC 3339 + relative.
     let mut saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
-    saved["token"]["issued_at"] = "2020-01-01T00:00:00.000Z".into();
+    // A 15-minute token issued 13 minutes ago (a restored token longer-lived than LINE's
+    // lifetime is discarded as impossible).
+    saved["token"]["issued_at"] = rfc3339_ago(13 * 60).into();
     saved["token"]["expires_at"] = rfc3339_from_now(120).into();
+    saved["last_refresh_at"] = rfc3339_ago(13 * 60).into();
     std::fs::write(&cache, saved.to_string()).unwrap();
     drop(server);
     let o = token_output(&dead_base(), &cache, &[]);
@@ -143,7 +156,8 @@ fn a_v1_file_is_read_and_migrated() {
     let migrated: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
     assert_eq!(migrated["format"], "line-channel-token/cache/v2");
-    assert_eq!(migrated["next_ticket"], 3);
+    // Refresh tickets are never saved: an answer is only accepted by the run that asked.
+    assert!(migrated.get("next_ticket").is_none());
     assert!(migrated["token"]["expires_at"]
         .as_str()
         .unwrap()

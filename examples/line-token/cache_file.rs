@@ -11,7 +11,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use line_channel_token::cache::{CacheState, CachedToken, RefreshFailure, TokenType};
+use line_channel_token::cache::{CacheState, CachedToken, FailureKind, RefreshFailure, TokenType};
 use line_channel_token::{AccessToken, UnixTime};
 
 use crate::failure::{local, Failure};
@@ -119,12 +119,9 @@ struct FileV2 {
     retry_at: Option<Stamp>,
     #[serde(default)]
     last_failure: Option<FailureV2>,
-    #[serde(default = "first_ticket")]
-    next_ticket: u64,
-}
-
-fn first_ticket() -> u64 {
-    1
+    /// When the last refresh was sent: the issuance throttle counts from it.
+    #[serde(default)]
+    last_refresh_at: Option<Stamp>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -142,6 +139,19 @@ struct FailureV2 {
     #[serde(default)]
     status: Option<u16>,
     retryable: bool,
+}
+
+impl FailureV2 {
+    fn kind(&self) -> FailureKind {
+        match self.status {
+            Some(status) if (200..300).contains(&status) => FailureKind::InvalidResponse { status },
+            Some(status) => FailureKind::Refused {
+                status,
+                error: None,
+            },
+            None => FailureKind::Transport,
+        }
+    }
 }
 
 /// A time as RFC 3339 text in the file.
@@ -199,15 +209,15 @@ fn from_v2(f: FileV2) -> CacheState {
             key_id: t.key_id,
         }),
         // A refresh in flight is only ever one whose process died holding the lock.
-        in_flight: None,
+        in_flight_since: None,
         failures: f.failures,
         retry_at: f.retry_at.map(|s| s.0),
         last_failure: f.last_failure.map(|l| RefreshFailure {
+            kind: l.kind(),
             message: l.message,
-            status: l.status,
             retryable: l.retryable,
         }),
-        next_ticket: f.next_ticket,
+        last_refresh_at: f.last_refresh_at.map(|s| s.0),
     }
 }
 
@@ -227,9 +237,9 @@ fn encode(state: &CacheState) -> FileV2 {
         last_failure: state.last_failure.as_ref().map(|l| FailureV2 {
             // Server text, scrubbed and on one line before it is stored.
             message: scrub::line(&l.message),
-            status: l.status,
+            status: l.status(),
             retryable: l.retryable,
         }),
-        next_ticket: state.next_ticket,
+        last_refresh_at: state.last_refresh_at.map(Stamp),
     }
 }

@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use line_channel_token::cache::{CacheConfig, CacheState, Credentials, Poll, TokenCache};
+use line_channel_token::cache::{
+    self, CacheConfig, CacheState, Credentials, DriveError, FailureKind, RefreshFailure, TokenCache,
+};
 use line_channel_token::{AssertionBuilder, OsRng, UnixTime, MAX_TOKEN_EXP};
 
 use crate::cache_file::{FileStore, Store};
@@ -52,24 +54,34 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     }
     // The clock is read after the lock: the wait may have been long.
     let now = clock();
-    let mut cache = match loaded.state {
-        Some(state) => {
-            TokenCache::restore(net.api.clone(), credentials, config, inherit(state, now))
-        }
-        None => TokenCache::with_config(net.api.clone(), credentials, config),
-    };
-    if opts.given("force-refresh") {
-        cache.invalidate();
+    let mut inherited_backoff = None;
+    let mut builder = TokenCache::builder(net.api.clone(), credentials).config(config);
+    if let Some(state) = loaded.state {
+        let state = inherit(state, now, &config);
+        inherited_backoff = inherited_wait(&state, now, &config);
+        builder = builder.restore(state, now);
     }
-    let saved = cache.state().clone();
+    let mut cache = builder.build();
+    if opts.given("force-refresh") {
+        if let Some(current) = cache.token(now).cloned() {
+            let _ = cache.invalidate(&current);
+        }
+    }
+    // A backoff an earlier run saved is honoured, for at most INHERITED_BACKOFF_MAX.
+    if let Some(until) = inherited_backoff {
+        if cache.token(now).is_none() {
+            std::thread::sleep(until - now);
+        }
+    }
+    let saved = cache.state();
     let mut result = drive(net, &mut cache, &mut warnings);
-    if *cache.state() != saved || loaded.outdated {
-        store.save(cache.state())?;
+    if cache.state() != saved || loaded.outdated {
+        store.save(&cache.state())?;
     }
     // And again before printing: never print a token that has expired meanwhile.
     if result.is_ok() && cache.token(clock()).is_none() {
         result = drive(net, &mut cache, &mut warnings);
-        store.save(cache.state())?;
+        store.save(&cache.state())?;
         if result.is_ok() && cache.token(clock()).is_none() {
             result = Err(Failure::Retry(
                 "every token obtained expired before it could be printed; is the clock right?"
@@ -98,80 +110,76 @@ fn open_store(path: &Path, lock_timeout: Duration) -> Result<Box<dyn Store>, Fai
 
 /// Saved state as this process takes it over. A refresh in flight can only be a dead
 /// process's (it held the lock); a non-retryable failure was probably fixed by the user
-/// running again; a backoff is honoured for at most [`INHERITED_BACKOFF_MAX`].
-fn inherit(mut state: CacheState, now: UnixTime) -> CacheState {
-    state.in_flight = None;
+/// running again; a backoff, and the issuance throttle after a failed refresh (LINE issued
+/// nothing), are honoured for at most [`INHERITED_BACKOFF_MAX`].
+fn inherit(mut state: CacheState, now: UnixTime, config: &CacheConfig) -> CacheState {
+    state.in_flight_since = None;
     if state.last_failure.as_ref().is_some_and(|f| !f.retryable) {
         state.last_failure = None;
         state.retry_at = None;
     }
-    state.retry_at = state.retry_at.map(|r| r.min(now + INHERITED_BACKOFF_MAX));
+    let bound = now + INHERITED_BACKOFF_MAX;
+    state.retry_at = state.retry_at.map(|r| r.min(bound));
+    if state.last_failure.is_some() {
+        let latest = bound - config.min_issue_interval();
+        state.last_refresh_at = state.last_refresh_at.map(|t| t.min(latest));
+    }
     state
 }
 
-/// Polls until there is a token or a reason there is none. Sends at most one refresh, and
-/// waits at most [`INHERITED_BACKOFF_MAX`] for a backoff.
+/// How long an inherited backoff or throttle holds this run back (at most
+/// [`INHERITED_BACKOFF_MAX`]), when it has no usable token to print meanwhile.
+fn inherited_wait(state: &CacheState, now: UnixTime, config: &CacheConfig) -> Option<UnixTime> {
+    state.last_failure.as_ref()?;
+    let throttle = state
+        .last_refresh_at
+        .map(|t| t + config.min_issue_interval());
+    state.retry_at.max(throttle).filter(|&t| t > now)
+}
+
+/// The crate's driver, through the CLI's scrubbing transport. The driver never sits out a
+/// backoff, so a run sends at most one refresh per backoff step and then reports.
 fn drive(net: &Net, cache: &mut TokenCache, warnings: &mut Vec<String>) -> Result<String, Failure> {
-    let mut waited = false;
-    // A refresh answered with a token too short-lived to use would otherwise loop.
-    for _ in 0..3 {
-        let now = clock();
-        match cache.poll(now, &mut OsRng) {
-            Poll::Ready(token) => {
-                scrub::register(token.expose_secret());
-                return Ok(token.expose_secret().to_owned());
+    let before = cache.last_failure().cloned();
+    let result = cache::drive(cache, clock, std::thread::sleep, |request| {
+        net.send(request)
+    });
+    match result {
+        Ok(token) => {
+            scrub::register(token.expose_secret());
+            // A refresh failed but the token held is still valid: say so, and use it.
+            if let Some(failure) = cache.last_failure().filter(|f| Some(*f) != before.as_ref()) {
+                let until = cache.state().token.map(|t| t.expires_at);
+                if let Some(until) = until {
+                    warnings.push(format!(
+                        "refresh failed, the cached token is still valid until {}: {}",
+                        time_text::at(until, clock()),
+                        failure.message
+                    ));
+                }
             }
-            Poll::Refresh(refresh) => {
-                let failure = match net.send(refresh.request) {
-                    Ok(response) => {
-                        let answered = clock();
-                        match cache.handle_response(refresh.ticket, answered, &response, &mut OsRng)
-                        {
-                            Ok(()) => continue,
-                            Err(e) => failure::from_error(&e),
-                        }
-                    }
-                    Err(e) => {
-                        cache.handle_transport_failure(refresh.ticket, clock(), &mut OsRng);
-                        failure::unreachable(&net.api, &e)
-                    }
-                };
-                let now = clock();
-                let until = cache.state().token.as_ref().map(|t| t.expires_at);
-                return match (cache.token(now), until) {
-                    (Some(token), Some(until)) => {
-                        warnings.push(format!(
-                            "refresh failed, the cached token is still valid until {}: {}",
-                            time_text::at(until, now),
-                            failure.message()
-                        ));
-                        Ok(token.expose_secret().to_owned())
-                    }
-                    _ => Err(failure),
-                };
-            }
-            Poll::Wait(until) if !waited && until - now <= INHERITED_BACKOFF_MAX => {
-                std::thread::sleep(until - now);
-                waited = true;
-            }
-            Poll::Wait(until) => {
-                return Err(Failure::Retry(format!(
-                    "backing off after failed refreshes until {}",
-                    time_text::at(until, now)
-                )))
-            }
-            Poll::Failed(f) => {
-                let message = scrub::text(&f.message);
-                return Err(match f.status {
-                    Some(s) if (400..500).contains(&s) && s != 429 => Failure::Refused(message),
-                    _ => Failure::Local(message),
-                });
-            }
+            Ok(token.expose_secret().to_owned())
         }
+        Err(DriveError::Transport { error, .. }) => Err(failure::unreachable(&net.api, &error)),
+        Err(DriveError::Refresh { failure, retry_at }) => Err(from_refresh(&failure, retry_at)),
+        Err(other) => Err(local(other)),
     }
-    Err(Failure::Retry(
-        "LINE's tokens expired before they could be used; is the clock right?".into(),
-    ))
+}
+
+/// A refresh that left no usable token, sorted by what a script should do about it.
+fn from_refresh(f: &RefreshFailure, retry_at: UnixTime) -> Failure {
+    let message = format!(
+        "{}; the cache tries again {}",
+        f.message,
+        time_text::at(retry_at, clock())
+    );
+    match &f.kind {
+        _ if f.retryable => Failure::Retry(message),
+        FailureKind::Refused { status, .. } if (400..500).contains(status) => {
+            Failure::Refused(message)
+        }
+        _ => Failure::Local(message),
+    }
 }
 
 fn credentials(opts: &Options) -> Result<Credentials, Failure> {
@@ -189,7 +197,8 @@ fn credentials(opts: &Options) -> Result<Credentials, Failure> {
                 Some(secret) => Credentials::stateless_by_secret(&channel_id, secret),
                 None if explicit_key || secrets::key_given(opts) => {
                     let (kid, key) = secrets::signing_key(opts)?;
-                    Credentials::stateless_by_jwt(&channel_id, kid, key)
+                    Credentials::stateless_by_jwt(&channel_id, kid, key, Box::new(OsRng))
+                        .map_err(local)?
                 }
                 None => {
                     return Err(usage(format!(
@@ -212,7 +221,7 @@ fn credentials(opts: &Options) -> Result<Credentials, Failure> {
                 .claims(UnixTime::EPOCH)
                 .map_err(local)?;
             let (kid, key) = secrets::signing_key(opts)?;
-            Credentials::v2_1(&channel_id, kid, key, token_exp)
+            Credentials::v2_1(&channel_id, kid, key, token_exp, Box::new(OsRng)).map_err(local)?
         }
         other => {
             return Err(usage(format!(
@@ -225,7 +234,7 @@ fn credentials(opts: &Options) -> Result<Credentials, Failure> {
 
 fn config(opts: &Options, credentials: &Credentials) -> Result<CacheConfig, Failure> {
     let lifetime = credentials.expected_lifetime();
-    let mut config = CacheConfig::for_lifetime(lifetime);
+    let mut config = CacheConfig::builder(lifetime);
     if let Some(before) = opts.seconds("refresh-before")? {
         if before >= lifetime {
             return Err(usage(format!(
@@ -234,7 +243,9 @@ fn config(opts: &Options, credentials: &Credentials) -> Result<CacheConfig, Fail
                 lifetime.as_secs()
             )));
         }
-        config.refresh_before = before;
+        config = config.refresh_before(before).mandatory_before(before / 5);
     }
-    Ok(config)
+    config
+        .build()
+        .map_err(|e| usage(format!("--refresh-before: {e}")))
 }

@@ -1,58 +1,77 @@
-//! Many channels' caches, with the next deadline across all of them in O(log n).
+//! Many channels' caches, with the next deadline across all of them; no call is O(n).
 //!
-//! For SaaS back ends with thousands of channels: one [`TokenPool`] holds a
-//! [`TokenCache`] per channel and a min-heap of their deadlines, so a single background loop
-//! can sleep until [`TokenPool::next_deadline`], then [`TokenPool::poll_due`] the channels whose
-//! time has come.
+//! For SaaS back ends with thousands to millions of channels: one [`TokenPool`] holds a boxed
+//! [`TokenCache`] per channel and an ordered set of `(deadline, key)`, so one background loop
+//! sleeps until [`TokenPool::next_deadline`], then [`TokenPool::poll_due`] the channels whose
+//! time has come. Every call costs O(log n) per channel it touches: a rescheduled channel's
+//! old deadline is removed at once, so nothing stale piles up. At a million channels a pool
+//! holds about 850 bytes per channel (a warm 177-character token); size it up front with
+//! [`TokenPool::with_capacity`], and drain each channel's events ([`TokenPool::poll_event`])
+//! or build its cache with [`record_events(false)`](crate::cache::TokenCacheBuilder::record_events),
+//! or undrained events add up to 16 per channel.
 //!
 //! ```
 //! use line_channel_token::cache::{Credentials, TokenCache};
-//! use line_channel_token::pool::TokenPool;
+//! use line_channel_token::pool::{Due, TokenPool};
 //! use line_channel_token::emulator::Emulator;
-//! use line_channel_token::{ApiBase, ChannelSecret, OsRng, UnixTime};
+//! use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
 //!
 //! let mut line = Emulator::new();
 //! let mut pool = TokenPool::new();
 //! for id in ["1000000001", "1000000002"] {
 //!     line.add_channel(id, ChannelSecret::new("s"));
 //!     let creds = Credentials::stateless_by_secret(id, ChannelSecret::new("s"));
-//!     pool.insert(id.to_string(), TokenCache::new(ApiBase::default(), creds));
+//!     pool.insert(id.to_string(), TokenCache::builder(ApiBase::default(), creds).seed(1).build());
 //! }
 //! let now = UnixTime::from_secs(1_700_000_000);
-//! for (channel, refresh) in pool.poll_due(now, &mut OsRng) {
-//!     let response = line.handle(now, &refresh.request);
-//!     pool.handle_response(&channel, refresh.ticket, now, &response, &mut OsRng).unwrap();
+//! for (channel, due) in pool.poll_due(now) {
+//!     match due {
+//!         Due::Refresh(refresh) => {
+//!             let response = line.handle(now, refresh.request()); // your HTTP client here
+//!             let _ = pool.handle_response(&channel, refresh.ticket(), now, &response);
+//!         }
+//!         Due::Failed(failure) => eprintln!("{channel}: {failure}"),
+//!     }
 //! }
-//! assert!(pool.token(&"1000000001".to_string(), now).is_some());
-//! // Nothing to do until the first token enters its refresh window (10 minutes from now).
-//! assert_eq!(pool.next_deadline().unwrap().as_secs(), 1_700_000_000 + 600 - 30);
+//! assert!(pool.token("1000000001", now).is_some()); // lookups by &str
+//! // Nothing to do until the first token enters its refresh window (about 10 minutes on).
+//! let next = pool.next_deadline().unwrap();
+//! assert!(next > now + std::time::Duration::from_secs(9 * 60));
 //! ```
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::borrow::Borrow;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
 use http::Response;
-use rsa::rand_core::CryptoRngCore;
 
-use crate::lifecycle::cache::{Poll, Refresh, Ticket, TokenCache};
-use crate::protocol::error::Error;
+use crate::lifecycle::cache::{Event, Handled, Poll, Refresh, RefreshFailure, Ticket, TokenCache};
+use crate::protocol::token::IssuedToken;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
-/// Token caches keyed by channel (or any key), with a deadline heap.
-#[derive(Debug, Clone)]
+/// Token caches keyed by channel (or any key), ordered by deadline.
+#[derive(Debug)]
 pub struct TokenPool<K> {
-    caches: HashMap<K, Entry>,
-    /// (deadline, generation, key): an entry is current only if its generation matches.
-    heap: BinaryHeap<Reverse<(UnixTime, u64, K)>>,
-    generation: u64,
+    caches: HashMap<K, Slot>,
+    /// Exactly one `(deadline, key)` per channel: its current deadline.
+    queue: BTreeSet<(UnixTime, K)>,
 }
 
-#[derive(Debug, Clone)]
-struct Entry {
-    cache: TokenCache,
-    generation: u64,
+#[derive(Debug)]
+struct Slot {
+    cache: Box<TokenCache>,
+    deadline: UnixTime,
+}
+
+/// What a due channel needs.
+#[derive(Debug)]
+pub enum Due {
+    /// Send this refresh; hand the answer to [`TokenPool::handle_response`]. (Boxed: rare.)
+    Refresh(Box<Refresh>),
+    /// The channel has no usable token and its last refresh failed: the cache retries at its
+    /// next deadline, but someone should know.
+    Failed(RefreshFailure),
 }
 
 impl<K: Hash + Eq + Ord + Clone> Default for TokenPool<K> {
@@ -66,28 +85,47 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
     pub fn new() -> Self {
         TokenPool {
             caches: HashMap::new(),
-            heap: BinaryHeap::new(),
-            generation: 0,
+            queue: BTreeSet::new(),
         }
     }
 
-    /// Adds or replaces a channel's cache. Its first deadline is "now".
-    pub fn insert(&mut self, key: K, cache: TokenCache) {
-        // `reschedule` gives the entry its generation and heap slot.
-        self.caches.insert(
+    /// An empty pool with room for `channels` without rehashing: an insert that grows the
+    /// table moves every entry once (amortised O(1), but one slow call), which a pool sized
+    /// up front never does.
+    pub fn with_capacity(channels: usize) -> Self {
+        TokenPool {
+            caches: HashMap::with_capacity(channels),
+            queue: BTreeSet::new(),
+        }
+    }
+
+    /// Adds a channel, or replaces its cache (returning the old one). Answers to refreshes
+    /// the old cache handed out are ignored by the new one: tickets do not cross caches.
+    pub fn insert(&mut self, key: K, cache: TokenCache) -> Option<TokenCache> {
+        let deadline = cache.next_deadline();
+        let old = self.caches.insert(
             key.clone(),
-            Entry {
-                cache,
-                generation: 0,
+            Slot {
+                cache: Box::new(cache),
+                deadline,
             },
         );
-        self.reschedule(&key);
+        if let Some(old) = &old {
+            self.queue.remove(&(old.deadline, key.clone()));
+        }
+        self.queue.insert((deadline, key));
+        old.map(|s| *s.cache)
     }
 
     /// Removes a channel.
-    pub fn remove(&mut self, key: &K) -> Option<TokenCache> {
-        // Its heap entries go stale and are skipped.
-        self.caches.remove(key).map(|e| e.cache)
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<TokenCache>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let (key, slot) = self.caches.remove_entry(key)?;
+        self.queue.remove(&(slot.deadline, key));
+        Some(*slot.cache)
     }
 
     /// How many channels.
@@ -101,107 +139,142 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
     }
 
     /// A channel's cache, read-only.
-    pub fn get(&self, key: &K) -> Option<&TokenCache> {
-        self.caches.get(key).map(|e| &e.cache)
+    pub fn get<Q>(&self, key: &Q) -> Option<&TokenCache>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.caches.get(key).map(|s| &*s.cache)
     }
 
     /// The cache hit: a valid token for the channel, if it has one. No allocation.
-    pub fn token(&self, key: &K, now: UnixTime) -> Option<&AccessToken> {
+    pub fn token<Q>(&self, key: &Q, now: UnixTime) -> Option<&AccessToken>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.caches.get(key)?.cache.token(now)
     }
 
-    /// Drops a channel's token (say the Messaging API answered 401 with it) and makes the
-    /// channel due at once.
-    pub fn invalidate(&mut self, key: &K) {
-        if let Some(e) = self.caches.get_mut(key) {
-            e.cache.invalidate();
-        }
-        self.reschedule(key);
+    /// Changes a channel's cache and reschedules it: to invalidate a token, drain its events
+    /// or take its surplus tokens.
+    pub fn update<Q, R>(&mut self, key: &Q, f: impl FnOnce(&mut TokenCache) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let key = self.caches.get_key_value(key)?.0.clone();
+        let slot = self.caches.get_mut::<K>(&key)?;
+        let result = f(&mut slot.cache);
+        self.reschedule(&key);
+        Some(result)
     }
 
-    /// The earliest time any channel needs attention. O(log n) amortised: stale heap entries
-    /// are discarded as they surface.
-    pub fn next_deadline(&mut self) -> Option<UnixTime> {
-        while let Some(Reverse((deadline, generation, key))) = self.heap.peek() {
-            match self.caches.get(key) {
-                Some(e) if e.generation == *generation => return Some(*deadline),
-                _ => {
-                    self.heap.pop();
-                }
-            }
-        }
-        None
+    /// Drops the channel's token if it is still `rejected` (the Messaging API answered 401
+    /// with it); the channel becomes due for one refresh.
+    pub fn invalidate<Q>(&mut self, key: &Q, rejected: &AccessToken) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.update(key, |c| c.invalidate(rejected))
+            .unwrap_or(false)
     }
 
-    /// Every channel whose deadline has come: polls it and returns the refreshes to perform.
-    /// Send each request and hand the answer to [`TokenPool::handle_response`].
-    pub fn poll_due(&mut self, now: UnixTime, rng: &mut impl CryptoRngCore) -> Vec<(K, Refresh)> {
-        // Take the due channels first, so each is polled once per call even if its new
-        // deadline is again <= now.
+    /// The channel's oldest undrained [`Event`].
+    pub fn poll_event<Q>(&mut self, key: &Q) -> Option<Event>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.caches.get_mut(key)?.cache.poll_event()
+    }
+
+    /// The channel's counted tokens not kept: revoke them (see [`TokenCache::take_surplus`]).
+    pub fn take_surplus<Q>(&mut self, key: &Q) -> Vec<IssuedToken>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.caches
+            .get_mut(key)
+            .map(|s| s.cache.take_surplus())
+            .unwrap_or_default()
+    }
+
+    /// The earliest time any channel needs attention, in O(log n).
+    pub fn next_deadline(&self) -> Option<UnixTime> {
+        self.queue.first().map(|(deadline, _)| *deadline)
+    }
+
+    /// Every channel whose deadline has come: polls each once and returns what it needs (a
+    /// refresh to send, or a failure to report). O(k log n) for k due channels.
+    pub fn poll_due(&mut self, now: UnixTime) -> Vec<(K, Due)> {
         let mut due = Vec::new();
-        while let Some(Reverse((deadline, generation, key))) = self.heap.peek() {
+        while let Some((deadline, _)) = self.queue.first() {
             if *deadline > now {
                 break;
             }
-            if self
-                .caches
-                .get(key)
-                .is_some_and(|e| e.generation == *generation)
-            {
-                due.push(key.clone());
+            if let Some((_, key)) = self.queue.pop_first() {
+                due.push(key);
             }
-            self.heap.pop();
         }
         let mut out = Vec::new();
         for key in due {
-            if let Some(entry) = self.caches.get_mut(&key) {
-                if let Poll::Refresh(refresh) = entry.cache.poll(now, rng) {
-                    out.push((key.clone(), *refresh));
+            let Some(slot) = self.caches.get_mut(&key) else {
+                continue;
+            };
+            let need = match slot.cache.poll(now) {
+                Poll::Refresh(refresh) => Some(Due::Refresh(refresh)),
+                Poll::Ready(_) => None,
+                Poll::Failed(_) | Poll::Wait(_) | Poll::InFlight(_) => {
+                    slot.cache.last_failure().cloned().map(Due::Failed)
                 }
+            };
+            // Popped above: put it back at its new deadline.
+            slot.deadline = slot.cache.next_deadline();
+            self.queue.insert((slot.deadline, key.clone()));
+            if let Some(need) = need {
+                out.push((key, need));
             }
-            self.reschedule(&key);
         }
         out
     }
 
-    /// Hands a refresh's response to its channel and reschedules it.
-    pub fn handle_response<B: AsRef<[u8]>>(
+    /// Hands a refresh's answer to its channel and reschedules it.
+    pub fn handle_response<Q, B: AsRef<[u8]>>(
         &mut self,
-        key: &K,
+        key: &Q,
         ticket: Ticket,
         now: UnixTime,
         response: &Response<B>,
-        rng: &mut impl CryptoRngCore,
-    ) -> Result<(), Error> {
-        let result = match self.caches.get_mut(key) {
-            Some(e) => e.cache.handle_response(ticket, now, response, rng),
-            None => return Ok(()),
-        };
-        self.reschedule(key);
-        result
+    ) -> Handled
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.update(key, |c| c.handle_response(ticket, now, response))
+            .unwrap_or(Handled::Ignored)
     }
 
     /// A refresh got no response: the channel backs off and is rescheduled.
-    pub fn handle_transport_failure(
-        &mut self,
-        key: &K,
-        ticket: Ticket,
-        now: UnixTime,
-        rng: &mut impl CryptoRngCore,
-    ) {
-        if let Some(e) = self.caches.get_mut(key) {
-            e.cache.handle_transport_failure(ticket, now, rng);
-        }
-        self.reschedule(key);
+    pub fn handle_transport_failure<Q>(&mut self, key: &Q, ticket: Ticket, now: UnixTime) -> Handled
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.update(key, |c| c.handle_transport_failure(ticket, now))
+            .unwrap_or(Handled::Ignored)
     }
 
     fn reschedule(&mut self, key: &K) {
-        self.generation += 1;
-        let generation = self.generation;
-        if let Some(e) = self.caches.get_mut(key) {
-            e.generation = generation;
-            let deadline = e.cache.next_deadline().unwrap_or(UnixTime::EPOCH);
-            self.heap.push(Reverse((deadline, generation, key.clone())));
+        if let Some(slot) = self.caches.get_mut(key) {
+            let deadline = slot.cache.next_deadline();
+            if deadline != slot.deadline {
+                self.queue.remove(&(slot.deadline, key.clone()));
+                slot.deadline = deadline;
+                self.queue.insert((deadline, key.clone()));
+            }
         }
     }
 }

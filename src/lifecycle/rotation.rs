@@ -84,6 +84,9 @@ pub struct RotationPolicy {
     pub renew_before: Duration,
     /// The active-token limit (LINE's is 30).
     pub max_active: usize,
+    /// When the limit is reached by tokens this process cannot revoke, how long before
+    /// listing the key ids again (default 1 hour).
+    pub recheck_after: Duration,
 }
 
 impl Default for RotationPolicy {
@@ -91,6 +94,7 @@ impl Default for RotationPolicy {
         RotationPolicy {
             renew_before: Duration::from_secs(86_400),
             max_active: MAX_ACTIVE_V21,
+            recheck_after: Duration::from_secs(3600),
         }
     }
 }
@@ -106,15 +110,36 @@ pub enum Step {
     Use(String),
     /// Once every user has switched to the new token, revoke these older ones.
     RevokeAfterSwitch(Vec<String>),
+    /// LINE would refuse an issuance: the limit is reached and not enough of the active
+    /// tokens are ours to revoke (key ids with no record). Do not issue; list the key ids
+    /// again at this time (unknown tokens expire, or get revoked where they were issued).
+    WaitForRoom(UnixTime),
 }
 
-/// Plans the next rotation at `now`. Expired records are treated as gone.
+/// Plans the next rotation at `now`. Expired records are treated as gone. Never plans an
+/// issuance LINE would refuse.
 ///
 /// - No live token, or the newest has less than `renew_before` left: [`Step::Issue`], preceded
 ///   by [`Step::RevokeToMakeRoom`] if live + unknown tokens already reach the limit, and
-///   followed by [`Step::RevokeAfterSwitch`] for every older live token.
+///   followed by [`Step::RevokeAfterSwitch`] for every older live token. If the limit is
+///   reached and too few of the active tokens are ours to revoke: no issuance, but
+///   [`Step::Use`] the newest (if any) and [`Step::WaitForRoom`].
 /// - Otherwise [`Step::Use`] the newest, and [`Step::RevokeAfterSwitch`] any older ones (a
 ///   steady state is the single step `Use`).
+///
+/// ```
+/// use line_channel_token::rotation::{plan, Reconciliation, RotationPolicy, Step, MAX_ACTIVE_V21};
+/// use line_channel_token::UnixTime;
+///
+/// // 30 active key ids, none of them ours: issuing would be refused.
+/// let r = Reconciliation {
+///     unknown_kids: (0..MAX_ACTIVE_V21).map(|i| format!("k{i}")).collect(),
+///     ..Reconciliation::default()
+/// };
+/// let now = UnixTime::from_secs(1_000_000);
+/// let policy = RotationPolicy::default();
+/// assert_eq!(plan(&r, now, &policy), vec![Step::WaitForRoom(now + policy.recheck_after)]);
+/// ```
 pub fn plan(r: &Reconciliation, now: UnixTime, policy: &RotationPolicy) -> Vec<Step> {
     let mut live: Vec<&V21Record> = r.live.iter().filter(|rec| rec.expires_at > now).collect();
     live.sort_by_key(|rec| rec.expires_at);
@@ -123,8 +148,18 @@ pub fn plan(r: &Reconciliation, now: UnixTime, policy: &RotationPolicy) -> Vec<S
         newest.is_none_or(|n| n.expires_at.saturating_duration_since(now) < policy.renew_before);
     let mut steps = Vec::new();
     if needs_issue {
-        let active = live.len() + r.unknown_kids.len();
-        let excess = (active + 1).saturating_sub(policy.max_active.max(1));
+        let active = live.len().saturating_add(r.unknown_kids.len());
+        let excess = active
+            .saturating_add(1)
+            .saturating_sub(policy.max_active.max(1));
+        if excess > live.len() {
+            // Not enough of ours to revoke: LINE would refuse the issuance.
+            if let Some(n) = newest {
+                steps.push(Step::Use(n.key_id.clone()));
+            }
+            steps.push(Step::WaitForRoom(now + policy.recheck_after));
+            return steps;
+        }
         if excess > 0 {
             // Oldest (soonest to expire) first; the newest goes last, only if unavoidable.
             let victims: Vec<String> = live
@@ -133,9 +168,7 @@ pub fn plan(r: &Reconciliation, now: UnixTime, policy: &RotationPolicy) -> Vec<S
                 .map(|rec| rec.key_id.clone())
                 .collect();
             live.retain(|rec| !victims.contains(&rec.key_id));
-            if !victims.is_empty() {
-                steps.push(Step::RevokeToMakeRoom(victims));
-            }
+            steps.push(Step::RevokeToMakeRoom(victims));
         }
         steps.push(Step::Issue);
         let old: Vec<String> = live.iter().map(|rec| rec.key_id.clone()).collect();

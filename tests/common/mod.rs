@@ -150,6 +150,9 @@ impl Drop for EmulatorProcess {
 #[path = "../../examples/support/transport.rs"]
 pub mod transport;
 
+/// Token-cache helpers: the emulated LINE, caches and a simulated clock.
+pub mod cache;
+
 /// Running `line-token` and faking LINE for it.
 pub mod cli;
 

@@ -1,0 +1,159 @@
+//! Inputs: LINE's answer to a refresh, or the lack of one.
+
+use http::Response;
+
+use super::events::Event;
+use super::failure::RefreshFailure;
+use super::poll::Ticket;
+use super::state::CachedToken;
+use super::TokenCache;
+use crate::protocol::token::IssuedToken;
+use crate::time::UnixTime;
+
+/// At most this many surplus tokens wait to be taken; older ones have the shortest life left.
+const SURPLUS_LIMIT: usize = crate::facts::MAX_ACTIVE_V21;
+
+/// What the cache did with an answer.
+#[must_use = "a failure or a surplus token needs the caller's attention"]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// The token was stored and is handed out from now on.
+    Stored,
+    /// The refresh produced no usable token; the cache backs off. Also queued as an event.
+    Failed(RefreshFailure),
+    /// A late or duplicate answer carried a counted token (short-lived, v2.1) the cache does
+    /// not keep: [`TokenCache::take_surplus`] it and revoke it.
+    Surplus,
+    /// Nothing changed: an answer for another cache or an earlier instance of this one, a
+    /// late error, or a late stateless token no better than the one held.
+    Ignored,
+}
+
+impl TokenCache {
+    /// Takes LINE's answer to the refresh `ticket` at `now`. The token's expiry counts from
+    /// when the refresh was handed out ([`Ticket::started`]), so a slow network only makes
+    /// the cache refresh early. A late answer (after the in-flight timeout, or a duplicate)
+    /// is kept if its token is better than the one held; a counted token that is not kept is
+    /// set aside for revocation ([`Handled::Surplus`]).
+    pub fn handle_response<B: AsRef<[u8]>>(
+        &mut self,
+        ticket: Ticket,
+        now: UnixTime,
+        response: &Response<B>,
+    ) -> Handled {
+        if ticket.incarnation != self.incarnation {
+            return Handled::Ignored;
+        }
+        self.pull_in_markers(now);
+        let current = self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
+        let status = response.status().as_u16();
+        match self.credentials.parse(response) {
+            Ok(token) => self.take_token(ticket, current, now, status, token),
+            Err(_) if !current => Handled::Ignored,
+            Err(error) => {
+                self.in_flight = None;
+                if matches!(status, 400 | 401) {
+                    self.credentials.forget_assertion();
+                }
+                let failure = RefreshFailure::from(&error);
+                self.record_failure(now, failure.clone());
+                Handled::Failed(failure)
+            }
+        }
+    }
+
+    /// The refresh `ticket` got no response at all (DNS, connection, TLS, client timeout):
+    /// the cache retries with backoff. Report it at once: until then, other callers wait.
+    pub fn handle_transport_failure(&mut self, ticket: Ticket, now: UnixTime) -> Handled {
+        let current = ticket.incarnation == self.incarnation
+            && self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
+        if !current {
+            return Handled::Ignored;
+        }
+        self.pull_in_markers(now);
+        self.in_flight = None;
+        let failure = RefreshFailure::transport();
+        self.record_failure(now, failure.clone());
+        Handled::Failed(failure)
+    }
+
+    /// Keeps a counted token LINE issued but the cache does not use, for the caller to revoke.
+    pub(super) fn set_aside(&mut self, token: IssuedToken) {
+        if self.surplus.len() >= SURPLUS_LIMIT {
+            self.surplus.remove(0);
+        }
+        self.events.push(Event::Surplus {
+            key_id: token.key_id.clone(),
+        });
+        self.surplus.push(token);
+    }
+
+    fn take_token(
+        &mut self,
+        ticket: Ticket,
+        current: bool,
+        now: UnixTime,
+        status: u16,
+        token: IssuedToken,
+    ) -> Handled {
+        if current {
+            self.in_flight = None;
+        }
+        let issued_at = ticket.started.min(now);
+        let empty = token.access_token.expose_secret().is_empty();
+        let candidate = CachedToken {
+            access_token: token.access_token.clone(),
+            issued_at,
+            expires_at: token.expires_at(issued_at),
+            key_id: token.key_id.clone(),
+        };
+        let held = self.token.as_ref().filter(|_| self.token(now).is_some());
+        let same = held.is_some_and(|h| h.access_token == candidate.access_token);
+        if same && !current {
+            // A duplicate answer for what is held: nothing new.
+            return Handled::Ignored;
+        }
+        let why = if same {
+            // Its expiry cannot be later than LINE first said: no refresh happened.
+            Some("LINE answered with the token already held")
+        } else if empty {
+            Some("the `access_token` is empty")
+        } else if token.expires_in == 0 {
+            Some("`expires_in` is 0")
+        } else if now >= self.window(&candidate).usable_until {
+            Some("the token expires too soon to use (a slow answer, or a wrong clock)")
+        } else if held.is_some_and(|h| h.expires_at >= candidate.expires_at) {
+            Some("the token ends no later than the one already held")
+        } else {
+            None
+        };
+        let Some(why) = why else {
+            let first = self.token.is_none();
+            let expires_at = candidate.expires_at;
+            self.set_token(Some(candidate));
+            self.failures = 0;
+            self.retry_at = None;
+            self.last_failure = None;
+            self.bump();
+            self.events.push(if first {
+                Event::Issued { expires_at }
+            } else {
+                Event::Refreshed { expires_at }
+            });
+            return Handled::Stored;
+        };
+        let counted = self.credentials.token_kind().is_counted() && !empty && !same;
+        if counted {
+            self.set_aside(token);
+        }
+        if current {
+            let failure = RefreshFailure::invalid(status, why);
+            self.record_failure(now, failure.clone());
+            Handled::Failed(failure)
+        } else if counted {
+            Handled::Surplus
+        } else {
+            Handled::Ignored
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! What happened to a cache, for metrics and logs: drained with
+//! [`TokenCache::poll_event`](super::TokenCache::poll_event). No event holds a secret.
+
+use std::collections::VecDeque;
+
+use super::failure::RefreshFailure;
+use crate::time::UnixTime;
+
+/// Something that happened to the cache's token. Queued (the oldest dropped beyond 16)
+/// until drained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A token was stored where there was none.
+    Issued {
+        /// Its expiry.
+        expires_at: UnixTime,
+    },
+    /// A token replaced an older one.
+    Refreshed {
+        /// The new token's expiry.
+        expires_at: UnixTime,
+    },
+    /// A refresh failed; the cache retries at `retry_at`.
+    RefreshFailed {
+        /// Why.
+        failure: RefreshFailure,
+        /// When the next refresh may start.
+        retry_at: UnixTime,
+    },
+    /// The token reached the end of its usable life with no replacement, or the clock went
+    /// back past its issuance so its age is unknown: it is no longer handed out.
+    Expired {
+        /// When it stopped being handed out.
+        at: UnixTime,
+    },
+    /// [`TokenCache::invalidate`](super::TokenCache::invalidate) dropped the current token.
+    Invalidated,
+    /// LINE issued a counted token the cache does not keep (a late, duplicate or shorter
+    /// answer): take it with [`TokenCache::take_surplus`](super::TokenCache::take_surplus)
+    /// and revoke it, or it holds one of LINE's 30 slots until it expires.
+    Surplus {
+        /// Its v2.1 `key_id`, if any.
+        key_id: Option<String>,
+    },
+    /// A restored state was repaired or discarded (another channel, an impossible token, a
+    /// marker from the future).
+    StateRepaired,
+}
+
+/// A bounded queue of events, or `None` when the cache records none.
+#[derive(Debug)]
+pub(super) struct Events(Option<VecDeque<Event>>);
+
+impl Events {
+    /// Events kept while nobody drains them.
+    pub(super) const CAPACITY: usize = 16;
+
+    pub(super) fn new(record: bool) -> Events {
+        Events(record.then(VecDeque::new))
+    }
+
+    pub(super) fn push(&mut self, event: Event) {
+        if let Some(queue) = &mut self.0 {
+            if queue.len() >= Self::CAPACITY {
+                queue.pop_front();
+            }
+            queue.push_back(event);
+        }
+    }
+
+    pub(super) fn pop(&mut self) -> Option<Event> {
+        let queue = self.0.as_mut()?;
+        let event = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > 0 {
+            // A drained cache holds no queue memory: it adds up in a pool.
+            *queue = VecDeque::new();
+        }
+        event
+    }
+}

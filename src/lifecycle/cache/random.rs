@@ -1,0 +1,78 @@
+//! Jitter and incarnation ids from a seed given once: no RNG is passed to `poll`.
+//!
+//! Jitter needs spread, not secrecy, so a tiny non-cryptographic mixer (splitmix64) is enough;
+//! quinn-proto takes an `rng_seed` the same way.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::config::CacheConfig;
+
+/// splitmix64's output function: a bijective mix of 64 bits.
+pub(super) fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A fraction of `span` picked by `random`, in `[0, span)` at millisecond resolution.
+pub(super) fn part_of(span: Duration, random: u64) -> Duration {
+    let ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
+    if ms == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(random % ms)
+}
+
+/// Every cache built in this process gets a distinct number, so two caches never share an
+/// incarnation even when given the same seed.
+static BUILT: AtomicU64 = AtomicU64::new(0);
+
+/// An id for a new cache instance: tickets carry it, and an answer whose ticket carries
+/// another id (another cache, or an earlier instance of this one) is never accepted.
+pub(super) fn incarnation(seed: u64) -> u64 {
+    mix(seed).wrapping_add(BUILT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A seed when the caller gave none: the operating system's RNG with `os-rng`, otherwise the
+/// channel id mixed with a process-wide counter (distinct per instance, but the same across
+/// processes: give [`TokenCacheBuilder::seed`](super::TokenCacheBuilder::seed) in a fleet).
+pub(super) fn default_seed(channel_id: &str) -> u64 {
+    #[cfg(feature = "os-rng")]
+    {
+        let _ = channel_id;
+        rsa::rand_core::RngCore::next_u64(&mut rsa::rand_core::OsRng)
+    }
+    #[cfg(not(feature = "os-rng"))]
+    {
+        let h = channel_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        mix(h ^ BUILT.load(Ordering::Relaxed))
+    }
+}
+
+/// "Equal jitter" backoff: half the exponential delay, plus a random part of the other half;
+/// never above [`CacheConfig::backoff_cap`], never below half of the current step.
+///
+/// ```
+/// use std::time::Duration;
+/// use line_channel_token::cache::{backoff_delay, CacheConfig};
+///
+/// let config = CacheConfig::for_lifetime(Duration::from_secs(900));
+/// let third = backoff_delay(&config, 3, 12345);
+/// assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(4));
+/// assert!(backoff_delay(&config, u32::MAX, u64::MAX) <= config.backoff_cap());
+/// ```
+pub fn backoff_delay(config: &CacheConfig, failures: u32, random: u64) -> Duration {
+    let exp = failures.saturating_sub(1).min(31);
+    let full = config
+        .backoff_base()
+        .checked_mul(1u32 << exp)
+        .unwrap_or(config.backoff_cap())
+        .min(config.backoff_cap());
+    let half = full / 2;
+    half + part_of(full.saturating_sub(half) + Duration::from_millis(1), random)
+        .min(full.saturating_sub(half))
+}
