@@ -25,8 +25,8 @@
 //! ignoring leases shorter than their bound ("no token within 13 s"), and counter versions
 //! ("version comes back with another body" after a wipe).
 //!
-//! `STORE_MODEL_DEPTH=12 cargo test --test store_model` explores deeper (about 4 million
-//! states, four minutes in the test profile).
+//! `STORE_MODEL_DEPTH=12 cargo test --test store_model` explores deeper (about 4.3 million
+//! states, five minutes in the test profile).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
