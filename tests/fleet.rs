@@ -263,6 +263,16 @@ fn store_options_are_checked() {
             &["--type", "long-lived"][..],
             "long-lived",
         ),
+        (
+            "redis://127.0.0.1:1/0",
+            &["--store-budget", "5"][..],
+            "a budget for stateless tokens, which LINE does not count",
+        ),
+        (
+            "redis://127.0.0.1:1/0",
+            &["--type", "short-lived", "--store-budget", "31"][..],
+            "a budget past LINE's cap",
+        ),
     ] {
         let o = machine
             .command("http://127.0.0.1:9", store, extra)
@@ -388,4 +398,32 @@ fn v21_through_the_store_with_the_jwt_options_keeps_key_and_assertion_out_of_red
         !body.contains(&kid),
         "an assertion (or the kid) reached Redis: {body}"
     );
+}
+
+#[test]
+fn the_budget_holds_the_fleet_to_the_tokens_it_has_out() {
+    let Some(world) = World::new("fleetbudget", 2) else {
+        return;
+    };
+    // Refresh as soon as a token is a second old: without a budget, every later run issues.
+    let due_at_once = ["--type", "short-lived", "--refresh-before", "2591999"];
+    let run = |machine: usize, budget: &str| {
+        let mut args = due_at_once.to_vec();
+        args.extend(["--store-budget", budget]);
+        token_of(
+            &world.machines[machine]
+                .command(&world.front.base, &world.redis.url(), &args)
+                .output()
+                .unwrap(),
+        )
+    };
+    let first = run(0, "1");
+    std::thread::sleep(Duration::from_millis(1100));
+    // Due for refresh, but the budget of 1 is out: the token out is served, none issued.
+    assert_eq!(run(1, "1"), first);
+    assert_eq!(world.front.issued(), 1);
+    // With room in the budget, the due refresh happens: the control.
+    let second = run(1, "2");
+    assert_ne!(second, first);
+    assert_eq!(world.front.issued(), 2);
 }

@@ -131,7 +131,8 @@ pub const COMMANDS: &[Command] = &[
         name: "token",
         synopsis: "--channel-id ID (--channel-secret-file FILE|- | --kid KID --key FILE) \
                    (--cache FILE [--lock-timeout SECS] [--force-refresh] | \
-                   --store redis://HOST:PORT/DB [--store-prefix P] [--store-lease SECS]) \
+                   --store redis://HOST:PORT/DB [--store-prefix P] [--store-lease SECS] \
+                   [--store-budget N]) \
                    [--type TYPE] [--token-exp SECS] [--refresh-before SECS]",
         about: "print a valid access token alone, kept in --cache (one machine) or --store \
                 (a fleet, through Redis) for every process sharing it",
@@ -147,6 +148,7 @@ pub const COMMANDS: &[Command] = &[
             "store",
             "store-prefix",
             "store-lease",
+            "store-budget",
             "refresh-before",
             "lock-timeout",
             "force-refresh",

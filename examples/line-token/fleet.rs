@@ -3,7 +3,8 @@
 //! The same command as `token --cache FILE`, with the same output and exit codes, but the
 //! state lives in one Redis hash per channel and token kind (`--store-prefix`, default
 //! `line-token`), shared by every process on every machine under the library's store
-//! protocol: a bounded lease (`--store-lease`, default 30 s) fenced by the record's version.
+//! protocol: a bounded lease (`--store-lease`, default 30 s) fenced by the record's version,
+//! and for counted kinds a budget of tokens out (`--store-budget`, default 20).
 //! Nothing secret but the access token itself goes to Redis.
 
 use std::time::Duration;
@@ -220,6 +221,19 @@ fn config(opts: &Options, kind: TokenKind, lifetime: Duration) -> Result<StoreCo
         config = config
             .with_lease(lease)
             .map_err(|e| usage(format!("--store-lease: {e}")))?;
+    }
+    if let Some(budget) = opts.get("store-budget") {
+        let n: usize = budget
+            .parse()
+            .map_err(|_| usage("--store-budget takes a whole number from 1 to 30"))?;
+        if !kind.is_counted() {
+            return Err(usage(
+                "--store-budget applies to short-lived and v2.1 tokens, which LINE counts",
+            ));
+        }
+        config = config
+            .with_budget(n)
+            .map_err(|e| usage(format!("--store-budget: {e}")))?;
     }
     if let Some(before) = opts.seconds("refresh-before")? {
         config = config

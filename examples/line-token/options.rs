@@ -126,6 +126,12 @@ pub const OPTIONS: &[OptSpec] = &[
         "with --store: how long one process may refresh before another takes over (default 30)",
     ),
     opt(
+        "store-budget",
+        "N",
+        None,
+        "with --store, short-lived and v2.1: at most N of the fleet's tokens out (default 20 of LINE's 30)",
+    ),
+    opt(
         "refresh-before",
         "SECS",
         None,

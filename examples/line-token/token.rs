@@ -34,8 +34,10 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     if opts.given("store") {
         return crate::fleet::run(net, opts);
     }
-    if opts.given("store-prefix") || opts.given("store-lease") {
-        return Err(usage("--store-prefix and --store-lease need --store"));
+    if opts.given("store-prefix") || opts.given("store-lease") || opts.given("store-budget") {
+        return Err(usage(
+            "--store-prefix, --store-lease and --store-budget need --store",
+        ));
     }
     let credentials = credentials(opts)?;
     let config = config(opts, &credentials)?;
