@@ -427,3 +427,26 @@ fn the_budget_holds_the_fleet_to_the_tokens_it_has_out() {
     assert_ne!(second, first);
     assert_eq!(world.front.issued(), 2);
 }
+
+#[test]
+fn a_failed_refresh_backs_off_the_whole_fleet_then_one_process_recovers() {
+    let Some(world) = World::new("fleetbackoff", 2) else {
+        return;
+    };
+    let url = world.redis.url();
+    world.front.counters.fail.store(true, Ordering::SeqCst);
+    let failed = world.machines[0]
+        .command(&world.front.base, &url, &[])
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(3), "a 500 is worth retrying");
+    assert_eq!(world.front.counters.failed.load(Ordering::SeqCst), 1);
+    // LINE is back. Another machine finds the fleet's 1 s backoff, waits it out, then issues.
+    world.front.counters.fail.store(false, Ordering::SeqCst);
+    let started = Instant::now();
+    let outputs = world.run_all(3, &[]);
+    all_same_token(&outputs);
+    assert_eq!(world.front.issued(), 1, "one issuance after the backoff");
+    assert_eq!(world.front.counters.failed.load(Ordering::SeqCst), 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

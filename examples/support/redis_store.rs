@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use line_channel_token::rand_core::{OsRng, RngCore};
 use line_channel_token::store::{
-    decide, Decision, Failure, OwnerId, Record, StoreConfig, StoredToken, Wait, Write,
+    decide, Decision, Failure, OwnerId, Record, StoreConfig, StoredToken, Wait, WaitReason, Write,
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
@@ -23,6 +23,9 @@ local current = redis.call('HGET', KEYS[1], 'version') or '0'
 if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
 return 1";
+
+/// A fleet backoff this short is waited out; a longer one is reported to the caller.
+const SHORT_BACKOFF: Duration = Duration::from_secs(5);
 
 /// How long to wait for Redis to connect or answer before calling it unreachable.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
@@ -158,8 +161,8 @@ pub fn new_owner() -> OwnerId {
 }
 
 /// Gets a token through the store: reads, decides, waits while another process refreshes (at
-/// most `max_wait` in all), takes the lease and refreshes with `issue` when it is this
-/// process's turn. `issue` gets the send time and answers LINE's token, or a failure to share
+/// most `max_wait` in all) or through a backoff of at most 5 s, takes the lease and refreshes
+/// with `issue` when it is this process's turn. `issue` gets the send time and answers LINE's token, or a failure to share
 /// with the fleet plus this process's own error.
 pub fn fetch<E>(
     store: &mut RedisStore,
@@ -176,7 +179,13 @@ pub fn fetch<E>(
         let held = match decide(&record, now, me, config) {
             Decision::Serve(token) => return Ok(token.clone()),
             Decision::Wait(wait) => {
-                if wait.until > give_up {
+                // Sit out another process's refresh (up to `max_wait`) and a short backoff;
+                // report anything longer.
+                let bound = match wait.reason {
+                    WaitReason::Refreshing { .. } => give_up,
+                    _ => give_up.min(now + SHORT_BACKOFF),
+                };
+                if wait.until > bound {
                     return Err(FetchError::Wait(wait));
                 }
                 std::thread::sleep(wait.until - now);

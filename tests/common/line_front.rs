@@ -1,5 +1,6 @@
 //! A front for `line-emulator` that counts the token issuances reaching LINE, and can stall
-//! them (as a LINE that stops answering would) so a test can kill a process mid-refresh.
+//! them (as a LINE that stops answering would) so a test can kill a process mid-refresh, or
+//! fail them with a 500.
 //! Every other byte passes through unchanged.
 
 use std::io::{BufRead, BufReader, Write};
@@ -22,6 +23,9 @@ pub struct Counters {
     pub stalled: AtomicU64,
     /// While set, issuance requests get no answer.
     pub stall: AtomicBool,
+    /// While set, issuance requests get a 500 (counted in `failed`).
+    pub fail: AtomicBool,
+    pub failed: AtomicU64,
 }
 
 pub struct LineFront {
@@ -93,6 +97,16 @@ fn relay(client: TcpStream, upstream: SocketAddr, counters: &Counters) -> std::i
             // No answer until the caller gives up or is killed (it closes the connection).
             std::thread::sleep(Duration::from_secs(60));
             return Ok(());
+        }
+        if issuing && counters.fail.load(Ordering::SeqCst) {
+            counters.failed.fetch_add(1, Ordering::SeqCst);
+            let body = r#"{"message":"Internal server error"}"#;
+            write!(
+                to_client,
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )?;
+            continue;
         }
         to_server.write_all(head.as_bytes())?;
         to_server.write_all(&body)?;
