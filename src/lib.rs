@@ -46,13 +46,61 @@
 //! ([`rotation`]), **short-lived** when only the channel secret is available and 30-day tokens
 //! suit you.
 //!
+//! ## The main items
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`Endpoint`] | one LINE token endpoint as a value: `to_request`, `parse_response` |
+//! | [`IssueStateless`], [`IssueShortLived`], [`IssueV21`] | issue a token (`issueStatelessChannelToken`, `issueChannelToken`, `issueChannelTokenByJWT`) |
+//! | [`Verify`], [`VerifyV21`] | ask LINE whether a token is valid, and for how long |
+//! | [`Revoke`], [`RevokeV21`], [`KeyIdsV21`] | revoke tokens; list the key ids of live v2.1 tokens |
+//! | [`call`], [`call_async`] | run an endpoint through your HTTP client closure |
+//! | [`ApiBase`] | where requests go (`https://api.line.me`, or an emulator) |
+//! | [`ChannelSecret`], [`AccessToken`], [`ClientAssertion`] | secrets: redacted, wiped on drop, compared in constant time |
+//! | [`SigningKey`] | an RSA-2048 assertion signing key, proved sound at load |
+//! | [`PublicJwk`] | its public half, as the LINE Developers Console wants it |
+//! | [`AssertionBuilder`] | LINE's client assertion (JWT), checked and signed |
+//! | [`cache::TokenCache`] | one channel's token kept warm: `poll(now)` says what to do |
+//! | [`pool::TokenPool`] | thousands of channels, next deadline in O(log n) |
+//! | [`rotation`] | v2.1 token records, reconciliation and rotation plans |
+//! | [`Error`], [`KeyError`], [`AssertionError`] | what went wrong, and what to do about it |
+//! | [`facts`] | LINE's documented limits and lifetimes, in one place |
+//! | [`rand_core`], `OsRng` | the randomness the signer takes (see below) |
+//!
 //! ## JWT assertions
 //!
 //! v2.1 issuance, key-id listing and stateless-by-JWT authenticate with a client assertion
 //! signed by your assertion signing key: generate one ([`SigningKey::generate`]), register
 //! [`SigningKey::public_jwk`] in the Console to get a `kid`, then
 //! [`AssertionBuilder::sign`]. Keys load from private JWKs and PKCS#1/PKCS#8 PEM once, and are
-//! checked against LINE's rules (RSA-2048, RS256).
+//! checked against LINE's rules (RSA-2048, RS256) and proved sound: `p × q = n`, `d` inverts
+//! `e`, the CRT values the file carries are the right ones, and a test signature verifies
+//! (which fails if `p` or `q` is not prime).
+//!
+//! ## Randomness
+//!
+//! The crate never reaches for randomness on its own: the only thing that needs it is the RSA
+//! private-key operation, which is **blinded** (RSA's standard defence against timing side
+//! channels, on top of `rsa` 0.10's constant-time arithmetic). The design:
+//!
+//! - **Traits, not a type of ours.** Signing and key generation take any
+//!   `R: `[`rand_core::TryCryptoRng`]` + ?Sized`, the trait `rsa` 0.10 itself takes, re-exported
+//!   here as [`rand_core`] (version 0.10) so you never need a second copy. Every
+//!   `CryptoRng` is a `TryCryptoRng`; a failing RNG gives [`KeyError::Rng`], never a panic.
+//! - **The OS RNG only by feature.** With `os-rng` (default), `OsRng` is getrandom's `SysRng`:
+//!   pass `&mut OsRng`. Without it the crate has no OS dependency and builds for
+//!   `wasm32-unknown-unknown` with no imports; pass an RNG fed by the host
+//!   (`crypto.getRandomValues` in a worker).
+//! - **Only JWT flows need one.** The endpoints sign nothing themselves and take no RNG;
+//!   channel-secret flows (stateless and short-lived by secret, verify, revoke) need no
+//!   randomness at all. The signature does not depend on the RNG (RS256 is deterministic);
+//!   only the blinding factor does.
+//! - **Long-lived state should take randomness once.** The design for state machines that
+//!   sign on their own schedule is quinn-proto's: the blinding RNG is given once at
+//!   construction, and retry jitter derives from a seed given at construction (`rng_seed`),
+//!   so `poll` and `handle_*` need none. Today [`cache::TokenCache`]'s `poll` and `handle_*`
+//!   still take an RNG on every call (for an assertion's blinding and for jitter); any
+//!   `TryCryptoRng`, `&mut OsRng` included, will do.
 //!
 //! ## Keeping tokens
 //!
@@ -73,23 +121,42 @@
 //! ## Testing without LINE
 //!
 //! With the `emulator` feature, `emulator::Emulator` answers requests as LINE does, limits
-//! and error bodies included; `examples/line-emulator.rs` serves it on 127.0.0.1.
+//! and error bodies included; `examples/line-emulator.rs` serves it on 127.0.0.1. The
+//! emulator's machinery (JWT decoding and verification: `Jwt`, `JwtError`) is public only
+//! with that feature.
 //!
 //! ## Security notes
 //!
 //! Secrets ([`ChannelSecret`], [`AccessToken`], [`ClientAssertion`], [`SigningKey`]) never
-//! appear in `Debug` or `Display`; reading one is an explicit `expose_secret`. Signatures are
-//! blinded. See the README's Security section for the threat model and RUSTSEC-2023-0071.
+//! appear in `Debug` or `Display`; reading one is an explicit `expose_secret`. They are wiped
+//! on drop and compared in constant time; so are the crate's own intermediate buffers (decoded
+//! key bytes, key text it exports, the signing input). A request the crate builds is an
+//! `http::Request<Vec<u8>>` that becomes yours, and your HTTP client's, once returned. The
+//! README's Security section states the threat model and exactly what is and is not promised.
 //!
 //! ## Features
 //!
-//! - `os-rng` (default): re-exports the operating system RNG as `OsRng`. Without it the
-//!   crate builds for `wasm32-unknown-unknown`; pass your own [`rand_core::CryptoRngCore`].
-//! - `emulator`: the `emulator` module (a LINE token server emulator).
+//! - `os-rng` (default): `OsRng`, the operating system's RNG (getrandom's `SysRng`). Without
+//!   it the crate builds for `wasm32-unknown-unknown`; pass your own [`rand_core::TryCryptoRng`].
+//! - `emulator`: the `emulator` module (a LINE token server emulator) and JWT decoding.
+//!
+//! ## Debug builds
+//!
+//! RSA arithmetic unoptimised is slow (tens of milliseconds a signature). Dependants keep
+//! their debug builds fast by optimising just the arithmetic crates:
+//!
+//! ```toml
+//! [profile.dev.package.crypto-bigint]
+//! opt-level = 3
+//! [profile.dev.package.rsa]
+//! opt-level = 3
+//! [profile.dev.package.sha2]
+//! opt-level = 3
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod facts;
 mod jose;
@@ -119,10 +186,16 @@ pub use jose::jwt;
 pub use lifecycle::{cache, pool, rotation, store};
 
 pub use facts::{TokenKind, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
+/// The operating system's RNG (feature `os-rng`, on by default): getrandom's `SysRng`.
+/// A `TryCryptoRng`: pass `&mut OsRng` to any signing or key-generation call.
+#[cfg(feature = "os-rng")]
+pub use getrandom::SysRng as OsRng;
 pub use jose::assertion::{AssertionBuilder, AssertionClaims, AssertionError};
-pub use jose::jwk::PublicJwk;
+pub use jose::error::KeyError;
+pub use jose::jwk::{PublicJwk, REQUIRED_BITS};
+#[cfg(feature = "emulator")]
 pub use jose::jwt::{Jwt, JwtError};
-pub use jose::key::{KeyError, SigningKey, REQUIRED_BITS};
+pub use jose::key::SigningKey;
 pub use protocol::api_base::{ApiBase, InvalidApiBase, LINE_API_BASE};
 pub use protocol::call::{call, call_async, CallError};
 pub use protocol::endpoints::{
@@ -134,10 +207,8 @@ pub use protocol::error_body::{ErrorBody, ErrorDetail};
 pub use protocol::operation::Operation;
 pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
 pub use protocol::wire::request_id;
-/// The RNG traits the signer takes (`rand_core` 0.6, as the `rsa` crate uses it).
+/// The RNG traits the signer takes (`rand_core` 0.10, the version `rsa` 0.10 uses).
+/// See "Randomness" in the crate docs.
 pub use rsa::rand_core;
-/// The operating system's RNG (feature `os-rng`, on by default).
-#[cfg(feature = "os-rng")]
-pub use rsa::rand_core::OsRng;
 pub use secret::{AccessToken, ChannelSecret, ClientAssertion};
 pub use time::UnixTime;

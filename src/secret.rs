@@ -2,17 +2,61 @@
 //!
 //! Each is its own type so it cannot be passed where another is expected, and none of them
 //! prints its value: `Debug` and `Display` show a redaction marker. Reading the raw value is an
-//! explicit call to `expose_secret`, which is easy to grep for in an audit.
+//! explicit call to `expose_secret`, which is easy to grep for in an audit. Each overwrites its
+//! bytes with zeros when dropped, and compares in constant time.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use http::header::{HeaderValue, AUTHORIZATION};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// Compares two byte strings in time that depends on their lengths only, never on where they
+/// first differ, so that comparing a guess against a secret does not reveal a matching prefix.
+///
+/// Written here because `subtle` is not a dependency: XOR-accumulate every byte pair, then
+/// test the accumulator once. `black_box` keeps the optimiser from turning the loop back into
+/// an early-exit comparison. Lengths are not secret (tokens and keys have public sizes).
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
+    std::hint::black_box(diff) == 0
+}
 
 macro_rules! secret_string {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash)]
+        #[derive(Clone)]
         pub struct $name(String);
+
+        /// Constant-time: the time taken does not depend on the secret's content.
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                ct_eq(self.0.as_bytes(), other.0.as_bytes())
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl Hash for $name {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                self.0.hash(state)
+            }
+        }
+
+        /// Overwrites the value with zeros.
+        impl Drop for $name {
+            fn drop(&mut self) {
+                self.0.zeroize();
+            }
+        }
+
+        impl ZeroizeOnDrop for $name {}
 
         impl $name {
             /// Wraps a raw value.
@@ -92,7 +136,9 @@ impl AccessToken {
     /// Returns `None` only when the token holds bytes that no HTTP header may carry
     /// (control characters), which no token issued by LINE does.
     pub fn bearer_header(&self) -> Option<HeaderValue> {
-        let mut value = HeaderValue::try_from(format!("Bearer {}", self.0)).ok()?;
+        // The copy `http` makes is the header's; this temporary is ours, so it is wiped.
+        let text = Zeroizing::new(format!("Bearer {}", self.0));
+        let mut value = HeaderValue::from_str(&text).ok()?;
         value.set_sensitive(true);
         Some(value)
     }
@@ -150,6 +196,27 @@ mod tests {
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(shown.contains("<redacted>"), "{shown}");
         }
+    }
+
+    #[test]
+    fn equality_is_by_value() {
+        assert_eq!(ChannelSecret::new("abc"), ChannelSecret::new("abc"));
+        assert_ne!(ChannelSecret::new("abc"), ChannelSecret::new("abd"));
+        assert_ne!(ChannelSecret::new("abc"), ChannelSecret::new("abcd"));
+        assert!(ct_eq(b"", b""));
+        assert!(!ct_eq(b"a", b""));
+        assert!(!ct_eq(b"\x00\x01", b"\x00\x02"));
+    }
+
+    #[test]
+    fn zeroize_wipes_the_value() {
+        // What `Drop` runs; reading freed memory to prove it would need `unsafe`.
+        let mut secret = String::from("hunter2");
+        secret.zeroize();
+        assert!(secret.is_empty());
+        let mut token = AccessToken::new("tok");
+        token.0.zeroize();
+        assert_eq!(token.expose_secret(), "");
     }
 
     #[test]

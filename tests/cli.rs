@@ -141,6 +141,57 @@ fn usage_errors_exit_2_with_nothing_on_stdout() {
 }
 
 #[test]
+fn an_empty_value_is_a_usage_error_not_a_request_line_refuses() {
+    let base = dead_base();
+    for args in [
+        &["verify", "--token", ""][..],
+        &["verify", "--token="][..],
+        &["issue-short-lived", "--channel-secret", ""][..],
+        &["issue-stateless", "--kid", "", "--key", "/nonexistent"][..],
+    ] {
+        let o = line_token(
+            args,
+            &[("LINE_API_BASE", &base), ("LINE_CHANNEL_ID", CHANNEL)],
+        );
+        assert!(failed(&o, 2).contains("empty"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_variable_that_is_not_utf8_is_named_not_reported_missing() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"\xff\xfe");
+    for (var, args) in [
+        ("LINE_CHANNEL_ID", &["issue-short-lived"][..]),
+        (
+            "LINE_CHANNEL_SECRET",
+            &["issue-short-lived", "--channel-id", CHANNEL][..],
+        ),
+        ("LINE_PRIVATE_KEY", &["public-jwk"][..]),
+    ] {
+        let o = command(args, &[]).env(var, bad).output().unwrap();
+        let err = failed(&o, 2);
+        assert!(
+            err.contains(&format!("${var} is set but is not UTF-8")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn keygen_to_one_path_for_both_keys_writes_nothing() {
+    let dir = Scratch::new("cli-keygen-same");
+    let both = dir.path("key.json");
+    let both = both.to_str().unwrap();
+    let o = line_token(&["keygen", "--private", both, "--public", both], &[]);
+    failed(&o, 2);
+    assert!(
+        !dir.path("key.json").exists(),
+        "a private key was left behind"
+    );
+}
+
+#[test]
 fn keygen_public_jwk_and_assertion() {
     let dir = Scratch::new("cli-keys");
     let private = dir.path("k/private.json");
@@ -362,6 +413,7 @@ fn exit_codes_tell_a_script_what_is_worth_retrying() {
         ),
         (401, r#"{"message":"Authentication failed"}"#, 1),
         (429, "", 3),
+        (408, "<html>Request Timeout</html>", 3),
         (500, "", 3),
         (503, "<html>Service Unavailable</html>", 3),
         (404, "<html>Not Found</html>", 1),
@@ -377,6 +429,26 @@ fn exit_codes_tell_a_script_what_is_worth_retrying() {
     let env = env(&base);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     failed(&line_token(&["issue-short-lived"], &env), 3);
+}
+
+#[test]
+fn a_redirect_is_not_followed_so_revoke_never_reports_a_revocation_that_did_not_happen() {
+    // A captive portal or misconfigured proxy: every POST is sent to a page that answers
+    // GET with `200 {}`, which is exactly revoke's success.
+    let server = FakeLine::start(|request| {
+        if request.starts_with("POST") {
+            (302, "/landing".to_owned())
+        } else {
+            (200, "{}".to_owned())
+        }
+    });
+    let o = line_token_stdin(
+        &["--api-base", &server.base, "revoke", "--token-file", "-"],
+        &[],
+        "a-token-that-was-never-revoked",
+    );
+    let err = failed(&o, 2);
+    assert!(err.contains("302"), "{err}");
 }
 
 #[test]

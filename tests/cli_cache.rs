@@ -67,11 +67,27 @@ fn a_token_is_cached_in_a_self_describing_private_file() {
     // Another type is a different cache entry: replaced, not mixed up.
     let short = token(&server.base, &cache, &["--type", "short-lived"]);
     assert_ne!(short, forced);
-    // A corrupt file is replaced, with a warning.
-    std::fs::write(&cache, b"{ not json").unwrap();
+    // A damaged cache is replaced, with a warning.
+    std::fs::write(
+        &cache,
+        br#"{"format": "line-channel-token/cache/v2", "token": 7}"#,
+    )
+    .unwrap();
     let o = token_output(&server.base, &cache, &[]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("replacing it"), "{}", stderr(&o));
+    // A file that is not a cache (a mistyped path: the secret file, a config) is left alone.
+    for foreign in [
+        &b"{ not json"[..],
+        b"0123456789abcdef0123456789abcdef\n",
+        b"{\"a\": 1}",
+    ] {
+        std::fs::write(&cache, foreign).unwrap();
+        let err = failed(&token_output(&server.base, &cache, &[]), 2);
+        assert!(err.contains("not a line-token cache"), "{err}");
+        assert_eq!(std::fs::read(&cache).unwrap(), foreign);
+    }
+    std::fs::remove_file(&cache).unwrap();
     // v2.1 with a key: no key material in the file either.
     let key = dir.path("private.json");
     let v21_args = [
@@ -162,6 +178,44 @@ fn a_v1_file_is_read_and_migrated() {
         .as_str()
         .unwrap()
         .ends_with('Z'));
+}
+
+#[test]
+fn a_saved_ticket_count_at_the_end_of_u64_does_not_panic() {
+    let (server, dir, _) = setup("cli-ticket");
+    let cache = dir.path("token.json");
+    for format in ["v1", "v2"] {
+        let state = serde_json::json!({
+            "channel_id": CHANNEL, "token_type": "stateless", "token": null,
+            "in_flight": null, "failures": u32::MAX, "retry_at": null, "last_failure": null,
+            "next_ticket": u64::MAX
+        });
+        let file = if format == "v1" {
+            serde_json::json!({"format": "line-channel-token/cache/v1", "state": state})
+        } else {
+            let mut v2 = state;
+            v2["format"] = "line-channel-token/cache/v2".into();
+            v2
+        };
+        dir.write("token.json", file.to_string());
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let o = token_output(&server.base, &cache, &[]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn an_empty_cache_path_is_a_usage_error_before_any_file_or_request() {
+    let dir = Scratch::new("cli-empty-cache");
+    let o = command(&["token", "--cache", ""], &channel_env(&dead_base()))
+        .current_dir(dir.path(""))
+        .output()
+        .unwrap();
+    assert!(failed(&o, 2).contains("--cache"), "{}", stderr(&o));
+    assert!(
+        !dir.path(".lock").exists(),
+        "a lock was left in the working directory"
+    );
 }
 
 #[test]

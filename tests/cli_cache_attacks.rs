@@ -63,6 +63,20 @@ fn a_cache_others_can_write_is_refused_like_strict_modes() {
         2,
     );
     assert!(err.contains("uid 4242"), "{err}");
+    // A link planted by another user (in /tmp, say) pointing at a directory of yours:
+    // refused, and nothing is written through it.
+    std::fs::create_dir(dir.path("project")).unwrap();
+    dir.write("project/t.json", b"{\"format\": \"precious, not a cache\"}");
+    std::fs::set_permissions(dir.path("project/t.json"), PermissionsExt::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(dir.path("project"), dir.path("planted")).unwrap();
+    std::os::unix::fs::lchown(dir.path("planted"), Some(4242), Some(4242)).unwrap();
+    let err = failed(
+        &token_output(&server.base, &dir.path("planted/t.json"), &[]),
+        2,
+    );
+    assert!(err.contains("symbolic link of uid 4242"), "{err}");
+    assert!(dir.read("project/t.json").contains("precious"));
+    assert!(!dir.path("project/t.json.lock").exists());
     // A lock file planted by another user: refused, not waited on.
     std::fs::write(dir.path("mine.json.lock"), b"").unwrap();
     std::os::unix::fs::chown(dir.path("mine.json.lock"), Some(4242), Some(4242)).unwrap();

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+
 use common::cli::*;
 use common::*;
 
@@ -156,6 +158,12 @@ fn key_contents_and_token_like_arguments_are_never_echoed() {
         &["verify", &format!("--{token}")][..],
         &["token", "--type", token][..],
         &["issue-short-lived", "--channel-secret-file", token][..],
+        // A token inside a longer argument: pasted with its header or its JSON.
+        &["verify", &format!("Bearer {token}")][..],
+        &["verify", &format!("\"access_token\": \"{token}\",")][..],
+        &[format!("Authorization: Bearer {token}").as_str()][..],
+        &["help", &format!("Bearer {token}")][..],
+        &["token", "--type", &format!("Bearer {token}")][..],
     ] {
         let err = failed(&line_token(args, &[("LINE_CHANNEL_ID", CHANNEL)]), 2);
         assert!(
@@ -301,6 +309,64 @@ fn server_text_reaches_the_terminal_escaped_on_one_line() {
         "{} bytes",
         err.len()
     );
+}
+
+#[test]
+fn server_text_in_json_on_stdout_has_no_character_a_terminal_acts_on() {
+    // serde_json escapes U+0000..U+001F itself; DEL, C1 controls (U+009B is CSI) and bidi
+    // overrides it writes raw.
+    let hostile =
+        r#"{"access_token":"a\u009b2Jb\u007fc\u202ed","expires_in":900,"token_type":"Bearer"}"#;
+    let server = FakeLine::start(move |_| (200, hostile.to_owned()));
+    let env = [
+        ("LINE_API_BASE", server.base.as_str()),
+        ("LINE_CHANNEL_ID", CHANNEL),
+        ("LINE_CHANNEL_SECRET", SECRET),
+    ];
+    let out = ok_json(&line_token(&["issue-short-lived"], &env));
+    assert_eq!(
+        out["access_token"], "a\u{9b}2Jb\u{7f}c\u{202e}d",
+        "the value is kept"
+    );
+    let o = line_token(&["issue-short-lived"], &env);
+    let text = stdout(&o);
+    assert!(
+        !text
+            .chars()
+            .any(|c| c != '\n' && (c.is_control() || c == '\u{202e}')),
+        "raw on stdout: {text:?}"
+    );
+}
+
+#[test]
+fn a_damaged_cache_file_cannot_make_a_warning_quote_its_token() {
+    let dir = Scratch::new("cli-damaged-cache");
+    let old = "eyJvbGQtdG9rZW4ifQ.b2xkLXRva2VuLXBheWxvYWQ.c2lnbmF0dXJl";
+    // serde quotes a string found where a number belongs.
+    let damaged = serde_json::json!({
+        "format": "line-channel-token/cache/v2", "channel_id": CHANNEL,
+        "token_type": "stateless", "failures": old, "next_ticket": 1
+    });
+    let cache = dir.write("t.json", damaged.to_string());
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fresh =
+        r#"{"access_token":"fresh-token-0123456789","expires_in":900,"token_type":"Bearer"}"#;
+    let server = FakeLine::start(move |_| (200, fresh.to_owned()));
+    let env = [
+        ("LINE_API_BASE", server.base.as_str()),
+        ("LINE_CHANNEL_ID", CHANNEL),
+        ("LINE_CHANNEL_SECRET", SECRET),
+    ];
+    let o = line_token(&["token", "--cache", cache.to_str().unwrap()], &env);
+    assert_eq!(
+        stdout(&o).trim(),
+        "fresh-token-0123456789",
+        "{}",
+        stderr(&o)
+    );
+    let warning = stderr(&o);
+    assert!(warning.contains("not a usable"), "{warning}");
+    assert!(!warning.contains("c2lnbmF0dXJl"), "{warning}");
 }
 
 #[test]

@@ -57,6 +57,19 @@ fn bodies_need_exactly_one_content_length() {
         ),
     );
     assert!(doubled.starts_with("HTTP/1.1 400"), "{doubled}");
+    // A length hidden by a space before the colon: its body must not become a request.
+    let smuggled = "GET /nowhere HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    let hidden = exchange(
+        &server,
+        &format!(
+            "GET /oauth2/v2.1/verify?access_token=x HTTP/1.1\r\nhost: x\r\ncontent-length : {}\r\n\r\n{smuggled}",
+            smuggled.len()
+        ),
+    );
+    assert!(
+        hidden.starts_with("HTTP/1.1 400") && hidden.matches("HTTP/1.1 ").count() == 1,
+        "{hidden}"
+    );
 }
 
 #[test]
@@ -125,4 +138,50 @@ fn connections_beyond_the_bound_are_closed_and_the_server_carries_on() {
         assert!(Instant::now() < deadline, "the server did not recover");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn a_client_that_never_reads_is_cut_off_by_the_response_deadline() {
+    let server = emulator();
+    let mut s = connect(&server);
+    // Far more pipelined requests than the socket buffers hold answers for: the server's
+    // writes block until this client reads, which it does not.
+    let request = "GET /oauth2/v2.1/verify?access_token=x HTTP/1.1\r\nhost: x\r\n\r\n";
+    let mut sender = s.try_clone().unwrap();
+    let flood = std::thread::spawn(move || {
+        let batch = request.repeat(1000);
+        for _ in 0..200 {
+            if sender.write_all(batch.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_secs(8));
+    // The server gave up on the response by its deadline and closed: what it had written
+    // drains, then the stream ends. Without a deadline it would still be answering.
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let started = Instant::now();
+    let mut buf = vec![0u8; 1 << 16];
+    let ended = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) if started.elapsed() < Duration::from_secs(60) => {}
+            Ok(_) => break false,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break false
+            }
+            Err(_) => break true, // reset: closed with requests unread
+        }
+    };
+    assert!(
+        ended,
+        "the server kept a connection whose client never read"
+    );
+    drop(s);
+    flood.join().unwrap();
 }

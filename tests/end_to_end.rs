@@ -265,15 +265,13 @@ fn the_emulator_enforces_lines_limits() {
     assert_eq!(e.as_api().unwrap().error_description(), Some("Invalid exp"));
     let header = r#"{"alg":"RS256","typ":"JWT","kid":"KID"}"#.replace("KID", &kid);
     let claims = serde_json::json!({"iss": CHANNEL, "sub": CHANNEL, "aud": "https://api.line.me", "exp": t0.as_secs() + 60});
-    let wrong_aud = ClientAssertion::new(
-        jwt::sign_rs256(
-            &serde_json::from_str::<serde_json::Value>(&header).unwrap(),
-            &claims,
-            &key,
-            &mut OsRng,
-        )
-        .unwrap(),
-    );
+    let wrong_aud = jwt::sign_rs256(
+        &serde_json::from_str::<serde_json::Value>(&header).unwrap(),
+        &claims,
+        &key,
+        &mut OsRng,
+    )
+    .unwrap();
     let e =
         KeyIdsV21::parse_response(&line.handle(t0, &KeyIdsV21::new(&wrong_aud).to_request(&api)))
             .unwrap_err();

@@ -71,8 +71,20 @@ impl Store for FileStore {
                 outdated: false,
             });
         };
+        // The file holds a token: wherever it is, even in a field of the wrong type that
+        // serde would quote in the warning below, it is known before any message is made.
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            register_tokens(&value);
+        }
         match decode(&bytes) {
             Ok(loaded) => Ok(loaded),
+            // Saves are atomic renames, so a cache is never half written: a file that is not
+            // one is someone's data at a mistyped path (`--cache ~/.config/line/secret`).
+            Err(_) if !is_cache(&bytes) => Err(local(format!(
+                "{} is not a line-token cache, and is left as it is: give --cache a path of \
+                 its own",
+                self.path.display()
+            ))),
             Err(why) => {
                 warnings.push(format!(
                     "{} is not a usable line-token cache ({why}); replacing it",
@@ -90,6 +102,39 @@ impl Store for FileStore {
         let mut json = serde_json::to_vec_pretty(&encode(state)).map_err(local)?;
         json.push(b'\n');
         files::write_private_atomic(&self.path, &json)
+    }
+}
+
+/// Whether a file that did not load was written by line-token (or is empty), and so may be
+/// replaced: a JSON object whose `format` names a line-token cache.
+fn is_cache(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<Probe>(bytes)
+            .is_ok_and(|p| p.format.starts_with("line-channel-token/cache/"))
+}
+
+/// Registers every string in a saved file that looks like a token, for scrubbing, except
+/// the members known to hold none (the format, IDs, times, and `last_failure`, which was
+/// scrubbed when saved): registering those would blank them out of every message.
+fn register_tokens(value: &serde_json::Value) {
+    const NO_SECRET: &[&str] = &[
+        "format",
+        "channel_id",
+        "token_type",
+        "key_id",
+        "issued_at",
+        "expires_at",
+        "retry_at",
+        "last_failure",
+    ];
+    match value {
+        serde_json::Value::String(s) if scrub::looks_secret(s) => scrub::register(s),
+        serde_json::Value::Array(items) => items.iter().for_each(register_tokens),
+        serde_json::Value::Object(members) => members
+            .iter()
+            .filter(|(name, _)| !NO_SECRET.contains(&name.as_str()))
+            .for_each(|(_, v)| register_tokens(v)),
+        _ => {}
     }
 }
 

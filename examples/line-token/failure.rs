@@ -66,6 +66,11 @@ pub fn from_error(error: &Error) -> Failure {
     let text = error.to_string();
     match error {
         Error::Api(_) if error.is_retryable() => Failure::Retry(text),
+        // 408 Request Timeout: the request did not arrive in time (a proxy's or LINE's
+        // timeout); RFC 9110 lets the client repeat it.
+        Error::Api(_) if error.status() == http::StatusCode::REQUEST_TIMEOUT => {
+            Failure::Retry(text)
+        }
         Error::Api(_) if error.status().is_client_error() => Failure::Refused(text),
         // 1xx/3xx: something other than LINE answered.
         Error::Api(_) => Failure::Local(format!("{text}; is the API base pointing at LINE?")),

@@ -97,8 +97,25 @@ pub fn nearest_existing(dir: &Path) -> &Path {
 }
 
 /// Refuses a directory, or any directory above it, that another user could change: owned by
-/// someone else (root aside), or writable by others without the sticky bit.
+/// someone else (root aside), writable by others without the sticky bit, or reached through a
+/// link of someone else's.
 pub fn check_dirs(dir: &Path, uid: u32) -> Result<(), Failure> {
+    // A link in the path as given is checked before it is resolved: one planted in a shared
+    // directory (`/tmp/line -> ~/project/config`) passes every check below, as its target is
+    // yours, and then sends the cache, its lock and its rewrites into your directory.
+    for d in dir.ancestors().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(meta) = d.symlink_metadata() {
+            if meta.file_type().is_symlink() && meta.uid() != uid && meta.uid() != 0 {
+                return Err(local(format!(
+                    "{} is a symbolic link of uid {}, not yours (uid {uid}) or root's: its \
+                     owner can point it anywhere, even at a directory of yours; use a path \
+                     without it",
+                    d.display(),
+                    meta.uid()
+                )));
+            }
+        }
+    }
     let dir = std::fs::canonicalize(dir)
         .map_err(|e| local(format!("cannot resolve directory {}: {e}", dir.display())))?;
     for d in dir.ancestors() {

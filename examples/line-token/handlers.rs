@@ -99,6 +99,11 @@ pub fn assertion(_: &Net, opts: &Options) -> Result<Output, Failure> {
 pub fn keygen(_: &Net, opts: &Options) -> Result<Output, Failure> {
     let private = PathBuf::from(opts.require("private")?);
     let public = PathBuf::from(opts.require("public")?);
+    // Checked before anything is written: one path for both left the private key there and
+    // then failed on the public one.
+    if private == public {
+        return Err(usage("--private and --public must be different files"));
+    }
     for p in [&private, &public] {
         if p.symlink_metadata().is_ok() {
             return Err(local(format!(
@@ -108,9 +113,9 @@ pub fn keygen(_: &Net, opts: &Options) -> Result<Output, Failure> {
         }
     }
     let key = SigningKey::generate(&mut OsRng).map_err(local)?;
-    let mut private_jwk = key.to_private_jwk().into_bytes();
-    private_jwk.push(b'\n');
-    files::create_new(&private, &private_jwk, 0o600)?;
+    let mut private_jwk = key.to_private_jwk();
+    private_jwk.push('\n');
+    files::create_new(&private, private_jwk.as_bytes(), 0o600)?;
     let jwk = key.public_jwk().to_json_pretty();
     files::create_new(&public, format!("{jwk}\n").as_bytes(), 0o644)?;
     Ok(jwk.into())

@@ -31,6 +31,14 @@ impl Net {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, ureq::Error> {
         register_secrets(&request);
+        // Redirects are not followed: LINE's token endpoints never redirect, and a followed
+        // 302 turns a POST into a GET, whose `200 {}` from a login page or captive portal
+        // would read as "revoked". The 3xx comes back as an answer instead (exit 2).
+        let request = self
+            .agent
+            .configure_request(request)
+            .max_redirects(0)
+            .build();
         let response = transport::send(&self.agent, request)?;
         Ok(response.map(|body| scrub::bytes(&body)))
     }
@@ -54,7 +62,9 @@ impl Net {
         } else {
             value
         };
-        serde_json::to_string_pretty(&value).map_err(local)
+        let json = serde_json::to_string_pretty(&value).map_err(local)?;
+        // LINE's fields are server text, and stdout is often a terminal.
+        Ok(scrub::json_for_terminal(&json))
     }
 }
 

@@ -206,8 +206,30 @@ impl Options {
                     usage(format!("--{} needs a value ({placeholder})", spec.name))
                 })?,
             };
+            // An unset shell variable (`--token "$TOKEN"`) is a usage error here, not a request
+            // LINE refuses with exit 1.
+            if spec.value.is_some() && value.is_empty() {
+                return Err(usage(format!(
+                    "--{} needs a value, not an empty one",
+                    spec.name
+                )));
+            }
             if values.insert(spec.name, value).is_some() {
                 return Err(usage(format!("--{} given twice", spec.name)));
+            }
+        }
+        // A variable that is set but not UTF-8 would read as unset, and the message would
+        // say "missing" about something the user did give.
+        for name in allowed.iter().chain(&["api-base"]) {
+            let env = match spec(name).and_then(|s| s.env) {
+                Some(env) if !values.contains_key(name) => env,
+                _ => continue,
+            };
+            let also = (*name == "key").then_some("LINE_PRIVATE_KEY");
+            for var in std::iter::once(env).chain(also) {
+                if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
+                    return Err(usage(format!("${var} is set but is not UTF-8 text")));
+                }
             }
         }
         Ok(Options { values })

@@ -16,9 +16,9 @@ pub const REDACTED: &str = "[redacted]";
 /// secret, token or assertion is this short.
 const MIN_SECRET: usize = 6;
 
-/// A truncated secret (the head of one, cut off by someone's length limit) is scrubbed when
-/// at least this much of it shows.
-const MIN_HEAD: usize = 8;
+/// A piece of a secret (its head cut off by someone's length limit, or the parts between
+/// escapes a server added, like JSON's `\/`) is scrubbed when at least this much of it shows.
+const MIN_PIECE: usize = 8;
 
 /// Longest line written to stderr, in characters.
 pub const MAX_LINE: usize = 2000;
@@ -85,19 +85,18 @@ pub fn bytes(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Replaces every known secret in a text, and any head of one (at least [`MIN_HEAD`]
-/// characters) that a length limit may have cut off.
+/// Replaces every known secret in a text, and any piece of one (at least [`MIN_PIECE`]
+/// characters): a head a length limit cut off, or the runs between escapes a server wrote
+/// into it (`abc\/def`, `abc%2fdef`).
 pub fn text(s: &str) -> String {
-    let mut out = s.as_bytes().to_vec();
+    let mut out = s.to_owned();
     let secrets = known();
     for secret in &secrets {
-        out = replace(&out, secret.as_bytes(), REDACTED.as_bytes());
+        let replaced = replace(out.as_bytes(), secret.as_bytes(), REDACTED.as_bytes());
+        // A whole secret (valid UTF-8) was replaced by ASCII: still valid UTF-8.
+        out = String::from_utf8_lossy(&replaced).into_owned();
     }
-    for secret in &secrets {
-        out = replace_heads(&out, secret.as_bytes());
-    }
-    // Only whole secrets (valid UTF-8) and ASCII were replaced, so this is lossless.
-    String::from_utf8_lossy(&out).into_owned()
+    replace_pieces(&out, &secrets)
 }
 
 /// A text made safe for a terminal, on exactly one line: secrets scrubbed, control and
@@ -120,14 +119,13 @@ pub fn line(s: &str) -> String {
 }
 
 /// Whether an argument looks like a token, a key or a secret, and so must not be echoed in an
-/// error message: a long unbroken run of token characters, a PEM block or a JSON object.
+/// error message: a long unbroken run of token characters anywhere in it (`Bearer TOKEN` and
+/// `"access_token": "TOKEN"` hold one too), a PEM block or a JSON object.
 pub fn looks_secret(arg: &str) -> bool {
-    let token_chars = arg
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "+/=._-~%".contains(c));
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "+/=._-~%".contains(c);
     arg.contains("-----BEGIN")
         || arg.trim_start().starts_with('{')
-        || (arg.len() >= 20 && token_chars)
+        || arg.split(|c| !token_char(c)).any(|run| run.len() >= 20)
 }
 
 /// An argument for an error message: itself (escaped), or a note that it is withheld.
@@ -137,6 +135,26 @@ pub fn shown(arg: &str) -> String {
     } else {
         format!("{:?}", line(arg))
     }
+}
+
+/// JSON for stdout with no character a terminal acts on: serde_json escapes only U+0000 to
+/// U+001F, so DEL, the C1 controls (U+009B is CSI to some terminals) and bidirectional
+/// overrides in server text are written as `\uXXXX` escapes. The JSON value is unchanged.
+pub fn json_for_terminal(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        // Outside strings there is only ASCII punctuation, digits, spaces and pretty-printing
+        // newlines, so any other unsafe character is inside a string, where `\u` is valid.
+        if c != '\n' && is_unsafe(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn is_unsafe(c: char) -> bool {
@@ -162,27 +180,36 @@ fn replace(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Replaces a head of `secret` (at least [`MIN_HEAD`] bytes, ending where the text stops
-/// matching) by the marker.
-fn replace_heads(haystack: &[u8], secret: &[u8]) -> Vec<u8> {
-    if secret.len() <= MIN_HEAD {
-        return haystack.to_vec();
-    }
-    let mut out = Vec::with_capacity(haystack.len());
+/// Replaces every run of the text, at least [`MIN_PIECE`] bytes long, whose every
+/// [`MIN_PIECE`]-byte window occurs in a secret's long runs of token characters. Short runs
+/// (`-----BEGIN`'s words, a JWK's `"kty"`) are left out: they are not secret, and messages
+/// quote them.
+fn replace_pieces(text: &str, secrets: &[String]) -> String {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "+/=._-~%".contains(c);
+    let windows: std::collections::HashSet<&[u8]> = secrets
+        .iter()
+        .flat_map(|s| s.split(|c| !token_char(c)))
+        .filter(|run| run.len() > MIN_PIECE)
+        .flat_map(|run| run.as_bytes().windows(MIN_PIECE))
+        .collect();
+    let bytes = text.as_bytes();
+    let known = |end: usize| end >= MIN_PIECE && windows.contains(&bytes[end - MIN_PIECE..end]);
+    let mut out = String::with_capacity(text.len());
     let mut i = 0;
-    while i < haystack.len() {
-        let common = haystack[i..]
-            .iter()
-            .zip(secret)
-            .take_while(|(a, b)| a == b)
-            .count();
-        // Only cut at a character boundary of the secret (valid UTF-8 either side).
-        if common >= MIN_HEAD && std::str::from_utf8(&secret[..common]).is_ok() {
-            out.extend_from_slice(REDACTED.as_bytes());
-            i += common;
+    while i < bytes.len() {
+        if i + MIN_PIECE <= bytes.len() && known(i + MIN_PIECE) {
+            let mut end = i + MIN_PIECE;
+            while end < bytes.len() && known(end + 1) {
+                end += 1;
+            }
+            // The windows are ASCII token characters, so `end` is a character boundary.
+            out.push_str(REDACTED);
+            i = end;
         } else {
-            out.push(haystack[i]);
-            i += 1;
+            // `i` only ever moves by whole characters or over ASCII windows.
+            let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+            out.push(c);
+            i += c.len_utf8();
         }
     }
     out
@@ -223,12 +250,45 @@ mod tests {
     }
 
     #[test]
+    fn json_for_the_terminal_escapes_what_serde_json_leaves_raw() {
+        let value = serde_json::json!({"a": "x\u{9b}31m\u{7f}\u{202e}y", "b": ["\u{85}"]});
+        let raw = serde_json::to_string_pretty(&value).unwrap();
+        let safe = json_for_terminal(&raw);
+        assert!(!safe.chars().any(|c| c != '\n' && is_unsafe(c)), "{safe:?}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
     fn token_like_arguments_are_withheld() {
         assert!(looks_secret("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"));
         assert!(looks_secret("-----BEGIN PRIVATE KEY-----"));
         assert!(looks_secret("{\"kty\":\"RSA\"}"));
+        assert!(looks_secret(
+            "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"
+        ));
+        assert!(looks_secret("\"access_token\": \"0123456789abcdef0123\""));
+        assert!(!looks_secret("not a command at all"));
         assert!(!looks_secret("frobnicate"));
         assert!(!looks_secret("--channel-id"));
+    }
+
+    #[test]
+    fn pieces_between_escapes_a_server_added_are_replaced() {
+        let token = "pieceAAAAAAAAAA/pieceBBBBBBBBBB+pieceCCCCCCCC=";
+        register(token);
+        let echoed = r#"{"echo":"pieceAAAAAAAAAA\/pieceBBBBBBBBBB+pieceCCCCCCCC="}"#;
+        let out = text(echoed);
+        for piece in ["AAAAAAAA", "BBBBBBBB", "CCCCCCCC"] {
+            assert!(!out.contains(piece), "{out}");
+        }
+        // Short words of key text are not pieces of a secret.
+        register_key_text("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n");
+        assert_eq!(
+            text("give a PKCS#8 PEM (BEGIN PRIVATE KEY) or a JWK ({\"kty\":\"RSA\"})"),
+            "give a PKCS#8 PEM (BEGIN PRIVATE KEY) or a JWK ({\"kty\":\"RSA\"})"
+        );
+        assert_eq!(text("é ünïcödé ñ"), "é ünïcödé ñ");
     }
 
     proptest! {

@@ -177,7 +177,8 @@ fn from_refresh(f: &RefreshFailure, retry_at: UnixTime) -> Failure {
     );
     match &f.kind {
         _ if f.retryable => Failure::Retry(message),
-        FailureKind::Refused { status, .. } if (400..500).contains(status) => {
+        // 408 Request Timeout: the client may repeat the request (RFC 9110).
+        FailureKind::Refused { status, .. } if (400..500).contains(status) && *status != 408 => {
             Failure::Refused(message)
         }
         _ => Failure::Local(message),

@@ -3,8 +3,9 @@
 //!
 //! A test tool, but people run it, so it holds up against a misbehaving client: at most
 //! [`MAX_CONNECTIONS`] connection threads, a deadline for each whole request (not each read,
-//! which a client trickling one byte at a time would reset forever), no body without one
-//! Content-Length, and no panic when a thread cannot be started.
+//! which a client trickling one byte at a time would reset forever) and for each whole
+//! response (a client that never reads would otherwise hold its thread forever), no body
+//! without one Content-Length, and no panic when a thread cannot be started.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -19,7 +20,8 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 1024 * 1024;
 /// Connections served at once; more are closed on arrival.
 pub const MAX_CONNECTIONS: usize = 64;
-/// The time a client has to send one whole request (head and body).
+/// The time a client has to send one whole request (head and body), and to take one whole
+/// response.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// The time an idle keep-alive connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,7 +75,7 @@ impl Drop for Slot {
     }
 }
 
-/// A stream whose reads all end by one deadline, set per request.
+/// A stream whose reads (or writes) all end by one deadline, set per request.
 struct Deadlined {
     stream: TcpStream,
     deadline: Instant,
@@ -90,6 +92,21 @@ impl Read for Deadlined {
     }
 }
 
+impl Write for Deadlined {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_write_timeout(Some(left))?;
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
+    }
+}
+
 fn serve_connection(
     stream: TcpStream,
     emulator: &Mutex<Emulator>,
@@ -99,7 +116,10 @@ fn serve_connection(
         stream: stream.try_clone()?,
         deadline: Instant::now() + IDLE_TIMEOUT,
     });
-    let mut writer = stream;
+    let mut writer = Deadlined {
+        stream,
+        deadline: Instant::now(),
+    };
     loop {
         // An idle connection may wait for its next request; once that request starts, the
         // whole of it must arrive by the request deadline.
@@ -111,6 +131,7 @@ fn serve_connection(
         let (request, close) = match read_request(&mut reader)? {
             Some(Ok(r)) => r,
             Some(Err(status)) => {
+                writer.deadline = Instant::now() + REQUEST_DEADLINE;
                 write_response(&mut writer, &plain(status), true)?;
                 return Ok(());
             }
@@ -120,6 +141,7 @@ fn serve_connection(
             Ok(mut e) => e.handle(clock(), &request),
             Err(_) => plain(500),
         };
+        writer.deadline = Instant::now() + REQUEST_DEADLINE;
         write_response(&mut writer, &response, close)?;
         if close {
             return Ok(());
@@ -178,6 +200,11 @@ fn read_request(reader: &mut BufReader<Deadlined>) -> std::io::Result<Option<Par
         let Some((name, value)) = line.split_once(':') else {
             return Ok(Some(Err(400)));
         };
+        // `Content-Length :` (or a folded line) is not Content-Length here, but may be to a
+        // proxy in front: the body would frame differently for the two. RFC 9112 says 400.
+        if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace()) {
+            return Ok(Some(Err(400)));
+        }
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
             if length.is_some() {
@@ -193,7 +220,7 @@ fn read_request(reader: &mut BufReader<Deadlined>) -> std::io::Result<Option<Par
         } else if name.eq_ignore_ascii_case("connection") {
             close = value.eq_ignore_ascii_case("close");
         }
-        builder = builder.header(name.trim(), value);
+        builder = builder.header(name, value);
     }
     let length = match length {
         Some(n) => n,
@@ -209,7 +236,7 @@ fn read_request(reader: &mut BufReader<Deadlined>) -> std::io::Result<Option<Par
 }
 
 fn write_response(
-    w: &mut TcpStream,
+    w: &mut Deadlined,
     r: &http::Response<Vec<u8>>,
     close: bool,
 ) -> std::io::Result<()> {

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use line_channel_token::rand_core::{OsRng, RngCore};
+use line_channel_token::rand_core::TryRng;
 use line_channel_token::store::{
     decide, Decision, Failure, OwnerId, Record, StoreConfig, StoredToken, Wait, WaitReason, Write,
 };
@@ -155,9 +155,18 @@ pub fn clock() -> UnixTime {
     UnixTime::from(SystemTime::now())
 }
 
-/// A random owner id for this process.
+/// A random owner id for this process. Should the OS RNG fail, the time and process id stand
+/// in: they differ between processes, which is what an owner id needs.
 pub fn new_owner() -> OwnerId {
-    OwnerId::new(OsRng.next_u64())
+    let random = line_channel_token::OsRng
+        .try_next_u64()
+        .unwrap_or_else(|_| {
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            nanos ^ (u64::from(std::process::id()) << 32)
+        });
+    OwnerId::new(random)
 }
 
 /// Gets a token through the store: reads, decides, waits while another process refreshes (at

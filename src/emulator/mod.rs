@@ -36,8 +36,8 @@ use http::{Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::facts::TokenKind;
+use crate::jose::error::KeyError;
 use crate::jose::jwk::PublicJwk;
-use crate::jose::key::KeyError;
 use crate::protocol::operation::Operation;
 use crate::protocol::wire::REQUEST_ID_HEADER;
 use crate::secret::ChannelSecret;

@@ -81,7 +81,10 @@ impl Setup {
     }
 
     fn sign(&self, header: Value, claims: Value) -> String {
-        sign_rs256(&header, &claims, &self.key, &mut crate::OsRng).unwrap()
+        sign_rs256(&header, &claims, &self.key, &mut crate::OsRng)
+            .unwrap()
+            .expose_secret()
+            .to_owned()
     }
 
     /// The default header and claims, with `change` applied to the claims.

@@ -3,10 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use rsa::rand_core::CryptoRngCore;
+use rsa::rand_core::TryCryptoRng;
 
+use crate::jose::error::KeyError;
 use crate::jose::jwt;
-use crate::jose::key::{KeyError, SigningKey};
+use crate::jose::key::SigningKey;
 use crate::secret::ClientAssertion;
 use crate::time::UnixTime;
 
@@ -108,6 +109,11 @@ impl AssertionBuilder {
 
     /// The claims that [`AssertionBuilder::sign`] would sign at `now`, after checking them
     /// against LINE's rules.
+    ///
+    /// # Errors
+    ///
+    /// [`AssertionError`]: a channel ID that is not 1 to 20 digits, an empty or over-long
+    /// `kid`, a lifetime outside 1 s to 30 min, or a `token_exp` outside 1 s to 30 days.
     pub fn claims(&self, now: UnixTime) -> Result<AssertionClaims, AssertionError> {
         if self.channel_id.is_empty()
             || self.channel_id.len() > 20
@@ -143,12 +149,17 @@ impl AssertionBuilder {
     }
 
     /// Checks the claims and signs them with RS256. `now` is the caller's clock; `rng` blinds
-    /// the RSA operation.
-    pub fn sign(
+    /// the RSA operation (see the crate docs, "Randomness").
+    ///
+    /// # Errors
+    ///
+    /// [`AssertionError`] when a claim breaks LINE's rules (see [`AssertionBuilder::claims`]),
+    /// or [`AssertionError::Key`] when `rng` fails.
+    pub fn sign<R: TryCryptoRng + ?Sized>(
         &self,
         key: &SigningKey,
         now: UnixTime,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut R,
     ) -> Result<ClientAssertion, AssertionError> {
         let claims = self.claims(now)?;
         let header = Header {
@@ -156,9 +167,7 @@ impl AssertionBuilder {
             typ: "JWT",
             kid: &self.kid,
         };
-        jwt::sign_rs256(&header, &claims, key, rng)
-            .map(ClientAssertion::new)
-            .map_err(AssertionError::Key)
+        jwt::sign_rs256(&header, &claims, key, rng).map_err(AssertionError::Key)
     }
 }
 

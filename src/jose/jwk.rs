@@ -1,14 +1,17 @@
 //! Public keys: the JWK the LINE Developers Console wants, and verification of RS256 signatures.
+//! Depends on the error type and base64url only; the signing key builds on this, not the reverse.
 
 use std::fmt;
 
-use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPublicKey};
+use rsa::{BoxedUint, Pkcs1v15Sign, PublicKey};
 use sha2::{Digest, Sha256};
 
 use crate::jose::base64url;
-use crate::jose::key::{KeyError, REQUIRED_BITS};
+use crate::jose::error::KeyError;
+
+/// LINE requires 2048-bit RSA assertion signing keys.
+pub const REQUIRED_BITS: usize = 2048;
 
 /// An RSA public key as a JWK: what you paste into the LINE Developers Console under
 /// **Basic settings → Assertion Signing Key → Register a public key**.
@@ -21,14 +24,25 @@ use crate::jose::key::{KeyError, REQUIRED_BITS};
 /// let jwk = PublicJwk::from_json(r#"{"kty":"RSA","e":"AQAB","n":"kgwP0NPaoAwhSh9iLlRaT7FSRbNsl6T5-j-bB3xAT1UbsxOJ9v06S3_54bpYlEAkjlrO-i1vmSzfSVnqFXnjWThWRvPmBDth3Ka7hQm9UXjiAvTzYxXGFjyhALqa_-DQCtdrqIhi8E4hAuSu--kGgnFKg3G-21KJuqnVzsXrClGkxbmVufx0MJjJxr1YGfkTMG8i0dovS9tnkioDAkt1knupiYk5ir_WiNy4T-70T5s3ktC5_4Uz10hS-rWeUxiihzG8G7ceg84-Kt5jKP_AgUnel-ksRyfgSJCYC9nHyz913a3ALj3Dzt7TBaxwAjlxESrdNz5RE9DNDZfPmNWRSw"}"#).unwrap();
 /// assert!(jwk.to_json().starts_with(r#"{"kty":"RSA","alg":"RS256","use":"sig","e":"AQAB","n":"kgwP"#));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PublicJwk {
     /// base64url of the modulus.
     n: String,
     /// base64url of the public exponent.
     e: String,
-    key: RsaPublicKey,
+    /// For verification, which only the emulator does.
+    #[cfg_attr(not(feature = "emulator"), allow(dead_code))]
+    key: PublicKey,
 }
+
+/// Two JWKs are equal when they name the same key (`n` and `e`).
+impl PartialEq for PublicJwk {
+    fn eq(&self, other: &Self) -> bool {
+        self.n == other.n && self.e == other.e
+    }
+}
+
+impl Eq for PublicJwk {}
 
 #[derive(serde::Serialize)]
 struct ConsoleJwk<'a> {
@@ -46,31 +60,43 @@ struct RawPublicJwk {
     alg: Option<String>,
     #[serde(rename = "use")]
     use_: Option<String>,
-    kid: Option<serde_json::Value>,
+    kid: Option<serde::de::IgnoredAny>,
     n: Option<String>,
     e: Option<String>,
-    d: Option<serde_json::Value>,
+    d: Option<serde::de::IgnoredAny>,
 }
 
 impl PublicJwk {
-    pub(crate) fn from_rsa(key: &RsaPublicKey) -> PublicJwk {
+    pub(crate) fn from_rsa(key: &PublicKey) -> PublicJwk {
+        // The modulus and exponent are public: trimming them in variable time leaks nothing.
         PublicJwk {
-            n: base64url::encode(&key.n().to_bytes_be()),
-            e: base64url::encode(&key.e().to_bytes_be()),
+            n: base64url::encode(&key.n_bytes()),
+            e: base64url::encode(&key.e_bytes()),
             key: key.clone(),
         }
     }
 
     /// Parses a public JWK, as the Console and [`PublicJwk::to_json`] write them.
     ///
-    /// Accepts a private JWK too (its private members are ignored), and a `kid`; use
-    /// [`PublicJwk::from_console_json`] to apply the Console's stricter rules.
+    /// Accepts a private JWK too (its private members are ignored), and a `kid`.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError`] when the JSON is not an RSA JWK with `n` and `e`, when `alg` is present
+    /// and not `RS256`, or when the modulus is not 2048 bits.
     pub fn from_json(json: &str) -> Result<PublicJwk, KeyError> {
         Self::parse(json, false)
     }
 
     /// Parses a public JWK as the LINE Developers Console does when you register it: it must be
     /// public only, carry no `kid`, and if it names `alg` or `use` they must be `RS256` and `sig`.
+    /// (The emulator's rule: with the `emulator` feature only.)
+    ///
+    /// # Errors
+    ///
+    /// As [`PublicJwk::from_json`], and [`KeyError::HasKid`], [`KeyError::PrivateGiven`] or
+    /// [`KeyError::WrongUse`] for what the Console refuses.
+    #[cfg(feature = "emulator")]
     pub fn from_console_json(json: &str) -> Result<PublicJwk, KeyError> {
         Self::parse(json, true)
     }
@@ -91,12 +117,19 @@ impl PublicJwk {
         }
         let n = raw.n.ok_or(KeyError::MissingParameter("n"))?;
         let e = raw.e.ok_or(KeyError::MissingParameter("e"))?;
-        let n_int =
-            BigUint::from_bytes_be(&base64url::decode_lenient(&n).ok_or(KeyError::BadBase64("n"))?);
-        let e_int =
-            BigUint::from_bytes_be(&base64url::decode_lenient(&e).ok_or(KeyError::BadBase64("e"))?);
-        check_size(&n_int)?;
-        let key = RsaPublicKey::new(n_int, e_int).map_err(|_| KeyError::Inconsistent("e"))?;
+        let n = base64url::decode_lenient(&n).ok_or(KeyError::BadBase64("n"))?;
+        let e = base64url::decode_lenient(&e).ok_or(KeyError::BadBase64("e"))?;
+        PublicJwk::from_be_bytes(&n, &e)
+    }
+
+    /// The public key from big-endian `n` and `e`, after LINE's size rule and `rsa`'s checks.
+    pub(crate) fn from_be_bytes(n: &[u8], e: &[u8]) -> Result<PublicJwk, KeyError> {
+        let (n, e) = (trim_zeros(n), trim_zeros(e));
+        check_size(n)?;
+        let n = BoxedUint::from_be_slice(n, REQUIRED_BITS as u32)
+            .map_err(|_| KeyError::WrongSize(bit_len(n)))?;
+        let e = check_exponent(e)?;
+        let key = PublicKey::new(n, e).map_err(|_| KeyError::Inconsistent("e"))?;
         Ok(PublicJwk::from_rsa(&key))
     }
 
@@ -138,15 +171,19 @@ impl PublicJwk {
     }
 
     /// Checks an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature over `message`.
-    pub fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
-        if signature.len() != self.key.size() {
-            return false;
-        }
-        let digest = Sha256::digest(message);
-        self.key
-            .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, signature)
-            .is_ok()
+    /// (The emulator's; not part of the default API.)
+    #[cfg(feature = "emulator")]
+    pub(crate) fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
+        verify_digest(&self.key, &Sha256::digest(message), signature)
     }
+}
+
+/// Checks an RS256 signature over an already computed SHA-256 digest.
+pub(crate) fn verify_digest(key: &PublicKey, digest: &[u8], signature: &[u8]) -> bool {
+    signature.len() == key.size()
+        && key
+            .verify(Pkcs1v15Sign::new::<Sha256>(), digest, signature)
+            .is_ok()
 }
 
 /// LINE's rules for any JWK: `kty` must be `RSA`; `alg`, if present, `RS256`.
@@ -164,11 +201,40 @@ pub(crate) fn check_kty_and_alg(kty: Option<&str>, alg: Option<&str>) -> Result<
     }
 }
 
-pub(crate) fn check_size(n: &BigUint) -> Result<(), KeyError> {
-    match n.bits() {
+/// `bytes` without its leading zero bytes: the minimal big-endian form JWKs use.
+pub(crate) fn trim_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+/// The bit length of a minimal big-endian number.
+pub(crate) fn bit_len(minimal: &[u8]) -> usize {
+    match minimal.first() {
+        Some(&top) => (minimal.len() - 1).saturating_mul(8) + (8 - top.leading_zeros() as usize),
+        None => 0,
+    }
+}
+
+/// LINE's size rule on a minimal big-endian modulus: exactly 2048 bits.
+pub(crate) fn check_size(n: &[u8]) -> Result<(), KeyError> {
+    match bit_len(n) {
         REQUIRED_BITS => Ok(()),
         bits => Err(KeyError::WrongSize(bits)),
     }
+}
+
+/// The public exponent: odd, from 3 to 2^32 - 1 (LINE keys use 65537).
+pub(crate) fn check_exponent(minimal: &[u8]) -> Result<BoxedUint, KeyError> {
+    if minimal.len() > 4 {
+        return Err(KeyError::Inconsistent("e"));
+    }
+    let value = minimal
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    if value < 3 || value % 2 == 0 {
+        return Err(KeyError::Inconsistent("e"));
+    }
+    Ok(BoxedUint::from(value))
 }
 
 impl fmt::Debug for PublicJwk {

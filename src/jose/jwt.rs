@@ -1,39 +1,63 @@
-//! Compact JWS with RS256: signing (for client assertions) and decoding/verification (for the
-//! emulator, tests and auditors). Nothing else of JOSE: no other algorithms, no JWE.
+//! Compact JWS with RS256: signing (for client assertions) and, with the `emulator` feature,
+//! decoding and verification (for the emulator and tests). Nothing else of JOSE: no other
+//! algorithms, no JWE.
 
+#[cfg(feature = "emulator")]
 use std::fmt;
 
-use rsa::rand_core::CryptoRngCore;
+use rsa::rand_core::TryCryptoRng;
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use crate::jose::base64url;
+use crate::jose::error::KeyError;
+#[cfg(feature = "emulator")]
 use crate::jose::jwk::PublicJwk;
-use crate::jose::key::{KeyError, SigningKey};
+use crate::jose::key::SigningKey;
+use crate::secret::ClientAssertion;
 
 /// Signs `header` and `claims` (any serialisable values) into a compact RS256 JWS:
 /// `base64url(header) . base64url(claims) . base64url(signature)`.
 ///
 /// The header must say `"alg": "RS256"`; [`crate::AssertionBuilder`] builds LINE's for you.
-pub fn sign_rs256<H: Serialize, C: Serialize>(
+///
+/// The token is a bearer credential: it is returned as a [`ClientAssertion`] (redacted, wiped
+/// on drop), and the intermediate buffers are wiped too.
+///
+/// # Errors
+///
+/// [`KeyError::Crypto`] if `header` or `claims` fail to serialise; [`KeyError::Rng`] if `rng`
+/// fails.
+pub fn sign_rs256<H: Serialize, C: Serialize, R: TryCryptoRng + ?Sized>(
     header: &H,
     claims: &C,
     key: &SigningKey,
-    rng: &mut impl CryptoRngCore,
-) -> Result<String, KeyError> {
-    let header = serde_json::to_vec(header).map_err(|e| KeyError::Crypto(e.to_string()))?;
-    let claims = serde_json::to_vec(claims).map_err(|e| KeyError::Crypto(e.to_string()))?;
-    // One buffer, sized for the whole token: header + claims + a 256-byte signature.
-    let mut jws = String::with_capacity((header.len() + claims.len() + 256) * 4 / 3 + 8);
+    rng: &mut R,
+) -> Result<ClientAssertion, KeyError> {
+    let header = Zeroizing::new(serde_json::to_vec(header).map_err(|_| not_json())?);
+    let claims = Zeroizing::new(serde_json::to_vec(claims).map_err(|_| not_json())?);
+    // One buffer, sized for the whole token (header + claims + a 256-byte signature), so it
+    // never reallocates and leaves no unwiped copy behind.
+    let capacity = (header.len() + claims.len() + 256).div_ceil(3) * 4 + 8;
+    let mut jws = Zeroizing::new(String::with_capacity(capacity));
     base64url::encode_into(&header, &mut jws);
     jws.push('.');
     base64url::encode_into(&claims, &mut jws);
-    let signature = key.sign_rs256(jws.as_bytes(), rng)?;
+    let signature = Zeroizing::new(key.sign_rs256(jws.as_bytes(), rng)?);
     jws.push('.');
     base64url::encode_into(&signature, &mut jws);
-    Ok(jws)
+    // Moved, not copied: the assertion type wipes it from here on.
+    Ok(ClientAssertion::new(std::mem::take(&mut *jws)))
 }
 
-/// A decoded compact JWS: its header and claims as JSON objects.
+/// Only a `Serialize` impl that refuses (or a map with non-string keys) gets here.
+fn not_json() -> KeyError {
+    KeyError::Crypto("the JWT header or claims do not serialise to a JSON object".to_owned())
+}
+
+/// A decoded compact JWS: its header and claims as JSON objects. (With the `emulator`
+/// feature: decoding and verifying tokens is the emulator's job, not a client's.)
+#[cfg(feature = "emulator")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Jwt {
     /// The JOSE header.
@@ -42,6 +66,7 @@ pub struct Jwt {
     pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
+#[cfg(feature = "emulator")]
 impl Jwt {
     /// The header's `kid`, if it is a string.
     pub fn kid(&self) -> Option<&str> {
@@ -65,6 +90,10 @@ impl Jwt {
 
     /// Decodes header and claims **without** checking the signature: only to find out which key
     /// to verify with (the `kid`). Never trust the result before [`Jwt::verify_rs256`].
+    ///
+    /// # Errors
+    ///
+    /// [`JwtError::Malformed`] unless `token` is three base64url parts with JSON objects.
     pub fn decode_unverified(token: &str) -> Result<Jwt, JwtError> {
         let (header, claims, _) = split(token)?;
         Ok(Jwt {
@@ -74,6 +103,10 @@ impl Jwt {
     }
 
     /// Decodes a compact JWS and checks that it is RS256 and signed by `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`JwtError`]: malformed, not RS256, or a signature that does not verify.
     pub fn verify_rs256(token: &str, key: &PublicJwk) -> Result<Jwt, JwtError> {
         let jwt = Jwt::decode_unverified(token)?;
         match jwt.header_str("alg") {
@@ -95,6 +128,7 @@ impl Jwt {
     }
 }
 
+#[cfg(feature = "emulator")]
 fn split(token: &str) -> Result<(&str, &str, &str), JwtError> {
     let mut parts = token.split('.');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -105,6 +139,7 @@ fn split(token: &str) -> Result<(&str, &str, &str), JwtError> {
     }
 }
 
+#[cfg(feature = "emulator")]
 fn json_object(
     segment: &str,
     what: &'static str,
@@ -122,6 +157,7 @@ fn json_object(
 }
 
 /// Why a JWT did not decode or verify. Never contains the token.
+#[cfg(feature = "emulator")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JwtError {
@@ -133,6 +169,7 @@ pub enum JwtError {
     BadSignature,
 }
 
+#[cfg(feature = "emulator")]
 impl fmt::Display for JwtError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -145,4 +182,5 @@ impl fmt::Display for JwtError {
     }
 }
 
+#[cfg(feature = "emulator")]
 impl std::error::Error for JwtError {}

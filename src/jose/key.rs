@@ -1,22 +1,22 @@
 //! The assertion signing key: loading (JWK, PKCS#1 PEM, PKCS#8 PEM), generation, export and
-//! RS256 signing.
+//! RS256 signing. Every loader decodes to [`Parts`] and proves the key sound there.
 
 use std::fmt;
 use std::sync::Arc;
 
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs1v15::Pkcs1v15Sign;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use rsa::rand_core::CryptoRngCore;
-use rsa::traits::{PrivateKeyParts, PublicKeyParts};
-use rsa::{BigUint, RsaPrivateKey};
+use rsa::pkcs1::{RsaPrivateKeyRef, UintRef};
+use rsa::pkcs8::der::{Decode, SecretDocument};
+use rsa::pkcs8::{EncodePrivateKey, LineEnding, PrivateKeyInfoRef};
+use rsa::rand_core::TryCryptoRng;
+use rsa::{Pkcs1v15Sign, PrivateKey};
 use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::jose::base64url;
-use crate::jose::jwk::{check_kty_and_alg, check_size, PublicJwk};
-
-/// LINE requires 2048-bit RSA assertion signing keys.
-pub const REQUIRED_BITS: usize = 2048;
+use crate::jose::error::KeyError;
+use crate::jose::jwk::{check_kty_and_alg, PublicJwk, REQUIRED_BITS};
+use crate::jose::private_parts::{Exported, Parts, SecretBytes};
+use crate::jose::rng;
 
 /// An RSA-2048 private key, parsed and checked once, ready to sign RS256.
 ///
@@ -34,105 +34,14 @@ pub struct SigningKey {
     inner: Arc<Inner>,
 }
 
+/// `rsa` wipes the key's numbers when `Inner` is dropped (its `PrivateKey` zeroizes on drop).
 struct Inner {
-    key: RsaPrivateKey,
+    key: PrivateKey,
     public: PublicJwk,
 }
 
-/// Why a key was refused. Never contains key material.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// Neither a JWK (`{...}`) nor a PEM block.
-    UnrecognizedFormat,
-    /// The JWK is not valid JSON (position given, content not echoed).
-    Json(String),
-    /// `kty` is not `RSA`.
-    NotRsa(String),
-    /// `alg` is present and not `RS256`.
-    WrongAlgorithm(String),
-    /// `use` is not `sig`, or `key_ops` does not allow signing.
-    WrongUse,
-    /// A public key was given where the private key is needed.
-    PublicOnly,
-    /// A private key was given where only the public key may go (the Console).
-    PrivateGiven,
-    /// The public JWK has a `kid`, which the Console refuses.
-    HasKid,
-    /// A required JWK member is missing.
-    MissingParameter(&'static str),
-    /// A JWK member is not base64url.
-    BadBase64(&'static str),
-    /// The modulus is not 2048 bits.
-    WrongSize(usize),
-    /// The key's numbers do not fit together (the named member is wrong).
-    Inconsistent(&'static str),
-    /// More than two primes (`oth`): not supported.
-    MultiPrime,
-    /// The PEM is encrypted with a passphrase.
-    Encrypted,
-    /// The PEM block is malformed or is not an RSA key.
-    Pem(String),
-    /// Key generation or export failed.
-    Crypto(String),
-}
-
-impl KeyError {
-    pub(crate) fn json(e: serde_json::Error) -> KeyError {
-        KeyError::Json(format!("line {} column {}", e.line(), e.column()))
-    }
-}
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyError::UnrecognizedFormat => f.write_str(
-                "unrecognised key format: give a private JWK ({\"kty\":\"RSA\",...}), a PKCS#8 PEM (BEGIN PRIVATE KEY) or a PKCS#1 PEM (BEGIN RSA PRIVATE KEY)",
-            ),
-            KeyError::Json(at) => write!(f, "the JWK is not valid JSON (at {at})"),
-            KeyError::NotRsa(kty) => write!(
-                f,
-                "the key is of type {kty:?}, but LINE assertion signing keys are RSA (kty \"RSA\"); generate one with `line-token keygen`"
-            ),
-            KeyError::WrongAlgorithm(alg) => write!(
-                f,
-                "the JWK's alg is {alg:?}, but LINE requires RS256; remove alg or set it to \"RS256\""
-            ),
-            KeyError::WrongUse => f.write_str(
-                "the JWK is not for signatures: set use to \"sig\" (or key_ops to [\"sign\"] on a private key, [\"verify\"] on a public one)",
-            ),
-            KeyError::PublicOnly => f.write_str(
-                "this is a public key; signing needs the private key (the JWK with d, p, q, or the PEM with BEGIN PRIVATE KEY)",
-            ),
-            KeyError::PrivateGiven => f.write_str(
-                "this is a private key; register only the public key (line-token public-jwk --key FILE prints it)",
-            ),
-            KeyError::HasKid => f.write_str(
-                "the public JWK has a kid; remove it: the LINE Developers Console assigns the kid when you register the key",
-            ),
-            KeyError::MissingParameter(p) => write!(f, "the JWK lacks the required member {p:?}"),
-            KeyError::BadBase64(p) => write!(f, "the JWK member {p:?} is not base64url"),
-            KeyError::WrongSize(bits) => write!(
-                f,
-                "the RSA key has {bits} bits, but LINE requires 2048; generate one with `line-token keygen` or `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`"
-            ),
-            KeyError::Inconsistent(p) => write!(
-                f,
-                "the key's numbers are inconsistent ({p} does not match the rest): the key is corrupt or was edited"
-            ),
-            KeyError::MultiPrime => f.write_str("multi-prime RSA keys (oth) are not supported; use a two-prime RSA-2048 key"),
-            KeyError::Encrypted => f.write_str(
-                "the PEM key is encrypted; decrypt it first: `openssl pkey -in key.pem -out key-plain.pem` (keep the result private, mode 0600)",
-            ),
-            KeyError::Pem(why) => write!(f, "the PEM key could not be read: {why}"),
-            KeyError::Crypto(why) => write!(f, "RSA operation failed: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for KeyError {}
-
 /// The members of a private JWK we read. Everything else (`ext`, `kid`, ...) is ignored.
+/// The base64url text of the private members is wiped on drop.
 #[derive(serde::Deserialize)]
 struct RawPrivateJwk {
     kty: Option<String>,
@@ -148,19 +57,71 @@ struct RawPrivateJwk {
     dp: Option<String>,
     dq: Option<String>,
     qi: Option<String>,
-    oth: Option<serde_json::Value>,
+    // Presence is all that matters: `IgnoredAny` skips it without building a JSON tree.
+    oth: Option<serde::de::IgnoredAny>,
 }
 
-fn big(value: Option<&str>, name: &'static str) -> Result<BigUint, KeyError> {
-    let s = value.ok_or(KeyError::MissingParameter(name))?;
-    let bytes = base64url::decode_lenient(s).ok_or(KeyError::BadBase64(name))?;
-    Ok(BigUint::from_bytes_be(&bytes))
+impl Drop for RawPrivateJwk {
+    fn drop(&mut self) {
+        for member in [
+            &mut self.d,
+            &mut self.p,
+            &mut self.q,
+            &mut self.dp,
+            &mut self.dq,
+            &mut self.qi,
+        ] {
+            member.zeroize();
+        }
+    }
+}
+
+/// A required member, decoded.
+fn member(value: Option<&str>, name: &'static str) -> Result<SecretBytes, KeyError> {
+    optional(value, name)?.ok_or(KeyError::MissingParameter(name))
+}
+
+/// An optional member, decoded; the bytes are wiped on drop.
+fn optional(value: Option<&str>, name: &'static str) -> Result<Option<SecretBytes>, KeyError> {
+    value
+        .map(|s| {
+            base64url::decode_lenient(s)
+                .map(Zeroizing::new)
+                .ok_or(KeyError::BadBase64(name))
+        })
+        .transpose()
+}
+
+/// The numbers of a PKCS#1 `RSAPrivateKey`, copied into buffers wiped on drop.
+fn pkcs1_parts(key: &RsaPrivateKeyRef<'_>) -> Result<Parts, KeyError> {
+    if key.other_prime_infos.is_some() {
+        return Err(KeyError::MultiPrime);
+    }
+    let bytes = |u: &UintRef<'_>| Zeroizing::new(u.as_bytes().to_vec());
+    Ok(Parts {
+        n: key.modulus.as_bytes().to_vec(),
+        e: key.public_exponent.as_bytes().to_vec(),
+        d: bytes(&key.private_exponent),
+        primes: Some((bytes(&key.prime1), bytes(&key.prime2))),
+        dp: Some(bytes(&key.exponent1)),
+        dq: Some(bytes(&key.exponent2)),
+        qi: Some(bytes(&key.coefficient)),
+    })
 }
 
 impl SigningKey {
     /// Loads a private key, detecting its format: a private JWK (as jwx, jwcrypto, node-jose and
     /// browsers' WebCrypto export them), a PKCS#8 PEM (`openssl genpkey`) or a PKCS#1 PEM
     /// (`openssl genrsa -traditional`).
+    ///
+    /// The key is proved sound before it is returned (see the README's Security section): its
+    /// numbers must fit together and a test signature must verify.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError`], naming what is wrong: the format, a JWK member, the size (LINE requires
+    /// RSA-2048), an inconsistent number ([`KeyError::Inconsistent`]), a composite prime
+    /// ([`KeyError::NotPrime`]), or an encrypted PEM.
     pub fn parse(text: &str) -> Result<SigningKey, KeyError> {
         let trimmed = text.trim_start_matches('\u{feff}').trim();
         if trimmed.starts_with('{') {
@@ -174,6 +135,10 @@ impl SigningKey {
 
     /// Loads a private JWK. `alg`, `use`, `key_ops`, `ext` and `kid` may be present or absent;
     /// if present they must allow RS256 signing. `dp`, `dq`, `qi` are checked if given.
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningKey::parse`].
     pub fn from_jwk(json: &str) -> Result<SigningKey, KeyError> {
         let raw: RawPrivateJwk = serde_json::from_str(json).map_err(KeyError::json)?;
         check_kty_and_alg(raw.kty.as_deref(), raw.alg.as_deref())?;
@@ -193,63 +158,38 @@ impl SigningKey {
         if raw.oth.is_some() {
             return Err(KeyError::MultiPrime);
         }
-        let n = big(raw.n.as_deref(), "n")?;
-        check_size(&n)?;
-        let e = big(raw.e.as_deref(), "e")?;
-        let d = big(raw.d.as_deref(), "d")?;
         let primes = match (raw.p.as_deref(), raw.q.as_deref()) {
-            (Some(_), Some(_)) => vec![big(raw.p.as_deref(), "p")?, big(raw.q.as_deref(), "q")?],
-            (None, None) => Vec::new(),
+            (Some(p), Some(q)) => Some((member(Some(p), "p")?, member(Some(q), "q")?)),
+            (None, None) => None,
             (Some(_), None) => return Err(KeyError::MissingParameter("q")),
             (None, Some(_)) => return Err(KeyError::MissingParameter("p")),
         };
-        if e > BigUint::from(u32::MAX) || e < BigUint::from(3u8) {
-            return Err(KeyError::Inconsistent("e"));
-        }
-        // `rsa` computes d*e - 1 when recovering primes: a zero d would underflow.
-        if d < BigUint::from(2u8) || d >= n {
-            return Err(KeyError::Inconsistent("d"));
-        }
-        let key = RsaPrivateKey::from_components(n, e, d, primes).map_err(|err| {
-            KeyError::Inconsistent(match err {
-                rsa::Error::InvalidModulus => "n",
-                rsa::Error::InvalidExponent => "d",
-                rsa::Error::PublicExponentTooSmall | rsa::Error::PublicExponentTooLarge => "e",
-                _ => "p, q",
-            })
-        })?;
-        for (name, given, actual) in [
-            ("dp", raw.dp.as_deref(), key.dp().cloned()),
-            ("dq", raw.dq.as_deref(), key.dq().cloned()),
-            ("qi", raw.qi.as_deref(), key.crt_coefficient()),
-        ] {
-            if given.is_some() && Some(big(given, name)?) != actual {
-                return Err(KeyError::Inconsistent(name));
-            }
-        }
-        SigningKey::from_rsa(key)
+        let parts = Parts {
+            n: member(raw.n.as_deref(), "n")?.to_vec(),
+            e: member(raw.e.as_deref(), "e")?.to_vec(),
+            d: member(raw.d.as_deref(), "d")?,
+            primes,
+            dp: optional(raw.dp.as_deref(), "dp")?,
+            dq: optional(raw.dq.as_deref(), "dq")?,
+            qi: optional(raw.qi.as_deref(), "qi")?,
+        };
+        SigningKey::from_rsa(parts.into_key()?)
     }
 
-    /// Loads a PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) PEM.
+    /// Loads a PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) PEM. The CRT
+    /// values in the file (`exponent1`, `exponent2`, `coefficient`) are checked, not ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`SigningKey::parse`]; [`KeyError::Encrypted`] for a passphrase-protected PEM.
     pub fn from_pem(pem: &str) -> Result<SigningKey, KeyError> {
         let pem = pem.trim();
         let label = pem
             .lines()
             .find_map(|l| l.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
             .unwrap_or("");
-        let key = match label {
-            "PRIVATE KEY" => RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| {
-                KeyError::Pem(match e {
-                    rsa::pkcs8::Error::PublicKey(_) => {
-                        "the PKCS#8 key is not an RSA key".to_owned()
-                    }
-                    other => other.to_string(),
-                })
-            })?,
-            "RSA PRIVATE KEY" if pem.contains("ENCRYPTED") => return Err(KeyError::Encrypted),
-            "RSA PRIVATE KEY" => {
-                RsaPrivateKey::from_pkcs1_pem(pem).map_err(|e| KeyError::Pem(e.to_string()))?
-            }
+        match label {
+            "PRIVATE KEY" | "RSA PRIVATE KEY" => {}
             "ENCRYPTED PRIVATE KEY" => return Err(KeyError::Encrypted),
             "PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE" => return Err(KeyError::PublicOnly),
             "EC PRIVATE KEY" => return Err(KeyError::NotRsa("EC".to_owned())),
@@ -260,12 +200,27 @@ impl SigningKey {
                 ))
             }
             _ => return Err(KeyError::UnrecognizedFormat),
-        };
-        if key.primes().len() != 2 {
-            return Err(KeyError::MultiPrime);
         }
-        check_size(key.n())?;
-        SigningKey::from_rsa(key)
+        if label == "RSA PRIVATE KEY" && pem.contains("ENCRYPTED") {
+            return Err(KeyError::Encrypted);
+        }
+        // `SecretDocument` wipes the decoded DER on drop.
+        let (_, der) = SecretDocument::from_pem(pem).map_err(|e| KeyError::Pem(e.to_string()))?;
+        let parts = if label == "PRIVATE KEY" {
+            let info = PrivateKeyInfoRef::from_der(der.as_bytes())
+                .map_err(|e| KeyError::Pem(e.to_string()))?;
+            if info.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
+                return Err(KeyError::Pem("the PKCS#8 key is not an RSA key".to_owned()));
+            }
+            let key = RsaPrivateKeyRef::try_from(info.private_key)
+                .map_err(|e| KeyError::Pem(e.to_string()))?;
+            pkcs1_parts(&key)?
+        } else {
+            let key = RsaPrivateKeyRef::from_der(der.as_bytes())
+                .map_err(|e| KeyError::Pem(e.to_string()))?;
+            pkcs1_parts(&key)?
+        };
+        SigningKey::from_rsa(parts.into_key()?)
     }
 
     /// Generates a new RSA-2048 key with e = 65537, as LINE requires.
@@ -278,17 +233,26 @@ impl SigningKey {
     /// assert!(!console_jwk.contains("kid"));
     /// # }
     /// ```
-    pub fn generate(rng: &mut impl CryptoRngCore) -> Result<SigningKey, KeyError> {
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Rng`] if `rng` fails.
+    pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<SigningKey, KeyError> {
         let key =
-            RsaPrivateKey::new(rng, REQUIRED_BITS).map_err(|e| KeyError::Crypto(e.to_string()))?;
+            rng::with_rng(rng, |rng| PrivateKey::new(rng, REQUIRED_BITS)).map_err(|e| match e {
+                rsa::Error::Rng => KeyError::Rng,
+                // A fixed text: `rsa::Error`'s `Display` drags every PKCS#1/PKCS#8/DER
+                // message into the binary (a WASM module's size), and a key that passed the
+                // load-time self-check has no other way to fail here.
+                _ => KeyError::Crypto("the RSA private-key operation failed".to_owned()),
+            })?;
         SigningKey::from_rsa(key)
     }
 
-    fn from_rsa(mut key: RsaPrivateKey) -> Result<SigningKey, KeyError> {
-        // CRT values once, here, rather than on every signature.
-        key.precompute()
-            .map_err(|_| KeyError::Inconsistent("p, q"))?;
-        let public = PublicJwk::from_rsa(&key.to_public_key());
+    /// `key` has passed [`Parts::into_key`] or comes from `rsa`'s generator; its CRT values are
+    /// computed (by `rsa`, at construction).
+    fn from_rsa(key: PrivateKey) -> Result<SigningKey, KeyError> {
+        let public = PublicJwk::from_rsa(key.as_public_key());
         Ok(SigningKey {
             inner: Arc::new(Inner { key, public }),
         })
@@ -301,54 +265,85 @@ impl SigningKey {
 
     /// The private key as a JWK (`kty`, `alg`, `use`, `n`, `e`, `d`, `p`, `q`, `dp`, `dq`,
     /// `qi`; no `kid`). This is secret: write it only to a file with mode 0600.
-    pub fn to_private_jwk(&self) -> String {
-        let k = &self.inner.key;
-        let b = |x: &BigUint| base64url::encode(&x.to_bytes_be());
-        let primes = k.primes();
-        let zero = BigUint::default();
-        let (p, q) = (
-            primes.first().unwrap_or(&zero),
-            primes.get(1).unwrap_or(&zero),
-        );
-        let json = serde_json::json!({
-            "kty": "RSA",
-            "alg": "RS256",
-            "use": "sig",
-            "n": b(k.n()),
-            "e": b(k.e()),
-            "d": b(k.d()),
-            "p": b(p),
-            "q": b(q),
-            "dp": k.dp().map(b),
-            "dq": k.dq().map(b),
-            "qi": k.crt_coefficient().as_ref().map(b),
-        });
-        serde_json::to_string_pretty(&json).unwrap_or_default()
+    ///
+    /// The returned text is wiped when dropped; copies you make of it are yours to protect.
+    pub fn to_private_jwk(&self) -> Zeroizing<String> {
+        #[derive(serde::Serialize)]
+        struct PrivateJwk<'a> {
+            kty: &'static str,
+            alg: &'static str,
+            #[serde(rename = "use")]
+            use_: &'static str,
+            n: &'a str,
+            e: &'a str,
+            d: &'a str,
+            p: &'a str,
+            q: &'a str,
+            dp: &'a str,
+            dq: &'a str,
+            qi: &'a str,
+        }
+        let Some(parts) = Exported::of(&self.inner.key) else {
+            return Zeroizing::new(String::new());
+        };
+        let b = |bytes: &SecretBytes| Zeroizing::new(base64url::encode(bytes));
+        let (d, p, q) = (b(&parts.d), b(&parts.p), b(&parts.q));
+        let (dp, dq, qi) = (b(&parts.dp), b(&parts.dq), b(&parts.qi));
+        let public = &self.inner.public;
+        let jwk = PrivateJwk {
+            kty: "RSA",
+            alg: "RS256",
+            use_: "sig",
+            n: public.n(),
+            e: public.e(),
+            d: &d,
+            p: &p,
+            q: &q,
+            dp: &dp,
+            dq: &dq,
+            qi: &qi,
+        };
+        // Serialised straight into the returned buffer: no unwiped intermediate copy.
+        Zeroizing::new(serde_json::to_string_pretty(&jwk).unwrap_or_default())
     }
 
     /// The private key as a PKCS#8 PEM (`BEGIN PRIVATE KEY`), as `openssl genpkey` writes it.
-    /// This is secret: write it only to a file with mode 0600.
-    pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
+    /// This is secret: write it only to a file with mode 0600. The text is wiped when dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Crypto`] if the DER encoder fails, which a key loaded by this crate never
+    /// makes it do.
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, KeyError> {
         self.inner
             .key
             .to_pkcs8_pem(LineEnding::LF)
-            .map(|pem| pem.to_string())
             .map_err(|e| KeyError::Crypto(e.to_string()))
     }
 
     /// Signs `message` with RS256 (RSASSA-PKCS1-v1_5, SHA-256). The private-key operation is
     /// blinded with randomness from `rng`; the signature itself is deterministic, byte for byte
     /// what `openssl dgst -sha256 -sign` produces.
-    pub fn sign_rs256(
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Rng`] if `rng` fails. A loaded key has signed once already (the load-time
+    /// self-check), so nothing else is expected; any other failure is [`KeyError::Crypto`].
+    pub fn sign_rs256<R: TryCryptoRng + ?Sized>(
         &self,
         message: &[u8],
-        rng: &mut impl CryptoRngCore,
+        rng: &mut R,
     ) -> Result<Vec<u8>, KeyError> {
         let digest = Sha256::digest(message);
-        self.inner
-            .key
-            .sign_with_rng(rng, Pkcs1v15Sign::new::<Sha256>(), &digest)
-            .map_err(|e| KeyError::Crypto(e.to_string()))
+        rng::with_rng(rng, |rng| {
+            self.inner
+                .key
+                .sign_with_rng(rng, Pkcs1v15Sign::new::<Sha256>(), &digest)
+        })
+        .map_err(|e| match e {
+            rsa::Error::Rng => KeyError::Rng,
+            other => KeyError::Crypto(other.to_string()),
+        })
     }
 }
 

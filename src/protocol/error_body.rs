@@ -1,6 +1,8 @@
 //! LINE's two error shapes, modelled once: parsed here for clients, and encoded here for the
 //! emulator, so the two sides cannot disagree about field names.
 
+use super::redact::{redact, SCAN_LIMIT};
+
 /// The body of a LINE error response.
 ///
 /// The channel access token endpoints use both of LINE's shapes: OAuth-style
@@ -51,10 +53,11 @@ struct RawErrorBody {
     details: Option<Vec<serde_json::Value>>,
 }
 
+/// A field's text, with anything credential-like an echoing server put in it redacted.
 fn json_text(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        serde_json::Value::String(s) => redact(s),
+        other => redact(&other.to_string()),
     }
 }
 
@@ -141,10 +144,11 @@ impl ErrorBody {
     }
 }
 
-/// At most `limit` bytes of `body`, cut at a character boundary, invalid UTF-8 replaced.
+/// At most `limit` bytes of `body`, cut at a character boundary, invalid UTF-8 replaced,
+/// credential-like runs redacted (before the cut, so a secret crossing it goes whole).
 fn excerpt(body: &[u8], limit: usize) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(limit)]);
-    let mut out: String = text.into_owned();
+    let text = String::from_utf8_lossy(&body[..body.len().min(SCAN_LIMIT.max(limit))]);
+    let mut out = redact(&text);
     while out.len() > limit {
         out.pop();
     }
@@ -164,6 +168,23 @@ mod tests {
         assert_eq!(excerpt(&[0xff, b'a'], 10), "\u{fffd}a");
     }
 
+    #[test]
+    fn echoed_secrets_are_redacted_in_every_field_and_across_the_excerpt_end() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let body = format!(r#"{{"error":"x{secret}","error_description":"got {secret}"}}"#);
+        let parsed = format!("{:?}", ErrorBody::parse(body.as_bytes()));
+        assert!(!parsed.contains("0123456789ab"), "{parsed}");
+        let body = format!(
+            r#"{{"message":"{secret}","details":[{{"message":"{secret}","property":"{secret}"}}]}}"#
+        );
+        let parsed = format!("{:?}", ErrorBody::parse(body.as_bytes()));
+        assert!(!parsed.contains("0123456789ab"), "{parsed}");
+        // An HTML page whose echoed secret starts just before the excerpt's end.
+        let page = format!("<html>{}client_secret={secret}</html>", "x ".repeat(115));
+        let parsed = format!("{:?}", ErrorBody::parse(page.as_bytes()));
+        assert!(!parsed.contains("0123"), "{parsed}");
+    }
+
     #[cfg(feature = "emulator")]
     proptest::proptest! {
         #[test]
@@ -176,6 +197,8 @@ mod tests {
                 0..3,
             ),
         ) {
+            // (Text with a credential-like run would come back redacted: see `redact`; `.*`
+            // practically never makes a 20-character run of mixed letters and digits.)
             let oauth = ErrorBody::OAuth { error, error_description: description };
             proptest::prop_assert_eq!(ErrorBody::parse(&oauth.to_json()), oauth);
             let details = details

@@ -168,7 +168,8 @@ pub fn token_output(base: &str, cache: &Path, extra: &[&str]) -> std::process::O
     line_token(&args, &channel_env(base))
 }
 
-/// How a fake server answers one request (given as text: head, blank line, body).
+/// How a fake server answers one request (given as text: head, blank line, body). A 3xx
+/// answer's text is sent as its `location`, with an empty body.
 pub type Answer = dyn Fn(&str) -> (u16, String) + Send + Sync;
 
 /// A fake LINE on 127.0.0.1 (a free port), answering every request with `answer`; stopped on
@@ -255,6 +256,13 @@ fn serve_one(mut stream: TcpStream, answer: &Answer) -> std::io::Result<()> {
         buf.extend_from_slice(&chunk[..n]);
     }
     let (status, body) = answer(&String::from_utf8_lossy(&buf));
+    if (300..400).contains(&status) {
+        write!(
+            stream,
+            "HTTP/1.1 {status} Status\r\nlocation: {body}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )?;
+        return stream.flush();
+    }
     let content_type = if body.starts_with('{') {
         "application/json"
     } else {

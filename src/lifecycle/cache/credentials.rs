@@ -4,10 +4,12 @@ use std::fmt;
 use std::time::Duration;
 
 use http::{Request, Response};
+use rsa::rand_core::{utils, TryCryptoRng, TryRng};
 
 use crate::facts::{TokenKind, SHORT_LIVED_LIFETIME, STATELESS_LIFETIME};
 use crate::jose::assertion::{AssertionBuilder, AssertionError};
 use crate::jose::key::SigningKey;
+use crate::jose::rng::RngFailed;
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::endpoints::{Endpoint, IssueShortLived, IssueStateless, IssueV21};
 use crate::protocol::error::Error;
@@ -15,10 +17,46 @@ use crate::protocol::token::IssuedToken;
 use crate::secret::{ChannelSecret, ClientAssertion};
 use crate::time::UnixTime;
 
-/// The RNG that blinds assertion signatures, given once to JWT [`Credentials`]. The one place
-/// that names the RNG trait: `Box::new(OsRng)` with the `os-rng` feature, any
-/// cryptographically secure RNG otherwise.
-pub type BlindingRng = Box<dyn rsa::rand_core::CryptoRngCore + Send + Sync>;
+/// The RNG that blinds assertion signatures, given once to JWT [`Credentials`]:
+/// `Box::new(OsRng)` with the `os-rng` feature, any cryptographically secure RNG otherwise.
+pub type BlindingRng = Box<dyn BlindingSource>;
+
+/// Any cryptographically secure RNG, as JWT [`Credentials`] keep it. Implemented for every
+/// [`rand_core::TryCryptoRng`](crate::rand_core::TryCryptoRng) that is `Send + Sync`; there
+/// is nothing to implement by hand.
+pub trait BlindingSource: Send + Sync {
+    /// Fills `dest` with random bytes; `false` if the RNG failed.
+    fn fill_random(&mut self, dest: &mut [u8]) -> bool;
+}
+
+impl<R: TryCryptoRng + Send + Sync> BlindingSource for R {
+    fn fill_random(&mut self, dest: &mut [u8]) -> bool {
+        self.try_fill_bytes(dest).is_ok()
+    }
+}
+
+/// A kept [`BlindingSource`] as the signer takes an RNG.
+struct AsRng<'a>(&'a mut dyn BlindingSource);
+
+impl TryRng for AsRng<'_> {
+    type Error = RngFailed;
+    fn try_next_u32(&mut self) -> Result<u32, RngFailed> {
+        utils::next_word_via_fill(self)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, RngFailed> {
+        utils::next_word_via_fill(self)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), RngFailed> {
+        if self.0.fill_random(dest) {
+            Ok(())
+        } else {
+            Err(RngFailed)
+        }
+    }
+}
+
+/// Only ever wraps a caller's `TryCryptoRng`.
+impl TryCryptoRng for AsRng<'_> {}
 
 /// How the cache gets a token. Holds the channel secret or the signing key, which is why it
 /// is not part of the persisted [`CacheState`](super::CacheState). `Debug` shows no secret.
@@ -244,7 +282,8 @@ impl Jwt {
         let pair = match reusable {
             Some(pair) => pair,
             None => (
-                self.builder.sign(&self.key, now, &mut &mut *self.rng)?,
+                self.builder
+                    .sign(&self.key, now, &mut AsRng(&mut *self.rng))?,
                 fresh_expiry,
             ),
         };

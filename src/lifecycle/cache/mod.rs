@@ -142,7 +142,7 @@ mod state;
 
 pub use answer::Handled;
 pub use config::{CacheConfig, CacheConfigBuilder, ConfigError};
-pub use credentials::{BlindingRng, Credentials, CredentialsError};
+pub use credentials::{BlindingRng, BlindingSource, Credentials, CredentialsError};
 pub use driver::{drive, drive_async, DriveError};
 pub use events::Event;
 pub use failure::{FailureKind, RefreshFailure};

@@ -40,11 +40,9 @@ pub(super) fn incarnation(seed: u64) -> u64 {
 /// processes: give [`TokenCacheBuilder::seed`](super::TokenCacheBuilder::seed) in a fleet).
 pub(super) fn default_seed(channel_id: &str) -> u64 {
     #[cfg(feature = "os-rng")]
-    {
-        let _ = channel_id;
-        rsa::rand_core::RngCore::next_u64(&mut rsa::rand_core::OsRng)
+    if let Ok(seed) = rsa::rand_core::TryRng::try_next_u64(&mut crate::OsRng) {
+        return seed;
     }
-    #[cfg(not(feature = "os-rng"))]
     {
         let h = channel_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)

@@ -14,8 +14,8 @@ use crate::facts::{TokenKind, MAX_ACTIVE_SHORT_LIVED, MAX_ACTIVE_V21, MAX_TOKEN_
 ///
 /// ```
 /// use line_channel_token::store::OwnerId;
-/// use line_channel_token::rand_core::{OsRng, RngCore};
-/// let me = OwnerId::new(OsRng.next_u64());
+/// use line_channel_token::rand_core::TryRng;
+/// let me = OwnerId::new(line_channel_token::OsRng.try_next_u64().expect("the OS RNG works"));
 /// assert_eq!(OwnerId::new(7).get(), 7);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]

@@ -1,0 +1,89 @@
+//! The caller's RNG, type-erased before it reaches `rsa`, so that `rsa`'s private-key code is
+//! compiled once whatever RNG types callers use (a WASM module's size counts), and the
+//! load-time self-check runs through the very same code path as every real signature.
+
+use std::fmt;
+
+use rsa::rand_core::{utils, TryCryptoRng, TryRng};
+use sha2::{Digest, Sha256};
+
+/// Filling bytes is all `rsa` asks of an RNG.
+trait Fill {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), RngFailed>;
+}
+
+/// A caller's RNG, behind [`Fill`].
+struct Caller<'a, R: ?Sized>(&'a mut R);
+
+impl<R: TryCryptoRng + ?Sized> Fill for Caller<'_, R> {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), RngFailed> {
+        self.0.try_fill_bytes(dest).map_err(|_| RngFailed)
+    }
+}
+
+/// The one RNG type `rsa` is instantiated with.
+pub(crate) struct Erased<'a>(&'a mut dyn Fill);
+
+/// The caller's RNG failed. (Its own error is dropped: it might say anything.)
+#[derive(Debug)]
+pub(crate) struct RngFailed;
+
+impl fmt::Display for RngFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the random number generator failed")
+    }
+}
+
+impl std::error::Error for RngFailed {}
+
+impl TryRng for Erased<'_> {
+    type Error = RngFailed;
+    fn try_next_u32(&mut self) -> Result<u32, RngFailed> {
+        utils::next_word_via_fill(self)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, RngFailed> {
+        utils::next_word_via_fill(self)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), RngFailed> {
+        self.0.fill(dest)
+    }
+}
+
+/// Only ever built from a caller's `TryCryptoRng`, or from [`SelfCheck`] for a signature over
+/// a public constant.
+impl TryCryptoRng for Erased<'_> {}
+
+/// Runs `f` with the caller's RNG, erased.
+pub(crate) fn with_rng<R: TryCryptoRng + ?Sized, T>(
+    rng: &mut R,
+    f: impl FnOnce(&mut Erased<'_>) -> T,
+) -> T {
+    f(&mut Erased(&mut Caller(rng)))
+}
+
+/// Deterministic bytes (SHA-256 of a counter) for the load-time self-check's blinding: the
+/// message is a public constant, so the blinding factor need not be secret, only valid; a
+/// fresh block each time means `rsa`'s retry for an unusable factor always moves on.
+pub(crate) struct SelfCheck(u64);
+
+impl SelfCheck {
+    pub(crate) fn new() -> SelfCheck {
+        SelfCheck(0)
+    }
+}
+
+impl Fill for SelfCheck {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), RngFailed> {
+        for chunk in dest.chunks_mut(32) {
+            self.0 = self.0.wrapping_add(1);
+            let block = Sha256::digest(self.0.to_le_bytes());
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` with the self-check's deterministic bytes, erased.
+pub(crate) fn with_self_check<T>(f: impl FnOnce(&mut Erased<'_>) -> T) -> T {
+    f(&mut Erased(&mut SelfCheck::new()))
+}
