@@ -291,7 +291,7 @@ fn main() {
     let load_pem = time(budget, || SigningKey::parse(&pem).map(|_| ()));
     println!("key load (PKCS#8 PEM)         {:>12}", fmt(load_pem));
     let builder = AssertionBuilder::new("1234567890", "9869e446-3489-4516-a83f-ec9214ad94d0")
-        .token_exp(Duration::from_secs(2_592_000));
+        .token_exp(MAX_TOKEN_EXP);
     if let Some(reference) = signing(quick, &key, &builder, now) {
         println!(
             "key_load_vs_openssl_sign: {:.2} (loading includes a self-check signature)",
@@ -489,7 +489,7 @@ fn pool_worst_call(pool: &mut TokenPool<String>, start: UnixTime) -> (Duration, 
             worst = (took, name);
         }
     };
-    let end = start + Duration::from_secs(15 * 60);
+    let end = start + facts::STATELESS_LIFETIME;
     let mut serial = 0u64;
     let mut biggest_poll_due = (Duration::ZERO, 0);
     loop {
@@ -511,7 +511,8 @@ fn pool_worst_call(pool: &mut TokenPool<String>, start: UnixTime) -> (Duration, 
             let Due::Refresh(r) = d else { continue };
             serial += 1;
             let body = format!(
-                r#"{{"access_token":"eyJhbGciOiJIUzI1NiJ9.{serial:0>150}","expires_in":900,"token_type":"Bearer"}}"#
+                r#"{{"access_token":"eyJhbGciOiJIUzI1NiJ9.{serial:0>150}","expires_in":{},"token_type":"Bearer"}}"#,
+                facts::STATELESS_LIFETIME.as_secs()
             );
             let response = http::Response::new(body.into_bytes());
             let t = Instant::now();

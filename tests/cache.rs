@@ -425,3 +425,40 @@ fn a_failure_survives_a_save_and_restore() {
         matches!(restored.poll(T0 + Duration::from_secs(1)), Poll::Failed(f) if f.status() == Some(400))
     );
 }
+
+#[test]
+fn a_refresh_abandoned_by_the_driver_is_not_waited_for() {
+    // A `send` that panics (caught by the caller) and an async driver dropped mid-send (a
+    // timeout around it) both leave a refresh nobody will answer: the cache must not answer
+    // the next call with 30 s of `InFlight` for it.
+    let mut cache = secret_cache();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drive(
+            &mut cache,
+            || T0,
+            |_| {},
+            |_req| -> Result<http::Response<Vec<u8>>, std::io::Error> { panic!("client bug") },
+        )
+    }));
+    assert!(panicked.is_err());
+    assert!(!matches!(cache.poll(T0), Poll::InFlight(_)));
+    assert_eq!(cache.last_failure().unwrap().kind, FailureKind::Transport);
+
+    let mut cache = secret_cache();
+    {
+        let future = drive_async(
+            &mut cache,
+            || T0,
+            |_| std::future::ready(()),
+            |_req| std::future::pending::<Result<http::Response<Vec<u8>>, std::io::Error>>(),
+        );
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(
+            std::future::Future::poll(future.as_mut(), &mut cx).is_pending(),
+            "sending"
+        );
+    } // dropped mid-send
+    assert!(!matches!(cache.poll(T0), Poll::InFlight(_)));
+    assert_eq!(cache.last_failure().unwrap().kind, FailureKind::Transport);
+}

@@ -354,3 +354,137 @@ fn a_counted_token_from_the_future_is_handed_back_not_lost() {
     let _ = cache.poll(T0);
     assert_eq!(cache.take_surplus().len(), 1);
 }
+
+#[test]
+fn a_clock_at_the_end_of_time_starts_one_refresh_not_one_per_poll() {
+    // Every deadline saturates at u64::MAX ms: it must read "never", not "already passed".
+    let end = UnixTime::from_millis(u64::MAX);
+    for start in [end, end - Duration::from_secs(5)] {
+        let mut cache = secret_cache();
+        let mut refreshes = 0;
+        for s in 0..100 {
+            if let Poll::Refresh(_) = cache.poll(start + Duration::from_millis(s * 100)) {
+                refreshes += 1;
+            }
+        }
+        assert_eq!(refreshes, 1, "from {start:?}");
+        // The clock is corrected: nothing set at the end of time holds the cache for long.
+        let _ = cache.poll(T0);
+        assert!(cache.next_deadline() <= T0 + cache.config().in_flight_timeout());
+    }
+}
+
+#[test]
+fn an_answer_claiming_a_longer_life_than_line_gives_is_capped_and_survives_restore() {
+    for expires_in in [u64::MAX, 40 * 86_400] {
+        let mut cache = secret_cache();
+        let Poll::Refresh(r) = cache.poll(T0) else {
+            panic!("a cold cache refreshes")
+        };
+        assert_eq!(
+            cache.handle_response(r.ticket(), T0, &issued("tok", expires_in)),
+            Handled::Stored
+        );
+        // Refreshed like any stateless token, not kept for ever.
+        assert!(cache.refresh_due_at().unwrap() < T0 + Duration::from_secs(900));
+        let restored = TokenCache::builder(ApiBase::default(), secret_creds())
+            .restore(cache.state(), T0)
+            .build();
+        assert!(restored.token(T0).is_some(), "expires_in {expires_in}");
+    }
+}
+
+#[test]
+fn a_secret_echoed_by_the_server_is_redacted_from_failures_events_and_state() {
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    let bodies = [
+        (
+            400,
+            format!(r#"{{"error":"{SECRET}","error_description":"bad secret {SECRET}"}}"#),
+        ),
+        (
+            400,
+            format!(r#"{{"message":"{SECRET}","details":[{{"property":"{SECRET}"}}]}}"#),
+        ),
+        (500, format!(r#""{SECRET}""#)),
+        (
+            200,
+            format!(r#"{{"access_token":"t","expires_in":"{SECRET}"}}"#),
+        ),
+    ];
+    for (status, body) in bodies {
+        let creds = Credentials::stateless_by_secret(CHANNEL, ChannelSecret::new(SECRET));
+        let mut cache = TokenCache::builder(ApiBase::default(), creds).build();
+        let Poll::Refresh(r) = cache.poll(T0) else {
+            panic!("a cold cache refreshes")
+        };
+        let handled = cache.handle_response(r.ticket(), T0, &answer(status, &body));
+        let event = cache.poll_event();
+        let shown = format!(
+            "{handled:?} {} {event:?} {cache:?} {}",
+            cache.last_failure().unwrap(),
+            serde_json::to_string(&cache.state()).unwrap()
+        );
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    // A client assertion echoed back (LINE refusing it with 400).
+    let key = docs_key();
+    let creds = Credentials::stateless_by_jwt(CHANNEL, "kid", key, Box::new(OsRng)).unwrap();
+    let mut cache = TokenCache::builder(ApiBase::default(), creds).build();
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!("a cold cache refreshes")
+    };
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(r.request().body()).unwrap();
+    let assertion = form
+        .into_iter()
+        .find(|(k, _)| k == "client_assertion")
+        .unwrap()
+        .1;
+    let body = format!(r#"{{"error":"invalid_client","error_description":"bad {assertion}"}}"#);
+    let Handled::Failed(failure) = cache.handle_response(r.ticket(), T0, &answer(400, &body))
+    else {
+        panic!("a refusal")
+    };
+    assert!(!failure.to_string().contains(&assertion), "{failure}");
+}
+
+#[test]
+fn a_duplicate_answer_never_brings_back_an_invalidated_token() {
+    let mut cache = secret_cache();
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!("a cold cache refreshes")
+    };
+    let response = issued("rejected", 900);
+    assert_eq!(
+        cache.handle_response(r.ticket(), T0, &response),
+        Handled::Stored
+    );
+    let later = T0 + Duration::from_secs(5);
+    assert!(cache.invalidate(&AccessToken::new("rejected")));
+    // The same answer handed back again (a retried callback, a duplicated message).
+    assert_eq!(
+        cache.handle_response(r.ticket(), later, &response),
+        Handled::Ignored
+    );
+    assert!(cache.token(later).is_none());
+}
+
+#[test]
+fn an_answer_too_late_to_use_is_retried_with_backoff_not_paused() {
+    // The VM was paused for an hour mid-refresh: the 15-minute token it brings is already
+    // spent. That is no configuration error: retry soon, not after the 5-minute pause.
+    let mut cache = secret_cache();
+    let Poll::Refresh(r) = cache.poll(T0) else {
+        panic!("a cold cache refreshes")
+    };
+    let resumed = T0 + Duration::from_secs(3600);
+    let Handled::Failed(failure) = cache.handle_response(r.ticket(), resumed, &issued("tok", 900))
+    else {
+        panic!("a spent token is refused")
+    };
+    assert!(failure.retryable, "{failure}");
+    assert!(!matches!(cache.poll(resumed), Poll::Failed(_)));
+    assert!(cache.next_deadline() <= resumed + cache.config().backoff_cap());
+}

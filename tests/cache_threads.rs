@@ -92,3 +92,61 @@ fn a_failed_refresh_wakes_the_waiters_at_once() {
         began.elapsed()
     );
 }
+
+#[test]
+fn a_send_that_panics_wakes_the_waiters_at_once() {
+    // The refresher's `send` panics: its answer can never come, so the other threads must
+    // not wait out the 30 s in-flight timeout for it.
+    let shared = Arc::new(SharedCache::new(secret_cache()));
+    let start = Arc::new(Barrier::new(8));
+    let began = Instant::now();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (shared, start) = (Arc::clone(&shared), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                shared.get_token(
+                    || UnixTime::from(SystemTime::now()),
+                    |_req| -> Result<http::Response<Vec<u8>>, std::io::Error> {
+                        std::thread::sleep(LINE_DELAY);
+                        panic!("the HTTP client panicked")
+                    },
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join()).collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_err()).count(),
+        1,
+        "one sender"
+    );
+    for r in results.into_iter().flatten() {
+        let failure = match r {
+            Err(DriveError::Refresh { failure, .. }) => failure,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(failure.kind, FailureKind::Transport);
+    }
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[test]
+fn a_clock_that_panics_after_the_send_leaves_no_refresh_in_flight() {
+    let shared = SharedCache::new(secret_cache());
+    let calls = std::cell::Cell::new(0);
+    let now = || {
+        calls.set(calls.get() + 1);
+        assert!(calls.get() < 2, "the clock broke");
+        T0
+    };
+    let mut line = line();
+    let send = |req| Ok::<_, std::convert::Infallible>(line.handle(T0, &req));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.get_token(now, send)));
+    assert!(r.is_err());
+    assert!(!matches!(shared.lock().poll(T0), Poll::InFlight(_)));
+}

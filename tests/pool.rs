@@ -172,3 +172,27 @@ fn remove_invalidate_and_borrowed_lookups() {
     assert_eq!(pool.next_deadline(), None);
     assert!(pool.is_empty());
 }
+
+#[test]
+fn poll_due_at_most_bounds_each_call_and_serves_the_most_overdue_first() {
+    let mut line = Emulator::new();
+    let mut pool = pool_of(50, &mut line);
+    let mut served = std::collections::HashSet::new();
+    let mut calls = 0;
+    while pool.next_deadline().is_some_and(|d| d <= T0) {
+        let due = pool.poll_due_at_most(T0, 8);
+        assert!(!due.is_empty() && due.len() <= 8, "{}", due.len());
+        for (key, due) in due {
+            let Due::Refresh(r) = due else {
+                panic!("a new channel refreshes")
+            };
+            let answer = line.handle(T0, r.request());
+            let _ = pool.handle_response(key.as_str(), r.ticket(), T0, &answer);
+            assert!(served.insert(key), "each channel is polled once");
+        }
+        calls += 1;
+        assert!(calls <= 7, "50 channels in batches of 8 take 7 calls");
+    }
+    assert_eq!(served.len(), 50);
+    assert_eq!(calls, 7);
+}

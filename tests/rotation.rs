@@ -172,3 +172,34 @@ fn following_the_plan_against_the_emulator_never_hits_the_refusal() {
     IssueV21::parse_response(&line.handle(T0, &IssueV21::new(&assertion).to_request(&api)))
         .unwrap();
 }
+
+#[test]
+fn a_listed_key_our_clock_calls_expired_still_counts_against_the_limit() {
+    // LINE lists 30 key ids: 29 unknown, and one of ours that our (fast) clock says expired
+    // a second ago. LINE still counts it, so issuing now would be refused: revoke it first.
+    let now = T0 + Duration::from_secs(86_400 + 1);
+    let ours = rec("ours", 1);
+    let mut kids: Vec<String> = (0..29).map(|i| format!("u{i}")).collect();
+    kids.push("ours".into());
+    let r = reconcile(&[ours], &KeyIds { kids });
+    assert_eq!(
+        plan(&r, now, &RotationPolicy::default()),
+        vec![Step::RevokeToMakeRoom(vec!["ours".into()]), Step::Issue]
+    );
+}
+
+#[test]
+fn wait_for_room_is_always_later_than_now() {
+    let r = Reconciliation {
+        unknown_kids: (0..MAX_ACTIVE_V21).map(|i| format!("u{i}")).collect(),
+        ..Reconciliation::default()
+    };
+    let policy = RotationPolicy {
+        recheck_after: Duration::ZERO,
+        ..RotationPolicy::default()
+    };
+    match plan(&r, T0, &policy).as_slice() {
+        [Step::WaitForRoom(t)] => assert!(*t > T0, "{t:?}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -212,7 +212,7 @@ pub fn command_help(c: &Command) -> String {
             None => format!("--{}", o.name),
         };
         let env = o.env.map(|e| format!(" [${e}]")).unwrap_or_default();
-        out.push_str(&format!("  {left:<28} {}{env}\n", o.help));
+        out.push_str(&format!("  {left:<28} {}{env}\n", o.help_line()));
     }
     out.push_str("\nEXIT CODES:\n");
     out.push_str(&exit_codes());

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use line_channel_token::{MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
+
 use crate::failure::{usage, Failure};
 use crate::scrub;
 
@@ -17,6 +19,22 @@ pub struct OptSpec {
     pub env: Option<&'static str>,
     /// One line of help.
     pub help: &'static str,
+}
+
+impl OptSpec {
+    /// The help line, with LINE's limits filled in from the crate's facts (written once there).
+    pub fn help_line(&self) -> String {
+        let token_exp = MAX_TOKEN_EXP.as_secs();
+        self.help
+            .replace(
+                "{MAX_TOKEN_EXP}",
+                &format!("{token_exp}, {} days", token_exp / 86_400),
+            )
+            .replace(
+                "{MAX_ASSERTION_TTL}",
+                &MAX_ASSERTION_TTL.as_secs().to_string(),
+            )
+    }
 }
 
 const fn opt(
@@ -87,13 +105,13 @@ pub const OPTIONS: &[OptSpec] = &[
         "token-exp",
         "SECS",
         None,
-        "v2.1 token lifetime (default and maximum 2592000, 30 days)",
+        "v2.1 token lifetime (default and maximum {MAX_TOKEN_EXP})",
     ),
     opt(
         "ttl",
         "SECS",
         None,
-        "assertion lifetime (default 1800, the maximum)",
+        "assertion lifetime (default {MAX_ASSERTION_TTL}, the maximum)",
     ),
     opt(
         "type",
@@ -298,5 +316,26 @@ fn shown_name(name: &str) -> String {
         "an option whose name looks like a secret (not shown)".to_owned()
     } else {
         format!("--{}", scrub::line(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lines_quote_lines_limits_and_leave_no_placeholder() {
+        let help = |name| spec(name).map(OptSpec::help_line).unwrap_or_default();
+        assert_eq!(
+            help("token-exp"),
+            "v2.1 token lifetime (default and maximum 2592000, 30 days)"
+        );
+        assert_eq!(
+            help("ttl"),
+            "assertion lifetime (default 1800, the maximum)"
+        );
+        for o in OPTIONS {
+            assert!(!o.help_line().contains('{'), "{}", o.name);
+        }
     }
 }

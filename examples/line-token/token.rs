@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use line_channel_token::cache::{
     self, CacheConfig, CacheState, Credentials, DriveError, FailureKind, RefreshFailure, TokenCache,
 };
-use line_channel_token::{AssertionBuilder, OsRng, UnixTime, MAX_TOKEN_EXP};
+use line_channel_token::{AssertionBuilder, OsRng, TokenKind, UnixTime, MAX_TOKEN_EXP};
 
 use crate::cache_file::{FileStore, Store};
 use crate::commands::Output;
@@ -187,10 +187,10 @@ fn from_refresh(f: &RefreshFailure, retry_at: UnixTime) -> Failure {
 
 fn credentials(opts: &Options) -> Result<Credentials, Failure> {
     let channel_id = opts.require("channel-id")?;
-    let kind = opts.get("type").unwrap_or_else(|| "stateless".into());
+    let kind = token_kind(opts.get("type").as_deref())?;
     let explicit_key = opts.given("kid") || opts.given("key");
-    Ok(match kind.as_str() {
-        "stateless" => {
+    Ok(match kind {
+        TokenKind::Stateless => {
             let secret = if explicit_key {
                 None
             } else {
@@ -213,10 +213,10 @@ fn credentials(opts: &Options) -> Result<Credentials, Failure> {
                 }
             }
         }
-        "short-lived" => {
+        TokenKind::ShortLived => {
             Credentials::short_lived(&channel_id, secrets::require_channel_secret(opts)?)
         }
-        "v2.1" => {
+        TokenKind::V21 => {
             let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
             // Check token_exp now, before any file is touched.
             AssertionBuilder::new(&channel_id, "kid")
@@ -226,13 +226,35 @@ fn credentials(opts: &Options) -> Result<Credentials, Failure> {
             let (kid, key) = secrets::signing_key(opts)?;
             Credentials::v2_1(&channel_id, kid, key, token_exp, Box::new(OsRng)).map_err(local)?
         }
-        other => {
+        TokenKind::LongLived => {
             return Err(usage(format!(
-                "--type is stateless, v2.1 or short-lived, not {}",
-                scrub::shown(other)
+                "--type {}: long-lived tokens are issued in the LINE Developers Console, not \
+                 by line-token; {}",
+                TokenKind::LongLived,
+                types_hint()
             )))
         }
     })
+}
+
+/// The kinds `--type` can issue, by the names the crate gives them (`TokenKind::as_str`).
+const TYPES: [TokenKind; 3] = [TokenKind::Stateless, TokenKind::V21, TokenKind::ShortLived];
+
+fn types_hint() -> String {
+    format!("--type is {}, {} or {}", TYPES[0], TYPES[1], TYPES[2])
+}
+
+/// `--type`, stateless when not given: any of LINE's kinds by name, so long-lived can be
+/// refused with a reason.
+fn token_kind(given: Option<&str>) -> Result<TokenKind, Failure> {
+    let Some(given) = given else {
+        return Ok(TokenKind::Stateless);
+    };
+    TYPES
+        .into_iter()
+        .chain([TokenKind::LongLived])
+        .find(|k| k.as_str() == given)
+        .ok_or_else(|| usage(format!("{}, not {}", types_hint(), scrub::shown(given))))
 }
 
 fn config(opts: &Options, credentials: &Credentials) -> Result<CacheConfig, Failure> {
@@ -251,4 +273,23 @@ fn config(opts: &Options, credentials: &Credentials) -> Result<CacheConfig, Fail
     config
         .build()
         .map_err(|e| usage(format!("--refresh-before: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_are_the_crates_token_kinds() {
+        assert!(matches!(token_kind(None), Ok(TokenKind::Stateless)));
+        for kind in TYPES {
+            assert!(matches!(token_kind(Some(kind.as_str())), Ok(k) if k == kind));
+        }
+        match token_kind(Some("v2")) {
+            Err(Failure::Usage(m)) => {
+                assert_eq!(m, r#"--type is stateless, v2.1 or short-lived, not "v2""#)
+            }
+            _ => panic!("v2 accepted"),
+        }
+    }
 }

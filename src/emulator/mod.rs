@@ -98,10 +98,12 @@ impl Channel {
             .filter(move |t| t.kind == kind && t.active(now))
     }
 
-    /// Forgets records that no answer depends on any more, so a long-running emulator does not
-    /// grow without bound. A revoked or expired token answers "invalid" whether its record is
-    /// kept or not, with one exception: v2.1 verify tells an expired token ("The access token
-    /// expired") from an unknown one, so expired, unrevoked v2.1 records stay.
+    /// Forgets records that no answer depends on any more (each issuance prunes), so issuing
+    /// over and over does not grow the emulator with dead records. A revoked or expired token
+    /// answers "invalid" whether its record is kept or not, with one exception: v2.1 verify
+    /// tells an expired token ("The access token expired") from an unknown one, so expired,
+    /// unrevoked v2.1 records stay. Those grow by one per v2.1 token issued (the cap counts
+    /// only active ones), which is bounded by what a test or demo issues; revoking frees them.
     fn prune(&mut self, now: UnixTime) {
         self.tokens
             .retain(|t| t.active(now) || (t.kind == TokenKind::V21 && !t.revoked));

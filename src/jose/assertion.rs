@@ -198,13 +198,15 @@ impl fmt::Display for AssertionError {
             ),
             AssertionError::Ttl(t) => write!(
                 f,
-                "the assertion lifetime is {}s; LINE accepts 1 to 1800 seconds (30 minutes)",
-                t.as_secs()
+                "the assertion lifetime is {}s; LINE accepts 1 to {} seconds (30 minutes)",
+                t.as_secs(),
+                MAX_ASSERTION_TTL.as_secs()
             ),
             AssertionError::TokenExp(t) => write!(
                 f,
-                "token_exp is {}s; LINE issues v2.1 tokens for 1 to 2592000 seconds (30 days)",
-                t.as_secs()
+                "token_exp is {}s; LINE issues v2.1 tokens for 1 to {} seconds (30 days)",
+                t.as_secs(),
+                MAX_TOKEN_EXP.as_secs()
             ),
             AssertionError::Key(e) => write!(f, "could not sign the assertion: {e}"),
         }

@@ -208,11 +208,22 @@ impl<K: Hash + Eq + Ord + Clone> TokenPool<K> {
     }
 
     /// Every channel whose deadline has come: polls each once and returns what it needs (a
-    /// refresh to send, or a failure to report). O(k log n) for k due channels.
+    /// refresh to send, or a failure to report). O(k log n) for k due channels: after a cold
+    /// start of a large pool, k is every channel; use [`TokenPool::poll_due_at_most`] to
+    /// bound each call.
     pub fn poll_due(&mut self, now: UnixTime) -> Vec<(K, Due)> {
+        self.poll_due_at_most(now, usize::MAX)
+    }
+
+    /// [`TokenPool::poll_due`] for at most `max` channels, the most overdue first: each call
+    /// is O(max log n) whatever the pool's size. The rest stay due; [`next_deadline`]
+    /// (`<= now`) says to call again.
+    ///
+    /// [`next_deadline`]: TokenPool::next_deadline
+    pub fn poll_due_at_most(&mut self, now: UnixTime, max: usize) -> Vec<(K, Due)> {
         let mut due = Vec::new();
         while let Some((deadline, _)) = self.queue.first() {
-            if *deadline > now {
+            if *deadline > now || due.len() >= max {
                 break;
             }
             if let Some((_, key)) = self.queue.pop_first() {

@@ -85,7 +85,7 @@ pub struct RotationPolicy {
     /// The active-token limit (LINE's is 30).
     pub max_active: usize,
     /// When the limit is reached by tokens this process cannot revoke, how long before
-    /// listing the key ids again (default 1 hour).
+    /// listing the key ids again (default 1 hour; at least 1 second).
     pub recheck_after: Duration,
 }
 
@@ -116,8 +116,9 @@ pub enum Step {
     WaitForRoom(UnixTime),
 }
 
-/// Plans the next rotation at `now`. Expired records are treated as gone. Never plans an
-/// issuance LINE would refuse.
+/// Plans the next rotation at `now`. A record our clock calls expired is never used, but
+/// while LINE lists it, it counts against the limit (and is the first revoked to make room).
+/// Never plans an issuance LINE would refuse.
 ///
 /// - No live token, or the newest has less than `renew_before` left: [`Step::Issue`], preceded
 ///   by [`Step::RevokeToMakeRoom`] if live + unknown tokens already reach the limit, and
@@ -141,28 +142,38 @@ pub enum Step {
 /// assert_eq!(plan(&r, now, &policy), vec![Step::WaitForRoom(now + policy.recheck_after)]);
 /// ```
 pub fn plan(r: &Reconciliation, now: UnixTime, policy: &RotationPolicy) -> Vec<Step> {
-    let mut live: Vec<&V21Record> = r.live.iter().filter(|rec| rec.expires_at > now).collect();
-    live.sort_by_key(|rec| rec.expires_at);
+    // Every record LINE lists counts against its limit, even one our clock already calls
+    // expired (LINE's clock decides): those are revoked first, as the oldest.
+    let mut listed: Vec<&V21Record> = r.live.iter().collect();
+    listed.sort_by_key(|rec| rec.expires_at);
+    let mut live: Vec<&V21Record> = listed
+        .iter()
+        .copied()
+        .filter(|rec| rec.expires_at > now)
+        .collect();
     let newest = live.last().copied();
     let needs_issue =
         newest.is_none_or(|n| n.expires_at.saturating_duration_since(now) < policy.renew_before);
     let mut steps = Vec::new();
     if needs_issue {
-        let active = live.len().saturating_add(r.unknown_kids.len());
+        let active = listed.len().saturating_add(r.unknown_kids.len());
         let excess = active
             .saturating_add(1)
             .saturating_sub(policy.max_active.max(1));
-        if excess > live.len() {
+        if excess > listed.len() {
             // Not enough of ours to revoke: LINE would refuse the issuance.
             if let Some(n) = newest {
                 steps.push(Step::Use(n.key_id.clone()));
             }
-            steps.push(Step::WaitForRoom(now + policy.recheck_after));
+            // At least a second: a zero policy must not have the caller list key ids (an
+            // API call) in a busy loop.
+            let recheck = policy.recheck_after.max(Duration::from_secs(1));
+            steps.push(Step::WaitForRoom(now + recheck));
             return steps;
         }
         if excess > 0 {
             // Oldest (soonest to expire) first; the newest goes last, only if unavoidable.
-            let victims: Vec<String> = live
+            let victims: Vec<String> = listed
                 .iter()
                 .take(excess)
                 .map(|rec| rec.key_id.clone())

@@ -13,6 +13,9 @@ use crate::time::UnixTime;
 /// At most this many surplus tokens wait to be taken; older ones have the shortest life left.
 const SURPLUS_LIMIT: usize = crate::facts::MAX_ACTIVE_V21;
 
+/// Why an answer's token is refused when it arrives too late to be used.
+const TOO_SOON: &str = "the token expires too soon to use (a slow answer, or a wrong clock)";
+
 /// What the cache did with an answer.
 #[must_use = "a failure or a surplus token needs the caller's attention"]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +28,8 @@ pub enum Handled {
     /// not keep: [`TokenCache::take_surplus`] it and revoke it.
     Surplus,
     /// Nothing changed: an answer for another cache or an earlier instance of this one, a
-    /// late error, or a late stateless token no better than the one held.
+    /// late error, a late stateless token no better than the one held, or a late answer to
+    /// a refresh handed out before [`TokenCache::invalidate`] dropped a token.
     Ignored,
 }
 
@@ -52,10 +56,11 @@ impl TokenCache {
             Err(_) if !current => Handled::Ignored,
             Err(error) => {
                 self.in_flight = None;
+                // Before the assertion is forgotten: an echo of it is redacted too.
+                let failure = self.redacted(RefreshFailure::from(&error));
                 if matches!(status, 400 | 401) {
                     self.credentials.forget_assertion();
                 }
-                let failure = RefreshFailure::from(&error);
                 self.record_failure(now, failure.clone());
                 Handled::Failed(failure)
             }
@@ -75,6 +80,26 @@ impl TokenCache {
         let failure = RefreshFailure::transport();
         self.record_failure(now, failure.clone());
         Handled::Failed(failure)
+    }
+
+    /// The refresh `ticket` will never be answered: the send panicked or its future was
+    /// dropped (the drivers report this themselves). Counted as a failure at the refresh's
+    /// start, so the backoff applies but nobody waits out the in-flight timeout.
+    pub(super) fn abandon(&mut self, ticket: Ticket) {
+        let current = ticket.incarnation == self.incarnation
+            && self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
+        if current {
+            self.in_flight = None;
+            self.record_failure(ticket.started, RefreshFailure::abandoned());
+        }
+    }
+
+    /// `failure` with every secret it may echo (the request's channel secret or assertion,
+    /// the held token) redacted.
+    fn redacted(&self, failure: RefreshFailure) -> RefreshFailure {
+        let held = self.token.as_ref().map(|t| t.access_token.expose_secret());
+        let secrets: Vec<&str> = self.credentials.secrets().into_iter().chain(held).collect();
+        failure.redact(&secrets)
     }
 
     /// Keeps a counted token LINE issued but the cache does not use, for the caller to revoke.
@@ -100,11 +125,14 @@ impl TokenCache {
             self.in_flight = None;
         }
         let issued_at = ticket.started.min(now);
+        // LINE never issues a token of this kind living longer: cap what the answer claims,
+        // or the cache would keep it for ever and a restored state would drop it as impossible.
+        let longest = super::state::longest_lifetime(self.credentials.token_kind());
         let empty = token.access_token.expose_secret().is_empty();
         let candidate = CachedToken {
             access_token: token.access_token.clone(),
             issued_at,
-            expires_at: token.expires_at(issued_at),
+            expires_at: issued_at + token.lifetime().min(longest),
             key_id: token.key_id.clone(),
         };
         let held = self.token.as_ref().filter(|_| self.token(now).is_some());
@@ -116,12 +144,15 @@ impl TokenCache {
         let why = if same {
             // Its expiry cannot be later than LINE first said: no refresh happened.
             Some("LINE answered with the token already held")
+        } else if !current && ticket.seq < self.stale_below {
+            // Maybe the very token just rejected, answered twice.
+            Some("the answer predates a token rejected with `invalidate`")
         } else if empty {
             Some("the `access_token` is empty")
         } else if token.expires_in == 0 {
             Some("`expires_in` is 0")
         } else if now >= self.window(&candidate).usable_until {
-            Some("the token expires too soon to use (a slow answer, or a wrong clock)")
+            Some(TOO_SOON)
         } else if held.is_some_and(|h| h.expires_at >= candidate.expires_at) {
             Some("the token ends no later than the one already held")
         } else {
@@ -147,7 +178,10 @@ impl TokenCache {
             self.set_aside(token);
         }
         if current {
-            let failure = RefreshFailure::invalid(status, why);
+            let mut failure = RefreshFailure::invalid(status, why);
+            // A slow answer (a paused VM, a stalled proxy) is not a configuration error:
+            // retry with backoff, not after the long failure pause with no token.
+            failure.retryable = why == TOO_SOON;
             self.record_failure(now, failure.clone());
             Handled::Failed(failure)
         } else if counted {

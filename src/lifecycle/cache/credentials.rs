@@ -229,6 +229,19 @@ impl Credentials {
         }
     }
 
+    /// What the refresh request carries that must never be shown: the channel secret, or
+    /// the client assertion. (A server may echo them back in an error.)
+    pub(super) fn secrets(&self) -> Option<&str> {
+        match &self.kind {
+            CredentialKind::StatelessSecret(s) | CredentialKind::ShortLived(s) => {
+                Some(s.expose_secret())
+            }
+            CredentialKind::StatelessJwt(jwt) | CredentialKind::V21(jwt) => {
+                jwt.assertion.as_ref().map(|(a, _)| a.expose_secret())
+            }
+        }
+    }
+
     /// Parses LINE's answer with the endpoint these credentials call.
     pub(super) fn parse<B: AsRef<[u8]>>(
         &self,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::{Request, Response};
 
 use super::failure::RefreshFailure;
-use super::poll::Poll;
+use super::poll::{Poll, Ticket};
 use super::TokenCache;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
@@ -109,6 +109,59 @@ pub(super) fn step<E>(cache: &mut TokenCache, now: UnixTime, transport: &mut Opt
     }))
 }
 
+/// A refresh handed to `send`. Answered with [`Sending::answer`]; dropped unanswered (the
+/// send panicked, or the future awaiting it was dropped) it reports the refresh abandoned,
+/// so the cache does not wait out the in-flight timeout for an answer that cannot come.
+struct Sending<'a> {
+    cache: &'a mut TokenCache,
+    ticket: Option<Ticket>,
+}
+
+impl<'a> Sending<'a> {
+    fn new(cache: &'a mut TokenCache, ticket: Ticket) -> Self {
+        Sending {
+            cache,
+            ticket: Some(ticket),
+        }
+    }
+
+    fn answer<B: AsRef<[u8]>, E>(
+        mut self,
+        now: UnixTime,
+        answer: Result<Response<B>, E>,
+        transport: &mut Option<E>,
+    ) {
+        if let Some(ticket) = self.ticket.take() {
+            handle(self.cache, ticket, now, answer, transport);
+        }
+    }
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.cache.abandon(ticket);
+        }
+    }
+}
+
+/// Hands `send`'s result to the cache; a transport error is kept for [`DriveError`].
+pub(super) fn handle<B: AsRef<[u8]>, E>(
+    cache: &mut TokenCache,
+    ticket: Ticket,
+    now: UnixTime,
+    answer: Result<Response<B>, E>,
+    transport: &mut Option<E>,
+) {
+    let _ = match answer {
+        Ok(response) => cache.handle_response(ticket, now, &response),
+        Err(error) => {
+            *transport = Some(error);
+            cache.handle_transport_failure(ticket, now)
+        }
+    };
+}
+
 /// Gets a valid token, refreshing through `send` if needed: the blocking driver, the cache's
 /// [`call`](crate::call).
 ///
@@ -138,14 +191,9 @@ where
             Step::Done(result) => return result,
             Step::Sleep(d) => sleep(d),
             Step::Send(ticket, request) => {
+                let sending = Sending::new(cache, ticket);
                 let answer = send(request);
-                let _ = match answer {
-                    Ok(response) => cache.handle_response(ticket, now(), &response),
-                    Err(error) => {
-                        transport = Some(error);
-                        cache.handle_transport_failure(ticket, now())
-                    }
-                };
+                sending.answer(now(), answer, &mut transport);
             }
         }
     }
@@ -199,14 +247,11 @@ where
             Step::Done(result) => return result,
             Step::Sleep(d) => sleep(d).await,
             Step::Send(ticket, request) => {
+                // Dropped mid-send (a timeout around this future), it reports the refresh
+                // abandoned: the next call does not wait out the in-flight timeout.
+                let sending = Sending::new(cache, ticket);
                 let answer = send(request).await;
-                let _ = match answer {
-                    Ok(response) => cache.handle_response(ticket, now(), &response),
-                    Err(error) => {
-                        transport = Some(error);
-                        cache.handle_transport_failure(ticket, now())
-                    }
-                };
+                sending.answer(now(), answer, &mut transport);
             }
         }
     }

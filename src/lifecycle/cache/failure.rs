@@ -42,7 +42,8 @@ pub struct RefreshFailure {
     pub kind: FailureKind,
     /// What went wrong and what to do, for humans.
     pub message: String,
-    /// Whether the cache retries with backoff (429, 5xx, transport, timeout) or pauses for
+    /// Whether the cache retries with backoff (429, 5xx, transport, timeout, a token that
+    /// arrived too late to use) or pauses for
     /// [`CacheConfig::failure_pause`](super::CacheConfig::failure_pause): fix the
     /// configuration.
     pub retryable: bool,
@@ -73,12 +74,40 @@ impl RefreshFailure {
         )
     }
 
+    pub(super) fn abandoned() -> Self {
+        RefreshFailure::new(
+            FailureKind::Transport,
+            "the refresh was abandoned before LINE answered (the send panicked or its future \
+             was dropped); retrying with backoff",
+            true,
+        )
+    }
+
     pub(super) fn invalid(status: u16, why: &str) -> Self {
         RefreshFailure::new(
             FailureKind::InvalidResponse { status },
             format!("LINE's answer holds no usable token: {why}"),
             false,
         )
+    }
+
+    /// Replaces every occurrence of each secret (of at least 4 characters: shorter ones are
+    /// no LINE secret, and replacing them would mangle the message) with `<redacted>`: a
+    /// server, or a proxy, may echo the request's secret in its error, and a failure is shown,
+    /// logged and persisted.
+    pub(super) fn redact(mut self, secrets: &[&str]) -> Self {
+        const MARK: &str = "<redacted>";
+        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            if self.message.contains(secret) {
+                self.message = self.message.replace(secret, MARK);
+            }
+            if let FailureKind::Refused { error: Some(e), .. } = &mut self.kind {
+                if e.contains(secret) {
+                    *e = e.replace(secret, MARK);
+                }
+            }
+        }
+        self
     }
 
     /// The HTTP status LINE answered with, if it answered.

@@ -102,7 +102,9 @@
 //!   backoff; at most one refresh starts per [`CacheConfig::min_issue_interval`] (10 s).
 //! - **A dropped refresh** (the caller took `Refresh` and vanished) blocks other callers for
 //!   at most [`CacheConfig::in_flight_timeout`], then counts as a failure. Report a send that
-//!   failed with [`TokenCache::handle_transport_failure`] so nobody waits that long.
+//!   failed with [`TokenCache::handle_transport_failure`] so nobody waits that long. The
+//!   drivers and [`SharedCache`] do this themselves, also when `send` panics or the async
+//!   driver is dropped mid-send (a timeout around it).
 //! - **The clock** may jump either way. A token is only handed out before its expiry minus
 //!   the skew margin *by the clock you pass*; a token that seems issued in the future (the
 //!   clock went back) is dropped, since its age is unknown; markers set by a clock that has
@@ -192,6 +194,10 @@ pub struct TokenCache {
     seed: u64,
     incarnation: u64,
     next_seq: u64,
+    /// Late answers to refreshes numbered below this are never stored: they were handed out
+    /// before [`TokenCache::invalidate`] dropped a rejected token (a duplicate answer could
+    /// bring that very token back).
+    stale_below: u64,
     generation: u64,
     events: events::Events,
     /// Counted tokens LINE issued that the cache does not keep: revoke them.
@@ -262,6 +268,7 @@ impl TokenCacheBuilder {
             seed,
             incarnation: random::incarnation(seed),
             next_seq: 0,
+            stale_below: 0,
             generation: 0,
             events: events::Events::new(self.record_events),
             surplus: Vec::new(),
@@ -348,6 +355,8 @@ impl TokenCache {
     /// Drops `rejected` if it is the current token (say a Messaging API call answered 401
     /// with it), so the next poll refreshes once (the throttle and backoff still apply). A
     /// token that is no longer current changes nothing: another caller already replaced it.
+    /// Late answers to refreshes handed out before the drop are not stored (one may carry
+    /// the rejected token again); the refresh in flight, if any, still counts.
     pub fn invalidate(&mut self, rejected: &AccessToken) -> bool {
         if self
             .token
@@ -355,6 +364,7 @@ impl TokenCache {
             .is_some_and(|t| t.access_token == *rejected)
         {
             self.set_token(None);
+            self.stale_below = self.next_seq;
             self.generation = self.generation.wrapping_add(1);
             self.events.push(Event::Invalidated);
             true

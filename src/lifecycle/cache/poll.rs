@@ -12,7 +12,9 @@ use crate::time::UnixTime;
 
 /// What the caller should do now. Every variant but `Ready` and `Refresh` carries (or
 /// implies) a time later than the poll's `now`, equal to
-/// [`TokenCache::next_deadline`](super::TokenCache::next_deadline).
+/// [`TokenCache::next_deadline`](super::TokenCache::next_deadline). (At `u64::MAX` ms no
+/// later time exists: there the time equals `now`, and no second refresh starts until the
+/// clock is corrected.)
 #[must_use = "the answer says whether to use a token, send a refresh or wait"]
 #[derive(Debug)]
 pub enum Poll<'a> {

@@ -11,6 +11,16 @@ use super::TokenCache;
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
+/// The end of representable time. A deadline that saturated here (a clock reading near
+/// `u64::MAX` ms) is never reached: otherwise every poll at that instant would be "past" the
+/// throttle, the backoff and the in-flight timeout, and start a refresh.
+const END: UnixTime = UnixTime::from_millis(u64::MAX);
+
+/// Whether `deadline` has come at `now`; a saturated deadline never comes.
+fn reached(now: UnixTime, deadline: UnixTime) -> bool {
+    now >= deadline && deadline < END
+}
+
 /// A held token's timeline, computed once when the token is stored.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Window {
@@ -68,7 +78,7 @@ impl TokenCache {
     /// Whether a refresh should start at `now`.
     pub(super) fn refresh_wanted(&self, now: UnixTime) -> bool {
         let due = self.timeline.is_none_or(|w| now >= w.advisory_at);
-        due && self.in_flight.is_none() && now >= self.may_start_at()
+        due && self.in_flight.is_none() && reached(now, self.may_start_at())
     }
 
     /// The next time polling can change anything: a refresh becoming due or allowed, the
@@ -93,7 +103,7 @@ impl TokenCache {
         self.pull_in_markers(now);
         self.observe_token(now);
         if let Some((_, started)) = self.in_flight {
-            if now >= started + self.config.in_flight_timeout {
+            if reached(now, started + self.config.in_flight_timeout) {
                 self.in_flight = None;
                 self.record_failure(now, RefreshFailure::timed_out());
             }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use http::{Request, Response};
 
-use super::driver::{step, DriveError, Step};
+use super::driver::{handle, step, DriveError, Step};
+use super::poll::Ticket;
 use super::TokenCache;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
@@ -100,18 +101,46 @@ impl SharedCache {
                 }
                 Step::Send(ticket, request) => {
                     drop(cache);
-                    let answer = send(request);
-                    cache = self.lock();
-                    let _ = match answer {
-                        Ok(response) => cache.handle_response(ticket, now(), &response),
-                        Err(error) => {
-                            transport = Some(error);
-                            cache.handle_transport_failure(ticket, now())
-                        }
+                    let sending = Sending {
+                        shared: self,
+                        ticket,
+                        armed: true,
                     };
+                    let answer = send(request);
+                    // Read the clock before locking: should `now` panic, the guard's drop
+                    // takes the lock itself.
+                    let at = now();
+                    cache = self.lock();
+                    handle(&mut cache, sending.disarm(), at, answer, &mut transport);
                     self.notify();
                 }
             }
+        }
+    }
+}
+
+/// A refresh one thread is sending without the lock. If `send` panics, the drop reports the
+/// refresh abandoned and wakes the waiting threads: they must not wait out the in-flight
+/// timeout for an answer that cannot come.
+struct Sending<'a> {
+    shared: &'a SharedCache,
+    ticket: Ticket,
+    armed: bool,
+}
+
+impl Sending<'_> {
+    /// `send` returned: its answer is handed over by the caller.
+    fn disarm(mut self) -> Ticket {
+        self.armed = false;
+        self.ticket
+    }
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.lock().abandon(self.ticket);
+            self.shared.notify();
         }
     }
 }

@@ -61,6 +61,12 @@ pub struct CacheState {
     pub last_refresh_at: Option<UnixTime>,
 }
 
+/// The longest lifetime LINE gives a token of this kind: a restored token living longer is
+/// impossible, and an answer claiming longer is capped to it (so a restart keeps it).
+pub(super) fn longest_lifetime(kind: TokenKind) -> std::time::Duration {
+    kind.fixed_lifetime().unwrap_or(MAX_TOKEN_EXP)
+}
+
 impl TokenCache {
     /// The persistable state.
     pub fn state(&self) -> CacheState {
@@ -87,7 +93,7 @@ impl TokenCache {
             return;
         }
         let mut repaired = false;
-        let longest = kind.fixed_lifetime().unwrap_or(MAX_TOKEN_EXP);
+        let longest = longest_lifetime(kind);
         let token = state.token.filter(|t| {
             let ok = !t.access_token.expose_secret().is_empty()
                 && t.issued_at < t.expires_at
