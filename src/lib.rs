@@ -98,9 +98,10 @@
 //! - **Long-lived state should take randomness once.** The design for state machines that
 //!   sign on their own schedule is quinn-proto's: the blinding RNG is given once at
 //!   construction, and retry jitter derives from a seed given at construction (`rng_seed`),
-//!   so `poll` and `handle_*` need none. Today [`cache::TokenCache`]'s `poll` and `handle_*`
-//!   still take an RNG on every call (for an assertion's blinding and for jitter); any
-//!   `TryCryptoRng`, `&mut OsRng` included, will do.
+//!   so `poll` and `handle_*` need none. [`cache::TokenCache`] works that way: JWT
+//!   [`cache::Credentials`] keep a [`cache::BlindingRng`] given once (`Box::new(OsRng)`, or
+//!   any `Send + Sync` `TryCryptoRng`), and jitter comes from
+//!   [`cache::TokenCacheBuilder::seed`] (by default from the OS RNG with `os-rng`).
 //!
 //! ## Keeping tokens
 //!

@@ -267,6 +267,56 @@ fn refuses_malformed_input() {
     );
 }
 
+/// Valid JSON that is not a usable JWK (a member twice, as RFC 7517 §4 forbids, or of the wrong
+/// type) is named as such, not called invalid JSON, and its content is not echoed.
+#[test]
+fn refuses_duplicate_and_mistyped_members_by_name() {
+    let good = include_str!("keys/line-docs-pyjwt.jwk.json").trim();
+    let d = serde_json::from_str::<Value>(good).unwrap()["d"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let duplicate_d = format!("{}, \"d\": \"{}\"}}", &good[..good.len() - 1], &d[..30]);
+    let duplicate_kty = format!("{}, \"kty\": \"EC\"}}", &good[..good.len() - 1]);
+    let number_n = jwk_with(good, |m| {
+        m.insert("n".into(), json!(12345));
+    });
+    for text in [duplicate_d, duplicate_kty, number_n] {
+        let err = refused(&text);
+        assert!(matches!(err, KeyError::NotAJwk(_)), "{err:?}");
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains("appears twice"), "{shown}");
+        assert!(!shown.contains("not valid JSON"), "{shown}");
+        assert!(!shown.contains(&d[..12]), "{shown}");
+    }
+    let public = r#"{"kty":"RSA","e":"AQAB","e":"AQAB","n":"AQAB"}"#;
+    assert!(matches!(
+        PublicJwk::from_json(public),
+        Err(KeyError::NotAJwk(_))
+    ));
+    // Broken JSON is still called that.
+    assert!(matches!(refused("{\"kty\": "), KeyError::Json(_)));
+}
+
+/// A PEM file that bundles the key with a certificate (as web servers and `cat cert key` make
+/// them) loads the key whichever block comes first; two private keys are refused by name.
+#[test]
+fn finds_the_private_key_in_a_pem_bundle() {
+    let key = SigningKey::parse(include_str!("keys/line-docs-pyjwt.jwk.json")).unwrap();
+    let pem = key.to_pkcs8_pem().unwrap();
+    let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    for bundle in [format!("{cert}{}", *pem), format!("{}{cert}", *pem)] {
+        let loaded = SigningKey::parse(&bundle).unwrap_or_else(|e| panic!("{e}\n{bundle}"));
+        assert_eq!(loaded.public_jwk(), key.public_jwk());
+    }
+    let err = refused(&format!("{}{}", *pem, *pem));
+    assert!(
+        err.to_string().contains("more than one private key"),
+        "{err}"
+    );
+    assert_eq!(refused(cert), KeyError::PublicOnly);
+}
+
 // ---- openssl-made keys ----
 
 #[test]

@@ -282,3 +282,21 @@ fn rotation_records() {
     scan.check("Reconciliation", &reconciled);
     scan.check("Step", &plan(&reconciled, NOW, &RotationPolicy::default()));
 }
+
+/// A non-JSON error page that echoes a secret just where the parser stops reading (after a
+/// long credential-like run): the part of the secret before the cut is shorter than a
+/// credential, so it must be dropped with the cut, not shown as harmless text.
+#[test]
+fn a_secret_cut_by_the_scan_window_is_not_shown_in_part() {
+    let key = docs_key();
+    let assertion = AssertionBuilder::new(CHANNEL, "kid")
+        .sign(&key, NOW, &mut OsRng)
+        .unwrap();
+    let scan = Scanner::new(&key, &assertion);
+    // 4080 bytes that are redacted as one run, a space, then the secret across byte 4096.
+    let page = format!("{} {SECRET} end", "a1".repeat(2040));
+    let error = IssueShortLived::parse_response(&response(502, &page)).unwrap_err();
+    let shown = format!("{error} {error:?}");
+    scan.check_text("Error (secret cut by the scan window)", &shown);
+    assert!(!shown.contains(&SECRET[..12]), "{shown}");
+}

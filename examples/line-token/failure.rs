@@ -84,6 +84,8 @@ pub fn from_call(api: &ApiBase, error: CallError<ureq::Error>) -> Failure {
     match error {
         CallError::Transport(e) => unreachable(api, &e),
         CallError::Protocol(e) => from_error(&e),
+        // Kinds a later version may add: a local failure, never silently success.
+        other => Failure::Local(other.to_string()),
     }
 }
 

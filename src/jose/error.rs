@@ -10,6 +10,9 @@ pub enum KeyError {
     UnrecognizedFormat,
     /// The JWK is not valid JSON (position given, content not echoed).
     Json(String),
+    /// The JWK is valid JSON but not a usable JWK object: a member appears twice (RFC 7517 §4
+    /// forbids it) or has the wrong JSON type (position given, content not echoed).
+    NotAJwk(String),
     /// `kty` is not `RSA`.
     NotRsa(String),
     /// `alg` is present and not `RS256`.
@@ -47,8 +50,13 @@ pub enum KeyError {
 }
 
 impl KeyError {
+    /// Serde's own message is not used: for a mistyped member it quotes the value.
     pub(crate) fn json(e: serde_json::Error) -> KeyError {
-        KeyError::Json(format!("line {} column {}", e.line(), e.column()))
+        let at = format!("line {} column {}", e.line(), e.column());
+        match e.classify() {
+            serde_json::error::Category::Data => KeyError::NotAJwk(at),
+            _ => KeyError::Json(at),
+        }
     }
 }
 
@@ -59,6 +67,10 @@ impl fmt::Display for KeyError {
                 "unrecognised key format: give a private JWK ({\"kty\":\"RSA\",...}), a PKCS#8 PEM (BEGIN PRIVATE KEY) or a PKCS#1 PEM (BEGIN RSA PRIVATE KEY)",
             ),
             KeyError::Json(at) => write!(f, "the JWK is not valid JSON (at {at})"),
+            KeyError::NotAJwk(at) => write!(
+                f,
+                "the JWK is JSON but not a usable JWK object (at {at}): a member appears twice, or is not a string (key_ops: an array of strings); give each member once"
+            ),
             KeyError::NotRsa(kty) => write!(
                 f,
                 "the key is of type {kty:?}, but LINE assertion signing keys are RSA (kty \"RSA\"); generate one with `line-token keygen`"

@@ -92,6 +92,47 @@ fn optional(value: Option<&str>, name: &'static str) -> Result<Option<SecretByte
         .transpose()
 }
 
+/// PEM labels of private keys (read or refused by name in [`SigningKey::from_pem`]).
+const PRIVATE_LABELS: [&str; 5] = [
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "OPENSSH PRIVATE KEY",
+];
+
+/// The label and text (`BEGIN` to `END` line) of the file's one private-key block, or of its
+/// first block when it has none: a file may bundle the key with certificates, in any order.
+fn private_block(text: &str) -> Result<(&str, &str), KeyError> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let block = &rest[start..];
+        let label = block["-----BEGIN ".len()..]
+            .split("-----")
+            .next()
+            .unwrap_or("");
+        let end = block
+            .find("-----END ")
+            .and_then(|i| block[i..].find('\n').map(|j| i + j + 1))
+            .unwrap_or(block.len());
+        blocks.push((label, block[..end].trim()));
+        // `end` > 0 (the block starts with its BEGIN line), so the loop always moves on.
+        rest = &block[end..];
+    }
+    let mut private = blocks
+        .iter()
+        .filter(|(label, _)| PRIVATE_LABELS.contains(label));
+    match (private.next(), private.next()) {
+        (Some(_), Some(_)) => Err(KeyError::Pem(
+            "the file holds more than one private key; keep only the assertion signing key"
+                .to_owned(),
+        )),
+        (Some(&block), None) => Ok(block),
+        (None, _) => Ok(blocks.first().copied().unwrap_or(("", text))),
+    }
+}
+
 /// The numbers of a PKCS#1 `RSAPrivateKey`, copied into buffers wiped on drop.
 fn pkcs1_parts(key: &RsaPrivateKeyRef<'_>) -> Result<Parts, KeyError> {
     if key.other_prime_infos.is_some() {
@@ -178,16 +219,13 @@ impl SigningKey {
 
     /// Loads a PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) PEM. The CRT
     /// values in the file (`exponent1`, `exponent2`, `coefficient`) are checked, not ignored.
+    /// The file may also hold certificates (a bundle): its one private key is read.
     ///
     /// # Errors
     ///
     /// As [`SigningKey::parse`]; [`KeyError::Encrypted`] for a passphrase-protected PEM.
     pub fn from_pem(pem: &str) -> Result<SigningKey, KeyError> {
-        let pem = pem.trim();
-        let label = pem
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
-            .unwrap_or("");
+        let (label, pem) = private_block(pem.trim())?;
         match label {
             "PRIVATE KEY" | "RSA PRIVATE KEY" => {}
             "ENCRYPTED PRIVATE KEY" => return Err(KeyError::Encrypted),

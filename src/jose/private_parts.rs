@@ -50,20 +50,28 @@ impl Parts {
         let e = check_exponent(trim_zeros(&self.e))?;
         let bits = REQUIRED_BITS as u32;
         let n = BoxedUint::from_be_slice(n, bits).map_err(|_| KeyError::WrongSize(bit_len(n)))?;
-        let d = BoxedUint::from_be_slice(trim_zeros(&self.d), bits)
-            .map_err(|_| KeyError::Inconsistent("d"))?;
+        // Our copies of d, p and q are wiped on drop, on every refusal path too; `rsa` gets
+        // clones (and wipes them once they are a key).
+        let d = Zeroizing::new(
+            BoxedUint::from_be_slice(trim_zeros(&self.d), bits)
+                .map_err(|_| KeyError::Inconsistent("d"))?,
+        );
         // `rsa` computes d × e − 1 when recovering p and q: d = 0 would underflow there (a
         // panic in `crypto-bigint`), so 2 ≤ d < n is checked first, for every key.
         let two = BoxedUint::from_be_slice(&[2], bits).map_err(|_| KeyError::Inconsistent("d"))?;
-        if d < two || d >= n {
+        if *d < two || *d >= n {
             return Err(KeyError::Inconsistent("d"));
         }
         let recovering = self.primes.is_none();
         let primes = match &self.primes {
-            Some((p, q)) => vec![prime(p)?, prime(q)?],
-            None => Vec::new(),
+            Some((p, q)) => {
+                let (p, q) = (prime(p)?, prime(q)?);
+                Zeroizing::new(vec![(*p).clone(), (*q).clone()])
+            }
+            None => Zeroizing::new(Vec::new()),
         };
-        let key = PrivateKey::from_components(n, e, d, primes).map_err(|err| match err {
+        let key = PrivateKey::from_components(n, e, (*d).clone(), (*primes).clone());
+        let key = key.map_err(|err| match err {
             rsa::Error::PublicExponentTooSmall | rsa::Error::PublicExponentTooLarge => {
                 KeyError::Inconsistent("e")
             }
@@ -94,8 +102,9 @@ impl Parts {
 }
 
 /// A prime factor at the half-modulus width `rsa` uses for two-prime keys.
-fn prime(bytes: &[u8]) -> Result<BoxedUint, KeyError> {
+fn prime(bytes: &[u8]) -> Result<Zeroizing<BoxedUint>, KeyError> {
     BoxedUint::from_be_slice(trim_zeros(bytes), REQUIRED_BITS as u32 / 2)
+        .map(Zeroizing::new)
         .map_err(|_| KeyError::Inconsistent("p, q"))
 }
 

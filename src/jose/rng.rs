@@ -7,8 +7,9 @@ use std::fmt;
 use rsa::rand_core::{utils, TryCryptoRng, TryRng};
 use sha2::{Digest, Sha256};
 
-/// Filling bytes is all `rsa` asks of an RNG.
-trait Fill {
+/// Filling bytes is all `rsa` asks of an RNG. (Also how the cache's kept blinding RNG
+/// reaches the signer.)
+pub(crate) trait Fill {
     fn fill(&mut self, dest: &mut [u8]) -> Result<(), RngFailed>;
 }
 
@@ -22,7 +23,7 @@ impl<R: TryCryptoRng + ?Sized> Fill for Caller<'_, R> {
 }
 
 /// The one RNG type `rsa` is instantiated with.
-pub(crate) struct Erased<'a>(&'a mut dyn Fill);
+pub(crate) struct Erased<'a>(pub(crate) &'a mut dyn Fill);
 
 /// The caller's RNG failed. (Its own error is dropped: it might say anything.)
 #[derive(Debug)]

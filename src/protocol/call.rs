@@ -13,9 +13,10 @@ use crate::protocol::error::Error;
 /// A failed [`call`]: either your transport failed (no response at all) or LINE's response was
 /// an error.
 ///
-/// Deliberately exhaustive, unlike [`Error`]: a call either got no response or got one, so
-/// matching both arms is safe forever. New kinds of protocol failure are added to [`Error`].
+/// `#[non_exhaustive]`, as every public error enum of the crate: match `Transport` and
+/// `Protocol`, and treat anything else as a failure.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CallError<T> {
     /// The HTTP client could not get a response (DNS, TLS, connection, timeout).
     Transport(T),

@@ -1,7 +1,7 @@
 //! LINE's two error shapes, modelled once: parsed here for clients, and encoded here for the
 //! emulator, so the two sides cannot disagree about field names.
 
-use super::redact::{redact, SCAN_LIMIT};
+use super::redact::{drop_cut_run, redact, SCAN_LIMIT};
 
 /// The body of a LINE error response.
 ///
@@ -146,9 +146,17 @@ impl ErrorBody {
 
 /// At most `limit` bytes of `body`, cut at a character boundary, invalid UTF-8 replaced,
 /// credential-like runs redacted (before the cut, so a secret crossing it goes whole).
+/// A credential crossing the scan window's end is dropped: its visible part could be too short
+/// to look like one.
 fn excerpt(body: &[u8], limit: usize) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(SCAN_LIMIT.max(limit))]);
-    let mut out = redact(&text);
+    let window = SCAN_LIMIT.max(limit);
+    let text = String::from_utf8_lossy(&body[..body.len().min(window)]);
+    let text = if body.len() > window {
+        drop_cut_run(&text)
+    } else {
+        &text
+    };
+    let mut out = redact(text);
     while out.len() > limit {
         out.pop();
     }

@@ -50,6 +50,12 @@ pub(crate) fn redact(text: &str) -> String {
     out
 }
 
+/// `text`, read from a body cut short, without the run of token characters at its end: that
+/// run may be the start of a credential cut by the cut, too short to look like one.
+pub(crate) fn drop_cut_run(text: &str) -> &str {
+    text.trim_end_matches(is_token_char)
+}
+
 fn push_run(out: &mut String, run: &str) {
     out.push_str(if looks_secret(run) { REDACTED } else { run });
 }
@@ -75,6 +81,16 @@ mod tests {
         ] {
             assert_eq!(redact(words), words);
         }
+    }
+
+    #[test]
+    fn a_run_at_the_cut_is_dropped_whole() {
+        assert_eq!(
+            drop_cut_run("page [redacted] SECRETcanary012"),
+            "page [redacted] "
+        );
+        assert_eq!(drop_cut_run("ends in a space "), "ends in a space ");
+        assert_eq!(drop_cut_run(""), "");
     }
 
     proptest::proptest! {

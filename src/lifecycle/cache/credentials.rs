@@ -4,12 +4,12 @@ use std::fmt;
 use std::time::Duration;
 
 use http::{Request, Response};
-use rsa::rand_core::{utils, TryCryptoRng, TryRng};
+use rsa::rand_core::TryCryptoRng;
 
 use crate::facts::{TokenKind, SHORT_LIVED_LIFETIME, STATELESS_LIFETIME};
 use crate::jose::assertion::{AssertionBuilder, AssertionError};
 use crate::jose::key::SigningKey;
-use crate::jose::rng::RngFailed;
+use crate::jose::rng::{Erased, Fill, RngFailed};
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::endpoints::{Endpoint, IssueShortLived, IssueStateless, IssueV21};
 use crate::protocol::error::Error;
@@ -35,28 +35,14 @@ impl<R: TryCryptoRng + Send + Sync> BlindingSource for R {
     }
 }
 
-/// A kept [`BlindingSource`] as the signer takes an RNG.
-struct AsRng<'a>(&'a mut dyn BlindingSource);
+/// A kept [`BlindingSource`] as the signer's type-erased RNG takes it.
+struct Blinding<'a>(&'a mut dyn BlindingSource);
 
-impl TryRng for AsRng<'_> {
-    type Error = RngFailed;
-    fn try_next_u32(&mut self) -> Result<u32, RngFailed> {
-        utils::next_word_via_fill(self)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, RngFailed> {
-        utils::next_word_via_fill(self)
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), RngFailed> {
-        if self.0.fill_random(dest) {
-            Ok(())
-        } else {
-            Err(RngFailed)
-        }
+impl Fill for Blinding<'_> {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), RngFailed> {
+        self.0.fill_random(dest).then_some(()).ok_or(RngFailed)
     }
 }
-
-/// Only ever wraps a caller's `TryCryptoRng`.
-impl TryCryptoRng for AsRng<'_> {}
 
 /// How the cache gets a token. Holds the channel secret or the signing key, which is why it
 /// is not part of the persisted [`CacheState`](super::CacheState). `Debug` shows no secret.
@@ -296,7 +282,7 @@ impl Jwt {
             Some(pair) => pair,
             None => (
                 self.builder
-                    .sign(&self.key, now, &mut AsRng(&mut *self.rng))?,
+                    .sign(&self.key, now, &mut Erased(&mut Blinding(&mut *self.rng)))?,
                 fresh_expiry,
             ),
         };
