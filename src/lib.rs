@@ -115,7 +115,9 @@
 //! 10 s, and hands back counted tokens it does not keep so they can be revoked. Its
 //! [`cache::CacheState`] is serde data without secrets, repaired rather than trusted on
 //! restore. [`pool::TokenPool`] holds a million channels in under 900 bytes each, no call
-//! O(n); [`rotation`] plans v2.1 rotation within LINE's limit of 30.
+//! O(n); [`rotation`] plans v2.1 rotation within LINE's limit of 30. [`store`] lets a fleet of
+//! processes on many machines share one issuance through a store they already run (Redis,
+//! SQL, DynamoDB): a record, a lease fenced by the record's version, and [`store::decide`].
 //!
 //! ## Testing without LINE
 //!
@@ -182,7 +184,7 @@ pub mod endpoint {
 }
 
 pub use jose::jwt;
-pub use lifecycle::{cache, pool, rotation};
+pub use lifecycle::{cache, pool, rotation, store};
 
 pub use facts::{TokenKind, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
 /// The operating system's RNG (feature `os-rng`, on by default): getrandom's `SysRng`.

@@ -100,6 +100,11 @@ fn public_paths_are_stable() {
         CLIENT_ASSERTION_TYPE, REQUEST_ID_HEADER, USER_AGENT_VALUE,
     };
     #[allow(unused_imports)]
+    use line_channel_token::store::{
+        decide, ConfigError, Decision, Failure, OwnerId, Record, StoreConfig, Wait, WaitReason,
+        Write,
+    };
+    #[allow(unused_imports)]
     use line_channel_token::{
         cache, facts, jwt, pool, rotation, ApiBase, ApiError, DecodeError, Error, ErrorBody,
         ErrorDetail, IssuedToken, KeyIds, TokenInfo, LINE_API_BASE,

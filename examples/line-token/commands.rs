@@ -130,9 +130,12 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "token",
         synopsis: "--channel-id ID (--channel-secret-file FILE|- | --kid KID --key FILE) \
-                   --cache FILE [--type TYPE] [--token-exp SECS] [--refresh-before SECS] \
-                   [--lock-timeout SECS] [--force-refresh]",
-        about: "print a valid access token alone, kept in --cache for every process sharing it",
+                   (--cache FILE [--lock-timeout SECS] [--force-refresh] | \
+                   --store redis://HOST:PORT/DB [--store-prefix P] [--store-lease SECS] \
+                   [--store-budget N]) \
+                   [--type TYPE] [--token-exp SECS] [--refresh-before SECS]",
+        about: "print a valid access token alone, kept in --cache (one machine) or --store \
+                (a fleet, through Redis) for every process sharing it",
         options: &[
             "channel-id",
             "channel-secret-file",
@@ -142,6 +145,10 @@ pub const COMMANDS: &[Command] = &[
             "type",
             "token-exp",
             "cache",
+            "store",
+            "store-prefix",
+            "store-lease",
+            "store-budget",
             "refresh-before",
             "lock-timeout",
             "force-refresh",

@@ -16,7 +16,7 @@ pub const EXIT_CODES: &[(i32, &str)] = &[
     ),
     (
         3,
-        "worth retrying: LINE unreachable, timeout, 429, 5xx, lock timeout, backing off",
+        "worth retrying: LINE or the --store unreachable, timeout, 429, 5xx, lock timeout, backing off",
     ),
 ];
 

@@ -12,7 +12,8 @@
 //! Layout: `commands.rs` is the command table (help, options, dispatch); `options.rs` the
 //! option table; `secrets.rs` where secrets come from; `scrub.rs` how they are kept in;
 //! `failure.rs` the exit codes; `net.rs` the way out to LINE; `token.rs` with
-//! `cache_file.rs` and `files.rs` the shared file cache.
+//! `cache_file.rs` and `files.rs` the shared file cache; `fleet.rs` with
+//! `../support/redis_store.rs` the Redis store a fleet shares (`token --store`).
 
 #![forbid(unsafe_code)]
 
@@ -20,9 +21,12 @@ mod cache_file;
 mod commands;
 mod failure;
 mod files;
+mod fleet;
 mod handlers;
 mod net;
 mod options;
+#[path = "../support/redis_store.rs"]
+mod redis_store;
 mod scrub;
 mod secrets;
 mod time_text;

@@ -126,6 +126,30 @@ pub const OPTIONS: &[OptSpec] = &[
         "the cache file, shared by every run (mode 0600, in a directory only you can write)",
     ),
     opt(
+        "store",
+        "redis://HOST:PORT/DB",
+        None,
+        "share the token with every process on every machine through Redis (instead of --cache)",
+    ),
+    opt(
+        "store-prefix",
+        "PREFIX",
+        None,
+        "the Redis key prefix (default line-token); keys are PREFIX:CHANNEL_ID:TYPE",
+    ),
+    opt(
+        "store-lease",
+        "SECS",
+        None,
+        "with --store: how long one process may refresh before another takes over (default 30)",
+    ),
+    opt(
+        "store-budget",
+        "N",
+        None,
+        "with --store, short-lived and v2.1: at most N of the fleet's tokens out (default 20 of LINE's 30)",
+    ),
+    opt(
         "refresh-before",
         "SECS",
         None,

@@ -31,6 +31,14 @@ fn clock() -> UnixTime {
 }
 
 pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    if opts.given("store") {
+        return crate::fleet::run(net, opts);
+    }
+    if opts.given("store-prefix") || opts.given("store-lease") || opts.given("store-budget") {
+        return Err(usage(
+            "--store-prefix, --store-lease and --store-budget need --store",
+        ));
+    }
     let credentials = credentials(opts)?;
     let config = config(opts, &credentials)?;
     let path = PathBuf::from(opts.require("cache")?);
@@ -96,8 +104,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     })
 }
 
-/// The backend that keeps the state between runs, locked for this run. (The seam for
-/// other backends: a Redis store would be chosen here, by the form of `--cache`/`--store`.)
+/// The backend that keeps the state between runs, locked for this run. (`--store`, a fleet's
+/// Redis, runs the library's store protocol instead: see `fleet.rs`.)
 fn open_store(path: &Path, lock_timeout: Duration) -> Result<Box<dyn Store>, Failure> {
     Ok(Box::new(FileStore::open(path, lock_timeout)?))
 }

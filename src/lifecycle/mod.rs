@@ -4,3 +4,4 @@
 pub mod cache;
 pub mod pool;
 pub mod rotation;
+pub mod store;

@@ -1,0 +1,244 @@
+//! `token --store redis://HOST:PORT/DB`: one token for a whole fleet, through Redis.
+//!
+//! The same command as `token --cache FILE`, with the same output and exit codes, but the
+//! state lives in one Redis hash per channel and token kind (`--store-prefix`, default
+//! `line-token`), shared by every process on every machine under the library's store
+//! protocol: a bounded lease (`--store-lease`, default 30 s) fenced by the record's version,
+//! and for counted kinds a budget of tokens out (`--store-budget`, default 20).
+//! Nothing secret but the access token itself goes to Redis.
+
+use std::time::Duration;
+
+use line_channel_token::store::{Failure as Shared, StoreConfig, WaitReason};
+use line_channel_token::{
+    AssertionBuilder, ChannelSecret, IssueShortLived, IssueStateless, IssueV21, IssuedToken, OsRng,
+    SigningKey, TokenKind, MAX_TOKEN_EXP,
+};
+
+use crate::commands::Output;
+use crate::failure::{local, usage, Failure};
+use crate::net::Net;
+use crate::options::Options;
+use crate::redis_store::{self, clock, FetchError, RedisStore, StoreError};
+use crate::{scrub, secrets, time_text};
+
+/// How a token is issued: what `--type` and the credentials given select.
+enum Issuer {
+    StatelessSecret(String, ChannelSecret),
+    StatelessJwt(String, String, SigningKey),
+    ShortLived(String, ChannelSecret),
+    V21(String, String, SigningKey, Duration),
+}
+
+/// A wait for another process's refresh, or a short backoff, is sat out up to the lease plus
+/// this; anything longer is exit 3 with the time to come back.
+const EXTRA_WAIT: Duration = Duration::from_secs(5);
+
+pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
+    if opts.given("cache") {
+        return Err(usage("give --cache FILE or --store URL, not both"));
+    }
+    if opts.given("lock-timeout") || opts.given("force-refresh") {
+        return Err(usage(
+            "--lock-timeout and --force-refresh apply to --cache only",
+        ));
+    }
+    let url = opts.require("store")?;
+    // A password in the URL is a secret: never shown.
+    if let Some(password) = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .and_then(|(user, _)| user.rsplit(':').next())
+        .filter(|p| !p.is_empty())
+    {
+        scrub::register(password);
+    }
+    let (issuer, kind, lifetime) = issuer(opts)?;
+    let config = config(opts, kind, lifetime)?;
+    let prefix = opts
+        .get("store-prefix")
+        .unwrap_or_else(|| "line-token".into());
+    if prefix.is_empty() || prefix.contains(char::is_whitespace) {
+        return Err(usage(
+            "--store-prefix takes a non-empty word without spaces",
+        ));
+    }
+    let key = redis_store::key(&prefix, channel_id(&issuer), kind);
+    let mut store = RedisStore::connect(&url, key).map_err(|e| match e {
+        StoreError::Url(m) => usage(m),
+        StoreError::Unreachable(m) => Failure::Retry(m),
+    })?;
+    let me = redis_store::new_owner();
+    let max_wait = config.lease() + EXTRA_WAIT;
+    let result = redis_store::fetch(&mut store, &config, me, max_wait, || issue(net, &issuer));
+    let token = match result {
+        Ok(token) => token,
+        Err(FetchError::Store(e)) if redis_store::is_unreachable(&e) => {
+            return Err(Failure::Retry(format!(
+                "lost the store {}: {e}",
+                redis_store::shown_url(&url)
+            )))
+        }
+        Err(FetchError::Store(e)) => {
+            return Err(local(format!(
+                "the store {} refused: {e}",
+                redis_store::shown_url(&url)
+            )))
+        }
+        Err(FetchError::Issue(failure)) => return Err(failure),
+        Err(FetchError::Wait(wait)) => {
+            let at = time_text::at(wait.until, clock());
+            return Err(match wait.reason {
+                WaitReason::Backoff(f) if !f.retryable => Failure::Refused(format!(
+                    "LINE refused the fleet's last refresh{}; the fleet tries again {at}",
+                    f.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+                )),
+                WaitReason::Backoff(_) => Failure::Retry(format!(
+                    "the fleet backs off after failed refreshes until {at}"
+                )),
+                WaitReason::Budget { active } => Failure::Retry(format!(
+                    "the fleet has {active} tokens out, its whole budget; the oldest expires {at}"
+                )),
+                _ => Failure::Retry(format!(
+                    "another process is still refreshing; its lease ends {at}"
+                )),
+            });
+        }
+    };
+    let text = token.access_token.expose_secret().to_owned();
+    scrub::register(&text);
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(local(
+            "the store holds a token with characters no token has (not shown)",
+        ));
+    }
+    Ok(text.into())
+}
+
+fn channel_id(issuer: &Issuer) -> &str {
+    match issuer {
+        Issuer::StatelessSecret(id, _)
+        | Issuer::StatelessJwt(id, ..)
+        | Issuer::ShortLived(id, _)
+        | Issuer::V21(id, ..) => id,
+    }
+}
+
+/// Sends one issuance; a failure is sorted for the fleet (retryable or not) and for this run
+/// (its exit code).
+fn issue(net: &Net, issuer: &Issuer) -> Result<IssuedToken, (Shared, Failure)> {
+    let result = match issuer {
+        Issuer::StatelessSecret(id, secret) => net.call(&IssueStateless::by_secret(id, secret)),
+        Issuer::ShortLived(id, secret) => net.call(&IssueShortLived::new(id, secret)),
+        Issuer::StatelessJwt(id, kid, key) => sign(id, kid, key, None)
+            .and_then(|assertion| net.call(&IssueStateless::by_assertion(&assertion))),
+        Issuer::V21(id, kid, key, exp) => sign(id, kid, key, Some(*exp))
+            .and_then(|assertion| net.call(&IssueV21::new(&assertion))),
+    };
+    result.map_err(|failure| {
+        let retryable = matches!(failure, Failure::Retry(_));
+        (
+            Shared {
+                retryable,
+                status: None,
+            },
+            failure,
+        )
+    })
+}
+
+fn sign(
+    id: &str,
+    kid: &str,
+    key: &SigningKey,
+    token_exp: Option<Duration>,
+) -> Result<line_channel_token::ClientAssertion, Failure> {
+    let mut builder = AssertionBuilder::new(id, kid);
+    if let Some(exp) = token_exp {
+        builder = builder.token_exp(exp);
+    }
+    let assertion = builder.sign(key, clock(), &mut OsRng).map_err(local)?;
+    scrub::register(assertion.expose_secret());
+    Ok(assertion)
+}
+
+fn issuer(opts: &Options) -> Result<(Issuer, TokenKind, Duration), Failure> {
+    let id = opts.require("channel-id")?;
+    let kind = opts.get("type").unwrap_or_else(|| "stateless".into());
+    let explicit_key = opts.given("kid") || opts.given("key");
+    Ok(match kind.as_str() {
+        "stateless" => {
+            let lifetime = TokenKind::Stateless.fixed_lifetime().unwrap_or_default();
+            let secret = if explicit_key {
+                None
+            } else {
+                secrets::channel_secret(opts)?
+            };
+            let issuer = match secret {
+                Some(secret) => Issuer::StatelessSecret(id, secret),
+                None if explicit_key || secrets::key_given(opts) => {
+                    let (kid, key) = secrets::signing_key(opts)?;
+                    Issuer::StatelessJwt(id, kid, key)
+                }
+                None => {
+                    return Err(usage(format!(
+                        "missing credentials for a stateless token: give the channel secret \
+                         ({}) or a signing key ({})",
+                        secrets::secret_hint(),
+                        secrets::key_hint()
+                    )))
+                }
+            };
+            (issuer, TokenKind::Stateless, lifetime)
+        }
+        "short-lived" => (
+            Issuer::ShortLived(id, secrets::require_channel_secret(opts)?),
+            TokenKind::ShortLived,
+            TokenKind::ShortLived.fixed_lifetime().unwrap_or_default(),
+        ),
+        "v2.1" => {
+            let exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
+            // Check token_exp now, before Redis is touched.
+            AssertionBuilder::new(&id, "kid")
+                .token_exp(exp)
+                .claims(line_channel_token::UnixTime::EPOCH)
+                .map_err(local)?;
+            let (kid, key) = secrets::signing_key(opts)?;
+            (Issuer::V21(id, kid, key, exp), TokenKind::V21, exp)
+        }
+        other => {
+            return Err(usage(format!(
+                "--type is stateless, v2.1 or short-lived, not {}",
+                scrub::shown(other)
+            )))
+        }
+    })
+}
+
+fn config(opts: &Options, kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, Failure> {
+    let mut config = StoreConfig::new(kind, lifetime).map_err(|e| usage(e.to_string()))?;
+    if let Some(lease) = opts.seconds("store-lease")? {
+        config = config
+            .with_lease(lease)
+            .map_err(|e| usage(format!("--store-lease: {e}")))?;
+    }
+    if let Some(budget) = opts.get("store-budget") {
+        let n: usize = budget
+            .parse()
+            .map_err(|_| usage("--store-budget takes a whole number from 1 to 30"))?;
+        if !kind.is_counted() {
+            return Err(usage(
+                "--store-budget applies to short-lived and v2.1 tokens, which LINE counts",
+            ));
+        }
+        config = config
+            .with_budget(n)
+            .map_err(|e| usage(format!("--store-budget: {e}")))?;
+    }
+    if let Some(before) = opts.seconds("refresh-before")? {
+        config = config
+            .with_refresh_before(before)
+            .map_err(|e| usage(format!("--refresh-before: {e}")))?;
+    }
+    Ok(config)
+}

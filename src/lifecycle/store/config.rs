@@ -1,0 +1,307 @@
+//! What a fleet agrees on: the token kind, the lease bound, the refresh window, the clock
+//! skew it tolerates and, for counted kinds, the issuance budget. Built once, never wrong.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::facts::{TokenKind, MAX_ACTIVE_SHORT_LIVED, MAX_ACTIVE_V21, MAX_TOKEN_EXP};
+
+/// Identifies one process incarnation holding (or asking for) a lease.
+///
+/// Draw it at random when the process starts, and draw a new one after a restart: a process
+/// that comes back must not inherit the lease of the one that died. Two processes with the same
+/// id would both believe they hold the lease (the version still fences their writes).
+///
+/// ```
+/// use line_channel_token::store::OwnerId;
+/// use line_channel_token::rand_core::TryRng;
+/// let me = OwnerId::new(line_channel_token::OsRng.try_next_u64().expect("the OS RNG works"));
+/// assert_eq!(OwnerId::new(7).get(), 7);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct OwnerId(u64);
+
+impl OwnerId {
+    /// Wraps a random number drawn by the caller.
+    pub const fn new(random: u64) -> Self {
+        OwnerId(random)
+    }
+
+    /// The raw number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// Why a [`StoreConfig`] could not be built. The message says which value to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Long-lived tokens are issued in the LINE Developers Console, not by an API a fleet
+    /// could share.
+    NotIssuable(TokenKind),
+    /// The token lifetime is zero, or longer than LINE issues for this kind.
+    Lifetime(Duration),
+    /// The lease is shorter than one second or longer than ten minutes.
+    Lease(Duration),
+    /// The budget is zero or above LINE's cap of 30 active tokens.
+    Budget(usize),
+    /// The windows do not nest: `2 * clock_skew <= min_remaining < refresh_before < lifetime`
+    /// must hold.
+    Windows,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NotIssuable(kind) => write!(
+                f,
+                "{kind} tokens are issued in the LINE Developers Console; share them as configuration, not through a store"
+            ),
+            ConfigError::Lifetime(d) => write!(
+                f,
+                "token lifetime {} s is not between 1 s and LINE's maximum for this kind",
+                d.as_secs()
+            ),
+            ConfigError::Lease(d) => write!(
+                f,
+                "lease {} ms is outside 1 s ..= 600 s; use a lease longer than one refresh round trip",
+                d.as_millis()
+            ),
+            ConfigError::Budget(n) => write!(
+                f,
+                "budget {n} is outside 1 ..= 30 (LINE's cap); leave room for other tools, e.g. 20"
+            ),
+            ConfigError::Windows => f.write_str(
+                "the margins do not nest: need 2 x clock skew <= minimum remaining < refresh-before < lifetime",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// How a fleet shares one channel's tokens. Every process of the fleet should use the same
+/// values; the record's validation tolerates small differences.
+///
+/// Defaults ([`StoreConfig::new`]): a 30 s lease, refresh when a third of the lifetime is left
+/// (at least 60 s, at most one day), never serve a token with less than 30 s left (or a tenth
+/// of its life, if shorter), tolerate 5 s of clock skew between machines, a budget of 20 of
+/// LINE's 30 active tokens, re-read every 100 ms while another process refreshes, back off
+/// 1 s doubling to 60 s after retryable failures and 300 s after a refusal.
+///
+/// ```
+/// use std::time::Duration;
+/// use line_channel_token::store::StoreConfig;
+/// use line_channel_token::TokenKind;
+///
+/// let config = StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))?
+///     .with_lease(Duration::from_secs(10))?
+///     .with_budget(10)?;
+/// assert_eq!(config.budget(), Some(10));
+/// assert!(StoreConfig::new(TokenKind::LongLived, Duration::from_secs(1)).is_err());
+/// # Ok::<(), line_channel_token::store::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreConfig {
+    kind: TokenKind,
+    lifetime: Duration,
+    lease: Duration,
+    refresh_before: Duration,
+    min_remaining: Duration,
+    clock_skew: Duration,
+    budget: usize,
+    poll_interval: Duration,
+    backoff_base: Duration,
+    backoff_cap: Duration,
+    failure_pause: Duration,
+}
+
+const MIN_LEASE: Duration = Duration::from_secs(1);
+const MAX_LEASE: Duration = Duration::from_secs(600);
+
+impl StoreConfig {
+    /// Defaults for tokens of `kind` that live `lifetime` (15 minutes for stateless, 30 days for
+    /// short-lived, the assertion's `token_exp` for v2.1).
+    ///
+    /// # Errors
+    /// [`ConfigError::NotIssuable`] for long-lived tokens, [`ConfigError::Lifetime`] for a
+    /// lifetime of zero or beyond what LINE issues.
+    pub fn new(kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, ConfigError> {
+        let max = match kind {
+            TokenKind::LongLived => return Err(ConfigError::NotIssuable(kind)),
+            TokenKind::V21 => MAX_TOKEN_EXP,
+            other => other.fixed_lifetime().unwrap_or(MAX_TOKEN_EXP),
+        };
+        if lifetime < Duration::from_secs(1) || lifetime > max {
+            return Err(ConfigError::Lifetime(lifetime));
+        }
+        let config = StoreConfig {
+            kind,
+            lifetime,
+            lease: Duration::from_secs(30),
+            refresh_before: (lifetime / 3)
+                .clamp(Duration::from_secs(60), Duration::from_secs(86_400))
+                .min(lifetime / 2),
+            min_remaining: (lifetime / 10).min(Duration::from_secs(30)),
+            clock_skew: Duration::from_secs(5),
+            budget: 20,
+            poll_interval: Duration::from_millis(100),
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(60),
+            failure_pause: Duration::from_secs(300),
+        };
+        // Short lifetimes get proportionate margins; the skew shrinks with them.
+        let skew = config.clock_skew.min(config.min_remaining / 2);
+        StoreConfig {
+            clock_skew: skew,
+            ..config
+        }
+        .checked()
+    }
+
+    fn checked(self) -> Result<StoreConfig, ConfigError> {
+        if !(MIN_LEASE..=MAX_LEASE).contains(&self.lease) {
+            return Err(ConfigError::Lease(self.lease));
+        }
+        let cap = match self.kind {
+            TokenKind::ShortLived => MAX_ACTIVE_SHORT_LIVED,
+            _ => MAX_ACTIVE_V21,
+        };
+        if self.budget == 0 || self.budget > cap {
+            return Err(ConfigError::Budget(self.budget));
+        }
+        let nested = self.clock_skew.saturating_mul(2) <= self.min_remaining
+            && self.min_remaining < self.refresh_before
+            && self.refresh_before < self.lifetime;
+        if !nested {
+            return Err(ConfigError::Windows);
+        }
+        Ok(self)
+    }
+
+    /// The lease bound: how long a process may refresh before another may take over.
+    ///
+    /// # Errors
+    /// [`ConfigError::Lease`] outside 1 s ..= 600 s.
+    pub fn with_lease(self, lease: Duration) -> Result<StoreConfig, ConfigError> {
+        StoreConfig { lease, ..self }.checked()
+    }
+
+    /// Refresh once less than this is left.
+    ///
+    /// # Errors
+    /// [`ConfigError::Windows`] unless `min_remaining < refresh_before < lifetime`.
+    pub fn with_refresh_before(self, refresh_before: Duration) -> Result<StoreConfig, ConfigError> {
+        StoreConfig {
+            refresh_before,
+            ..self
+        }
+        .checked()
+    }
+
+    /// Never serve a token with less than this left, and tolerate clocks this far apart.
+    ///
+    /// # Errors
+    /// [`ConfigError::Windows`] unless `2 * clock_skew <= min_remaining < refresh_before`.
+    pub fn with_margins(
+        self,
+        min_remaining: Duration,
+        clock_skew: Duration,
+    ) -> Result<StoreConfig, ConfigError> {
+        StoreConfig {
+            min_remaining,
+            clock_skew,
+            ..self
+        }
+        .checked()
+    }
+
+    /// At most this many tokens of a counted kind (short-lived, v2.1) issued by the fleet and
+    /// not yet expired. Ignored for stateless tokens.
+    ///
+    /// # Errors
+    /// [`ConfigError::Budget`] outside 1 ..= 30.
+    pub fn with_budget(self, budget: usize) -> Result<StoreConfig, ConfigError> {
+        StoreConfig { budget, ..self }.checked()
+    }
+
+    /// How often a process re-reads the record while another one refreshes (clamped to
+    /// 10 ms ..= the lease), and the retry delays after failures (the cap at least the base).
+    pub fn with_timing(
+        self,
+        poll_interval: Duration,
+        backoff_base: Duration,
+        backoff_cap: Duration,
+        failure_pause: Duration,
+    ) -> StoreConfig {
+        let backoff_base = backoff_base.max(Duration::from_millis(10));
+        StoreConfig {
+            poll_interval: poll_interval.clamp(Duration::from_millis(10), self.lease),
+            backoff_base,
+            backoff_cap: backoff_cap.max(backoff_base),
+            failure_pause: failure_pause.max(backoff_base),
+            ..self
+        }
+    }
+
+    /// The token kind.
+    pub const fn kind(&self) -> TokenKind {
+        self.kind
+    }
+    /// The expected token lifetime.
+    pub const fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+    /// The lease bound.
+    pub const fn lease(&self) -> Duration {
+        self.lease
+    }
+    /// Refresh once less than this is left.
+    pub const fn refresh_before(&self) -> Duration {
+        self.refresh_before
+    }
+    /// Never serve a token with less than this left.
+    pub const fn min_remaining(&self) -> Duration {
+        self.min_remaining
+    }
+    /// How far any machine's clock may be from true time (two machines: twice this apart).
+    pub const fn clock_skew(&self) -> Duration {
+        self.clock_skew
+    }
+    /// The issuance budget, for counted kinds only.
+    pub const fn budget(&self) -> Option<usize> {
+        if self.kind.is_counted() {
+            Some(self.budget)
+        } else {
+            None
+        }
+    }
+    /// How often to re-read while another process refreshes.
+    pub const fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    /// The longest wait a failure can impose, used to distrust markers from the future.
+    pub(crate) fn longest_pause(&self) -> Duration {
+        self.backoff_cap.max(self.failure_pause)
+    }
+
+    /// The retry delay after `failures` failures in a row.
+    pub(crate) fn backoff(&self, failures: u32, retryable: bool) -> Duration {
+        if !retryable {
+            return self.failure_pause;
+        }
+        let shift = failures.saturating_sub(1).min(20);
+        self.backoff_base
+            .saturating_mul(1u32 << shift)
+            .min(self.backoff_cap)
+    }
+}

@@ -1,0 +1,276 @@
+//! The decision function and the writes that follow it: take the lease, commit a token,
+//! release after a failure. All pure: the caller reads and writes the store.
+
+use super::config::{OwnerId, StoreConfig};
+use super::record::{FailureNote, IssuedEntry, Lease, Record, StoredToken, Write};
+use crate::protocol::token::IssuedToken;
+use crate::time::UnixTime;
+
+/// What to do with the record just read. Every variant is a complete instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a decision tells the caller what to do next"]
+pub enum Decision<'r> {
+    /// Use this token: it has more than the minimum remaining life by the caller's clock.
+    Serve(&'r StoredToken),
+    /// Nobody holds a live lease and a token is needed: run this compare-and-swap write. If it
+    /// applies, decide again on [`Write::record`] (no re-read needed): the answer is
+    /// [`Decision::Refresh`], unless the write took so long that the lease already ran out.
+    /// If it does not apply, another process was faster: read again.
+    TakeLease(Write),
+    /// You hold the lease: issue a token now, and [`Record::commit`] or [`Record::release`]
+    /// before `lease_until` (give your HTTP client a timeout that ends before it, minus the
+    /// clock skew). After that another process may take over and issue too.
+    Refresh {
+        /// When the lease runs out, by your clock.
+        lease_until: UnixTime,
+    },
+    /// No token can be served now: read the record again at `until` (always later than `now`).
+    Wait(Wait),
+}
+
+/// A wait, with its reason (so a command line can say why, and pick an exit code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wait {
+    /// Read the record again at this time; always later than the `now` decided on.
+    pub until: UnixTime,
+    /// Why there is no token yet.
+    pub reason: WaitReason,
+}
+
+/// Why [`Decision::Wait`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// Another process holds the lease and is refreshing; `until` is the next re-read (the
+    /// poll interval) or the lease's end, whichever is first.
+    Refreshing {
+        /// The holder.
+        by: OwnerId,
+    },
+    /// The last refresh failed; the fleet backs off until `until`.
+    Backoff(FailureNote),
+    /// Counted kinds: the fleet already has `active` tokens out, its whole budget; `until` is
+    /// when the oldest expires.
+    Budget {
+        /// Tokens issued and not yet expired.
+        active: usize,
+    },
+}
+
+/// How a refresh failed, as far as the fleet needs to know: no server text is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// Whether trying again may help (429, 5xx, transport errors, timeouts).
+    pub retryable: bool,
+    /// The HTTP status LINE answered, if it answered.
+    pub status: Option<u16>,
+}
+
+/// Decides what the process `me` does with `record`, read from the store at `now` by its own
+/// clock. Pure and cheap (no allocation on a hit): call it after every read.
+///
+/// In order: a token outside the refresh window is served; a live lease of another process
+/// means serve the current token if it is usable, else wait; your own live lease means
+/// refresh; a backoff or an exhausted budget means serve the usable token or wait; otherwise
+/// take the lease.
+///
+/// ```
+/// use std::time::Duration;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record, StoreConfig};
+/// use line_channel_token::{IssuedToken, TokenKind, UnixTime};
+///
+/// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+/// let me = OwnerId::new(42);
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let (record, _) = Record::from_store(0, None, now, &config); // the key does not exist yet
+/// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
+/// // ... the store applied `take` (compare-and-swap on version 0) ...
+/// let held = take.into_record();
+/// assert!(matches!(decide(&held, now, me, &config), Decision::Refresh { .. }));
+/// let issued: IssuedToken = serde_json::from_str(r#"{"access_token":"t0k","expires_in":900}"#).unwrap();
+/// let commit = held.commit(now, me, now, &issued, &config).unwrap();
+/// // ... the store applied `commit` (compare-and-swap on the lease's version) ...
+/// let Decision::Serve(token) = decide(commit.record(), now, me, &config) else { panic!() };
+/// assert_eq!(token.access_token.expose_secret(), "t0k");
+/// ```
+pub fn decide<'r>(
+    record: &'r Record,
+    now: UnixTime,
+    me: OwnerId,
+    config: &StoreConfig,
+) -> Decision<'r> {
+    let usable = record.usable_token(now, config);
+    if let Some(token) = usable {
+        if now + config.refresh_before() < token.expires_at {
+            return Decision::Serve(token);
+        }
+    }
+    if let Some(lease) = record.lease.as_ref().filter(|l| l.expires_at > now) {
+        if lease.owner == me {
+            return Decision::Refresh {
+                lease_until: lease.expires_at,
+            };
+        }
+        return match usable {
+            Some(token) => Decision::Serve(token),
+            None => Decision::Wait(Wait {
+                until: lease.expires_at.min(now + config.poll_interval()),
+                reason: WaitReason::Refreshing { by: lease.owner },
+            }),
+        };
+    }
+    if let Some(failure) = record.failure.as_ref().filter(|f| f.retry_at > now) {
+        return match usable {
+            Some(token) => Decision::Serve(token),
+            None => Decision::Wait(Wait {
+                until: failure.retry_at,
+                reason: WaitReason::Backoff(failure.clone()),
+            }),
+        };
+    }
+    if let Some(budget) = config.budget() {
+        let skew = config.clock_skew().saturating_mul(2);
+        let mut live = record.issued.iter().filter(|e| e.expires_at + skew > now);
+        let active = live.clone().count();
+        if active >= budget {
+            return match usable {
+                Some(token) => Decision::Serve(token),
+                None => Decision::Wait(Wait {
+                    until: live
+                        .next()
+                        .map_or(now + config.poll_interval(), |e| e.expires_at + skew),
+                    reason: WaitReason::Budget { active },
+                }),
+            };
+        }
+    }
+    let mut next = record.clone();
+    next.sanitize(now, config);
+    next.lease = Some(Lease {
+        owner: me,
+        taken_at: now,
+        expires_at: now + config.lease(),
+    });
+    Decision::TakeLease(Write::new(next, me, now))
+}
+
+impl Record {
+    /// After a refresh: the write that stores `token`, issued by a request sent at `sent_at`
+    /// (so its expiry errs early). Returns `None` when there is nothing to write.
+    ///
+    /// - Holding the lease (this is the record your `TakeLease` wrote, or one read since that
+    ///   still names you): the token replaces the shared one unless that one expires later,
+    ///   the lease is released, and a token that would be due for refresh at once starts a
+    ///   backoff, so a short-lived answer cannot make the fleet issue in a loop.
+    /// - Not holding it (your write lost the race, or came late): the token is adopted only if
+    ///   the record has no usable token and it expires later than the stored one, so a late
+    ///   holder never overwrites a newer token. A counted token is added to the issued list
+    ///   either way: LINE counts it.
+    ///
+    /// If the store refuses the write (another version), read again and call `commit` on the
+    /// new record: the second call adopts.
+    pub fn commit(
+        &self,
+        now: UnixTime,
+        me: OwnerId,
+        sent_at: UnixTime,
+        token: &IssuedToken,
+        config: &StoreConfig,
+    ) -> Option<Write> {
+        let mut next = self.clone();
+        next.sanitize(now, config);
+        let stored = StoredToken {
+            access_token: token.access_token.clone(),
+            issued_at: sent_at,
+            expires_at: token.expires_at(sent_at),
+            key_id: token.key_id.clone(),
+        };
+        let mut changed = false;
+        if config.kind().is_counted() {
+            let entry = IssuedEntry {
+                expires_at: stored.expires_at,
+                key_id: stored.key_id.clone(),
+            };
+            let skew = config.clock_skew().saturating_mul(2);
+            if stored.expires_at + skew > now && !next.issued.contains(&entry) {
+                next.issued.push(entry);
+                next.issued.sort_by_key(|e| e.expires_at);
+                changed = true;
+            }
+        }
+        let well_formed =
+            !stored.access_token.expose_secret().is_empty() && stored.expires_at > stored.issued_at;
+        let later = next
+            .token
+            .as_ref()
+            .is_none_or(|t| stored.expires_at > t.expires_at);
+        let holder = next.lease.as_ref().is_some_and(|l| l.owner == me);
+        if holder {
+            next.lease = None;
+            if well_formed && later {
+                next.token = Some(stored.clone());
+            }
+            let fresh = next
+                .usable_token(now, config)
+                .is_some_and(|t| now + config.refresh_before() < t.expires_at);
+            next.failure = if fresh {
+                None
+            } else {
+                Some(failure_note(
+                    &next,
+                    now,
+                    Failure {
+                        retryable: true,
+                        status: None,
+                    },
+                    config,
+                ))
+            };
+            return Some(Write::new(next, me, now));
+        }
+        if well_formed && later && next.usable_token(now, config).is_none() {
+            next.token = Some(stored);
+            changed = true;
+        }
+        changed.then(|| Write::new(next, me, now))
+    }
+
+    /// After a failed refresh: the write that releases your lease and starts the fleet's
+    /// backoff (1 s doubling to the cap for retryable failures, the failure pause for
+    /// refusals). `None` if the lease is no longer yours: whoever holds it now is trying.
+    pub fn release(
+        &self,
+        now: UnixTime,
+        me: OwnerId,
+        failure: Failure,
+        config: &StoreConfig,
+    ) -> Option<Write> {
+        if !self.lease.as_ref().is_some_and(|l| l.owner == me) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.sanitize(now, config);
+        next.lease = None;
+        next.failure = Some(failure_note(&next, now, failure, config));
+        Some(Write::new(next, me, now))
+    }
+}
+
+fn failure_note(
+    record: &Record,
+    now: UnixTime,
+    failure: Failure,
+    config: &StoreConfig,
+) -> FailureNote {
+    let count = record
+        .failure
+        .as_ref()
+        .map_or(1, |f| f.count.saturating_add(1));
+    FailureNote {
+        count,
+        at: now,
+        retry_at: now + config.backoff(count, failure.retryable),
+        retryable: failure.retryable,
+        status: failure.status,
+    }
+}

@@ -1,0 +1,499 @@
+//! Exhaustive model check of the store protocol (`line_channel_token::store`).
+//!
+//! Three processes share one record through a compare-and-swap store. Every interleaving of
+//! their steps is explored breadth-first, with a visited-state set, together with the moves of
+//! the world around them: time passing (so leases, tokens and backoffs run out), any process
+//! crashing at any step (it comes back as a new incarnation with a new owner id), LINE failing
+//! a refresh, and the store being wiped (Redis restarted empty). Answers and writes may come
+//! arbitrarily late, since a process can stay paused while time and the others move on. The
+//! processes' clocks are skewed: -2 s, 0 and +2 s from true time.
+//!
+//! Checked in every reachable state:
+//! 1. never two successful commits for one version, within one life of the store; across a
+//!    wipe, a version comes back only with the very same body, so a write fenced on it applies
+//!    to exactly what its writer read;
+//! 2. never a token served past its real expiry (LINE's, in true time);
+//! 3. a token again soon: from any state, a process that keeps running on its own (whatever
+//!    the others hold, however they are stuck) serves a token within a bound of true time.
+//!
+//! Plus: the shared token's expiry never goes backwards and no write drops it (a late holder
+//! never overwrites a newer token), and every `Wait` is in the future.
+//!
+//! The checks can fail: at the default depth, each of these deliberate bugs was caught (and
+//! the change reverted): a late commit that replaces the shared token ("expiry went
+//! backwards"), serving without the remaining-life margin ("served past its expiry"),
+//! ignoring leases shorter than their bound ("no token within 13 s"), and counter versions
+//! ("version comes back with another body" after a wipe).
+//!
+//! `STORE_MODEL_DEPTH=12 cargo test --test store_model` explores deeper (about 4.3 million
+//! states, five minutes in the test profile).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use line_channel_token::store::{decide, Decision, Failure, OwnerId, Record, StoreConfig, Write};
+use line_channel_token::{IssuedToken, TokenKind, UnixTime};
+
+const PROCS: usize = 3;
+/// Each process's clock offset from true time, in seconds.
+const OFFSET: [i64; PROCS] = [-2, 0, 2];
+/// True time starts here (seconds) and the world stops ticking at START + HORIZON.
+const START: u64 = 1_000;
+const HORIZON: u64 = 20;
+/// What LINE gives: an 8 s token (short, so expiry and refresh happen within the depth).
+const LIFETIME: u64 = 8;
+const MAX_CRASHES: u8 = 2;
+const MAX_FAILURES: u8 = 1;
+const MAX_WIPES: u8 = 1;
+/// Breadth-first depth (steps of processes and world). Tuned to stay well under a minute in
+/// the test profile.
+const DEPTH: usize = 10;
+/// How far one tick of the world's clock moves true time, in seconds: the lease (4 s) runs out
+/// in two ticks, so takeovers happen within the explored depth.
+const TICK: u64 = 2;
+
+fn config() -> StoreConfig {
+    StoreConfig::new(TokenKind::V21, Duration::from_secs(LIFETIME))
+        .and_then(|c| c.with_lease(Duration::from_secs(4)))
+        .and_then(|c| c.with_refresh_before(Duration::from_secs(6)))
+        .and_then(|c| c.with_margins(Duration::from_secs(4), Duration::from_secs(2)))
+        .and_then(|c| c.with_budget(4))
+        .map(|c| {
+            c.with_timing(
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+                Duration::from_secs(2),
+            )
+        })
+        .expect("valid model config")
+}
+
+/// What a read depends on: the version, the body and the reader's clock.
+type ReadKey = (u64, Option<String>, UnixTime);
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+enum Pc {
+    /// About to read the record (a new fetch), or to re-read once `until` has passed.
+    Idle { until: Option<UnixTime> },
+    /// About to compare-and-swap a lease.
+    Taking(Write),
+    /// Holding the lease: about to call LINE.
+    Refreshing(Record),
+    /// LINE answered token `id` (sent at `sent_at` by this clock): about to compare-and-swap
+    /// `write`, if any; on losing, re-read and commit again (adopt).
+    Committing {
+        write: Write,
+        id: u32,
+        sent_at: UnixTime,
+        holder: bool,
+    },
+    /// Lost a commit: about to re-read and commit (adopt) token `id`.
+    Recommit { id: u32, sent_at: UnixTime },
+    /// LINE failed: about to compare-and-swap the release.
+    Releasing(Write),
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+struct Proc {
+    pc: Pc,
+    incarnation: u8,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+struct State {
+    time: u64, // true time, seconds
+    version: u64,
+    body: Option<String>,
+    procs: [Proc; PROCS],
+    /// LINE's tokens: true expiry (seconds) of token `i`.
+    tokens: Vec<u64>,
+    crashes: u8,
+    failures: u8,
+    wipes: u8,
+    /// The versions commits were fenced on since the last wipe (property 1).
+    commits: Vec<u64>,
+}
+
+impl State {
+    fn initial() -> State {
+        State {
+            time: START,
+            version: 0,
+            body: None,
+            procs: std::array::from_fn(|_| Proc {
+                pc: Pc::Idle { until: None },
+                incarnation: 0,
+            }),
+            tokens: Vec::new(),
+            crashes: 0,
+            failures: 0,
+            wipes: 0,
+            commits: Vec::new(),
+        }
+    }
+
+    fn now(&self, p: usize) -> UnixTime {
+        UnixTime::from_secs(self.time.saturating_add_signed(OFFSET[p]))
+    }
+
+    fn me(&self, p: usize) -> OwnerId {
+        OwnerId::new(p as u64 * 256 + self.procs[p].incarnation as u64)
+    }
+
+    fn read(&self, p: usize, config: &StoreConfig) -> Record {
+        thread_local! {
+            /// Decoding is pure: remember it (the model reads the same bodies millions of times).
+            static DECODED: std::cell::RefCell<HashMap<ReadKey, Record>> = Default::default();
+        }
+        let key = (self.version, self.body.clone(), self.now(p));
+        DECODED.with(|d| {
+            d.borrow_mut()
+                .entry(key)
+                .or_insert_with(|| {
+                    Record::from_store(
+                        self.version,
+                        self.body.as_deref().map(str::as_bytes),
+                        self.now(p),
+                        config,
+                    )
+                    .0
+                })
+                .clone()
+        })
+    }
+
+    /// Applies `write` if the store holds its expected version; checks the invariants.
+    fn cas(&mut self, write: &Write, config: &StoreConfig, commit: bool) -> Result<bool, String> {
+        thread_local! {
+            /// Every version any explored path wrote, with a hash of its body (property 1),
+            /// kept across paths: stronger than per path, and no ghost state to explore.
+            static VERSIONS: std::cell::RefCell<std::collections::HashMap<u64, u64>> = Default::default();
+        }
+        if self.version != write.expected_version() {
+            return Ok(false);
+        }
+        let new = write.new_version();
+        let body_hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            write.body().hash(&mut h);
+            h.finish()
+        };
+        // A version may only come back with the very same body (after a wipe): then a write
+        // fenced on it applies to exactly what its writer read.
+        let clash = VERSIONS.with(|v| *v.borrow_mut().entry(new).or_insert(body_hash) != body_hash);
+        if new == self.version || clash {
+            return Err(format!("version {new} comes back with another body"));
+        }
+        if commit {
+            if self.commits.contains(&write.expected_version()) {
+                return Err(format!(
+                    "two commits on version {}",
+                    write.expected_version()
+                ));
+            }
+            self.commits.push(write.expected_version());
+        }
+        let before = self.read(1, config);
+        let after = write.record();
+        if let (Some(old), Some(new_token)) = (before.token(), after.token()) {
+            if new_token.expires_at < old.expires_at {
+                return Err("the shared token's expiry went backwards".into());
+            }
+        }
+        if before.token().is_some() && after.token().is_none() {
+            return Err("a write dropped the shared token".into());
+        }
+        self.version = new;
+        self.body = Some(write.body());
+        Ok(true)
+    }
+
+    /// The property checked whenever a process serves a token.
+    fn check_served(&self, token: &str) -> Result<(), String> {
+        let id: usize = token
+            .trim_start_matches('t')
+            .parse()
+            .map_err(|_| "foreign token")?;
+        let expiry = self.tokens.get(id).ok_or("unknown token")?;
+        if self.time >= *expiry {
+            return Err(format!(
+                "token {id} served at {} past its expiry {expiry}",
+                self.time
+            ));
+        }
+        Ok(())
+    }
+
+    /// Process `p` takes one step. `line_ok` picks LINE's answer when it calls LINE. Returns
+    /// the new state and whether the step served a token.
+    fn step(
+        &self,
+        p: usize,
+        line_ok: bool,
+        config: &StoreConfig,
+    ) -> Result<Option<(State, bool)>, String> {
+        let mut s = self.clone();
+        let now = self.now(p);
+        let me = self.me(p);
+        let mut served = false;
+        let next = match &self.procs[p].pc {
+            Pc::Idle { until } => {
+                if until.is_some_and(|u| now < u) {
+                    return Ok(None);
+                }
+                let record = self.read(p, config);
+                self.follow(&record, now, me, config, &mut served)?
+            }
+            Pc::Taking(w) => {
+                if s.cas(w, config, false)? {
+                    // Usually Refresh; a write applied after its lease ran out decides anew.
+                    self.follow(w.record(), now, me, config, &mut served)?
+                } else {
+                    Pc::Idle { until: None }
+                }
+            }
+            Pc::Refreshing(held) => {
+                if line_ok {
+                    let id = s.tokens.len() as u32;
+                    s.tokens.push(self.time + LIFETIME);
+                    match held.commit(now, me, now, &issued(id), config) {
+                        Some(write) => Pc::Committing {
+                            write,
+                            id,
+                            sent_at: now,
+                            holder: true,
+                        },
+                        None => return Err("a holder's commit wrote nothing".into()),
+                    }
+                } else {
+                    if s.failures >= MAX_FAILURES {
+                        return Ok(None);
+                    }
+                    s.failures += 1;
+                    let failure = Failure {
+                        retryable: true,
+                        status: Some(500),
+                    };
+                    match held.release(now, me, failure, config) {
+                        Some(w) => Pc::Releasing(w),
+                        None => return Err("a holder could not release".into()),
+                    }
+                }
+            }
+            Pc::Committing {
+                write,
+                id,
+                sent_at,
+                holder,
+            } => {
+                if s.cas(write, config, *holder)? {
+                    // The token just written, or adopted, or our own still-valid one.
+                    let record = write.record();
+                    if let Decision::Serve(t) = decide(record, now, me, config) {
+                        s.check_served(t.access_token.expose_secret())?;
+                        served = true;
+                    }
+                    Pc::Idle { until: None }
+                } else {
+                    Pc::Recommit {
+                        id: *id,
+                        sent_at: *sent_at,
+                    }
+                }
+            }
+            Pc::Recommit { id, sent_at } => {
+                let record = self.read(p, config);
+                let holder = record.lease().is_some_and(|l| l.owner == me);
+                match record.commit(now, me, *sent_at, &issued(*id), config) {
+                    Some(write) => Pc::Committing {
+                        write,
+                        id: *id,
+                        sent_at: *sent_at,
+                        holder,
+                    },
+                    None => Pc::Idle { until: None },
+                }
+            }
+            Pc::Releasing(w) => {
+                s.cas(w, config, false)?;
+                Pc::Idle { until: None }
+            }
+        };
+        s.procs[p].pc = next;
+        Ok(Some((s, served)))
+    }
+
+    /// Where a decision on `record` leads.
+    fn follow(
+        &self,
+        record: &Record,
+        now: UnixTime,
+        me: OwnerId,
+        config: &StoreConfig,
+        served: &mut bool,
+    ) -> Result<Pc, String> {
+        Ok(match decide(record, now, me, config) {
+            Decision::Serve(t) => {
+                self.check_served(t.access_token.expose_secret())?;
+                *served = true;
+                Pc::Idle { until: None }
+            }
+            Decision::Wait(w) => {
+                if w.until <= now {
+                    return Err("Wait not in the future".into());
+                }
+                Pc::Idle {
+                    until: Some(w.until),
+                }
+            }
+            Decision::TakeLease(w) => Pc::Taking(w),
+            Decision::Refresh { .. } => Pc::Refreshing(record.clone()),
+        })
+    }
+
+    /// Every successor: each process's steps, crashes, time passing, a wipe.
+    fn successors(&self, config: &StoreConfig) -> Result<Vec<State>, String> {
+        let mut out = Vec::new();
+        for p in 0..PROCS {
+            for line_ok in [true, false] {
+                if !line_ok && !matches!(self.procs[p].pc, Pc::Refreshing(_)) {
+                    continue;
+                }
+                if let Some((s, _)) = self.step(p, line_ok, config)? {
+                    out.push(s);
+                }
+            }
+            if self.crashes < MAX_CRASHES && self.procs[p].pc != (Pc::Idle { until: None }) {
+                let mut s = self.clone();
+                s.crashes += 1;
+                s.procs[p] = Proc {
+                    pc: Pc::Idle { until: None },
+                    incarnation: self.procs[p].incarnation + 1,
+                };
+                out.push(s);
+            }
+        }
+        if self.time < START + HORIZON {
+            let mut s = self.clone();
+            s.time += TICK;
+            out.push(s);
+        }
+        if self.wipes < MAX_WIPES && self.body.is_some() {
+            let mut s = self.clone();
+            s.wipes += 1;
+            s.version = 0;
+            s.body = None;
+            // A new store life: property 1 is per life. Across lives, versions may only come
+            // back with the very same body (checked on every write, across all paths).
+            s.commits.clear();
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// Property 3: process `p` running alone (the others frozen wherever they are, LINE
+    /// answering) serves a token within `bound` seconds of true time. Returns the time taken.
+    fn solo(&self, p: usize, config: &StoreConfig, bound: u64) -> Result<u64, String> {
+        let mut s = self.clone();
+        for _ in 0..200 {
+            match s.step(p, true, config)? {
+                Some((next, served)) => {
+                    s = next;
+                    if served {
+                        return Ok(s.time - self.time);
+                    }
+                }
+                None => s.time += 1,
+            }
+            if s.time - self.time > bound {
+                break;
+            }
+        }
+        Err(format!("process {p} alone has no token within {bound} s"))
+    }
+}
+
+fn issued(id: u32) -> IssuedToken {
+    serde_json::from_value(serde_json::json!({
+        "access_token": format!("t{id}"),
+        "expires_in": LIFETIME,
+        "key_id": format!("k{id}"),
+    }))
+    .expect("token json")
+}
+
+#[test]
+fn three_processes_with_crashes_skew_and_late_writes() {
+    let config = config();
+    // The liveness bound: a frozen holder's lease (4 s) seen through the clock skew (2 x 2 s),
+    // a backoff (2 s), one re-read (1 s), and the steps of one refresh.
+    let bound = 4 + 4 + 2 + 1 + 2;
+    let depth_limit = std::env::var("STORE_MODEL_DEPTH")
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(DEPTH);
+    let started = Instant::now();
+    let mut seen: HashSet<State> = HashSet::new();
+    let mut frontier = VecDeque::new();
+    let initial = State::initial();
+    seen.insert(initial.clone());
+    frontier.push_back((initial, 0usize));
+    let mut deepest = 0;
+    let mut worst_solo = 0;
+    let mut solo_done = HashSet::new();
+    while let Some((state, depth)) = frontier.pop_front() {
+        if depth > deepest {
+            eprintln!(
+                "depth {depth}: {} states, {:.1} s",
+                seen.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        deepest = deepest.max(depth);
+        for p in 0..PROCS {
+            // Alone, `p` sees only the store, the clock and its own step: the others' steps
+            // do not matter, so states that agree on those share one check.
+            let key = (
+                state.time,
+                state.version,
+                state.body.clone(),
+                state.procs[p].clone(),
+                state.tokens.clone(),
+            );
+            if !solo_done.insert(key) {
+                continue;
+            }
+            let took = state
+                .solo(p, &config, bound)
+                .unwrap_or_else(|e| panic!("{e}\nin state {state:#?}"));
+            worst_solo = worst_solo.max(took);
+        }
+        if depth == depth_limit {
+            continue;
+        }
+        let next = state
+            .successors(&config)
+            .unwrap_or_else(|e| panic!("{e}\nfrom state {state:#?}"));
+        for s in next {
+            if seen.insert(s.clone()) {
+                frontier.push_back((s, depth + 1));
+            }
+        }
+    }
+    // Straight to stderr, past the test harness's capture: the figures belong in every run's
+    // output, not only with --nocapture.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "store model: {PROCS} processes, depth {deepest}, {} states, worst time to a token alone {worst_solo} s (bound {bound} s), {:.1} s",
+        seen.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        seen.len() > 10_000,
+        "the model explored too little: {}",
+        seen.len()
+    );
+}
