@@ -113,7 +113,9 @@ impl RedisStore {
             .query(&mut self.connection)?;
         let version = match version {
             None => 0,
-            Some(v) => v.parse().map_err(|_| {
+            // Only the canonical spelling: the compare-and-swap compares strings, so "007"
+            // read as 7 would fail every write and the fetch would retry forever.
+            Some(v) => v.parse().ok().filter(|n: &u64| n.to_string() == v).ok_or_else(|| {
                 redis::RedisError::from((
                     redis::ErrorKind::Parse,
                     "not a line-token record",

@@ -1,0 +1,63 @@
+//! What a crafted or corrupt Redis record, or a crafted `--store` URL, does to the fleet
+//! adapter (`examples/support/redis_store.rs`): an error in bounded time, never a hang, and
+//! never a password in a message.
+
+#[path = "common/redis_server.rs"]
+#[allow(dead_code)]
+mod redis_server;
+#[path = "../examples/support/redis_store.rs"]
+#[allow(dead_code)]
+mod redis_store;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use line_channel_token::store::{Failure, OwnerId, StoreConfig};
+use line_channel_token::{IssuedToken, TokenKind};
+use redis_server::RedisServer;
+
+/// One fetch against whatever `version` and `record` the key holds, bounded by a timeout.
+fn fetch_against(redis: &RedisServer, version: &str, record: &str) -> Result<String, String> {
+    let key = redis_store::key("corrupt", "1234567890", TokenKind::Stateless);
+    let mut conn = redis.connection();
+    let () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("version")
+        .arg(version)
+        .arg("record")
+        .arg(record)
+        .query(&mut conn)
+        .unwrap();
+    let mut store = redis_store::RedisStore::connect(&redis.url(), key).unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+        let result =
+            redis_store::fetch(&mut store, &config, OwnerId::new(1), Duration::ZERO, || {
+                let token: IssuedToken =
+                    serde_json::from_str(r#"{"access_token":"fresh","expires_in":900}"#).unwrap();
+                Ok::<_, (Failure, ())>(token)
+            });
+        let _ = tx.send(match result {
+            Ok(token) => Ok(token.access_token.expose_secret().to_owned()),
+            Err(redis_store::FetchError::Store(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("{e:?}")),
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("version {version:?}: the fetch never returned"))
+}
+
+#[test]
+fn a_version_spelled_other_than_the_cas_writes_it_is_an_error_not_an_endless_retry() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // Parsed as numbers, these never compare equal to the string the compare-and-swap sends.
+    for version in ["007", "+5", "00"] {
+        let e = fetch_against(&redis, version, "garbage").unwrap_err();
+        assert!(e.contains("not a number"), "{version}: {e}");
+    }
+    // The canonical spelling with a garbage body is repaired by the next write.
+    assert_eq!(fetch_against(&redis, "7", "garbage").unwrap(), "fresh");
+}
