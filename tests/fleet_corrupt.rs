@@ -61,3 +61,23 @@ fn a_version_spelled_other_than_the_cas_writes_it_is_an_error_not_an_endless_ret
     // The canonical spelling with a garbage body is repaired by the next write.
     assert_eq!(fetch_against(&redis, "7", "garbage").unwrap(), "fresh");
 }
+
+#[test]
+fn a_password_in_the_query_is_not_shown() {
+    for url in [
+        "unix:///run/redis.sock?pass=hunter2",
+        "redis+unix:///run/redis.sock?db=0&pass=hunter2",
+        "redis://127.0.0.1:1/0?password=hunter2",
+        "redis://:hunter2@127.0.0.1:1/0#x",
+        "redis://:hun?ter2@127.0.0.1:1/0",
+        "redis://:hun#ter2@127.0.0.1:1/0",
+    ] {
+        let shown = redis_store::shown_url(url);
+        assert!(!shown.contains("hun"), "{url} shown as {shown}");
+        let e = match redis_store::RedisStore::connect(url, "k".into()) {
+            Ok(_) => continue,
+            Err(e) => e.to_string(),
+        };
+        assert!(!e.contains("hun"), "{url}: {e}");
+    }
+}

@@ -55,11 +55,14 @@ impl std::fmt::Display for StoreError {
     }
 }
 
-/// The URL as it may be shown: `redis://HOST:PORT/DB`, without user or password.
+/// The URL as it may be shown: `redis://HOST:PORT/DB`, without user, password, query or
+/// fragment (Unix socket URLs take the password as `?pass=`).
 pub fn shown_url(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
+            // User info first: a password may hold '?' or '#'.
             let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            let rest = rest.split(['?', '#']).next().unwrap_or_default();
             format!("{scheme}://{rest}")
         }
         None => "the store URL".to_owned(),
