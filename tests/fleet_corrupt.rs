@@ -81,3 +81,29 @@ fn a_password_in_the_query_is_not_shown() {
         assert!(!e.contains("hun"), "{url}: {e}");
     }
 }
+
+#[test]
+fn a_wrong_password_or_database_is_a_refusal_not_worth_retrying() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("right-pass")
+        .query(&mut redis.connection())
+        .unwrap();
+    let port = redis.port;
+    for url in [
+        format!("redis://:wrong-pass@127.0.0.1:{port}/0"),
+        format!("redis://:right-pass@127.0.0.1:{port}/99"),
+    ] {
+        match redis_store::RedisStore::connect(&url, "k".into()) {
+            Err(redis_store::StoreError::Refused(m)) => {
+                assert!(!m.contains("-pass"), "{url}: {m}");
+            }
+            Err(e) => panic!("{url}: {e:?} (exit 3 would make cron retry forever)"),
+            Ok(_) => panic!("{url}: connected"),
+        }
+    }
+}

@@ -67,6 +67,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     let mut store = RedisStore::connect(&url, key).map_err(|e| match e {
         StoreError::Url(m) => usage(m),
         StoreError::Unreachable(m) => Failure::Retry(m),
+        StoreError::Refused(m) => local(m),
     })?;
     let me = redis_store::new_owner();
     let max_wait = config.lease() + EXTRA_WAIT;

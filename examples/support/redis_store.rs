@@ -45,12 +45,16 @@ pub enum StoreError {
     Url(String),
     /// Redis did not answer: worth retrying.
     Unreachable(String),
+    /// Redis answered but refused (wrong password, no such database): retrying will not help.
+    Refused(String),
 }
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StoreError::Url(m) | StoreError::Unreachable(m) => f.write_str(m),
+            StoreError::Url(m) | StoreError::Unreachable(m) | StoreError::Refused(m) => {
+                f.write_str(m)
+            }
         }
     }
 }
@@ -84,7 +88,11 @@ impl RedisStore {
             )));
         }
         let unreachable = |e: redis::RedisError| {
-            StoreError::Unreachable(format!("cannot reach the store {}: {e}", shown_url(url)))
+            if is_unreachable(&e) {
+                StoreError::Unreachable(format!("cannot reach the store {}: {e}", shown_url(url)))
+            } else {
+                StoreError::Refused(format!("the store {} refused: {e}", shown_url(url)))
+            }
         };
         let client = redis::Client::open(url).map_err(|_| {
             StoreError::Url(format!(
