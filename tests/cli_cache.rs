@@ -18,15 +18,7 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// Now plus `secs`, as the cache file writes times (by `date`, an independent formatter).
-fn rfc3339_from_now(secs: u64) -> String {
-    rfc3339_at(now_ms() / 1000 + secs)
-}
-
-fn rfc3339_ago(secs: u64) -> String {
-    rfc3339_at(now_ms() / 1000 - secs)
-}
-
+/// A Unix second as the cache file writes times (by `date`, an independent formatter).
 fn rfc3339_at(unix_secs: u64) -> String {
     let at = format!("@{unix_secs}");
     let out =
@@ -136,9 +128,11 @@ fn an_expiring_token_is_renewed_and_times_in_messages_are_rfc_3339() {
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
     // A 15-minute token issued 13 minutes ago (a restored token longer-lived than LINE's
     // lifetime is discarded as impossible).
-    saved["token"]["issued_at"] = rfc3339_ago(13 * 60).into();
-    saved["token"]["expires_at"] = rfc3339_from_now(120).into();
-    saved["last_refresh_at"] = rfc3339_ago(13 * 60).into();
+    // One reading of the clock: two readings a second apart made the token 901 s long.
+    let now = now_ms() / 1000;
+    saved["token"]["issued_at"] = rfc3339_at(now - 13 * 60).into();
+    saved["token"]["expires_at"] = rfc3339_at(now + 120).into();
+    saved["last_refresh_at"] = rfc3339_at(now - 13 * 60).into();
     std::fs::write(&cache, saved.to_string()).unwrap();
     drop(server);
     let o = token_output(&dead_base(), &cache, &[]);
