@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use line_channel_token::cache::{CacheState, Credentials, Poll, TokenCache};
+use line_channel_token::cache::{CacheState, Credentials, Poll, SharedCache, TokenCache};
 use line_channel_token::emulator::Emulator;
 use line_channel_token::pool::{Due, TokenPool};
 use line_channel_token::*;
@@ -19,6 +19,58 @@ pub(crate) fn cache_figures(budget: Duration, now: UnixTime) {
     println!("cache hit (TokenCache::token) {:>12}", fmt(hit));
     let poll_hit = time(budget, || matches!(cache.poll(now), Poll::Ready(_)));
     println!("cache hit (TokenCache::poll)  {:>12}", fmt(poll_hit));
+}
+
+/// Issue 10's goal: 64 threads share one cache, LINE answers after 200 ms, and every thread
+/// has the token within 250 ms of the answer. The median over `rounds` of each round's worst
+/// thread. (`tests/cache_threads.rs` checks the property, woken by the answer and not by the
+/// 30 s in-flight timeout; the figure lives here, where a loaded machine cannot fail a test.)
+pub(crate) fn shared_cache_wake(rounds: usize) {
+    const THREADS: usize = 64;
+    let mut worst: Vec<Duration> = (0..rounds).map(|_| wake_round(THREADS)).collect();
+    worst.sort();
+    println!(
+        "shared_cache_wake_worst_ms: {:.1} (goal <= 250; {THREADS} threads, median of {rounds} rounds)",
+        worst[rounds / 2].as_secs_f64() * 1e3
+    );
+}
+
+fn wake_round(threads: usize) -> Duration {
+    use std::sync::{Arc, Barrier, Mutex};
+    let creds = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s"));
+    let cache = TokenCache::builder(ApiBase::default(), creds)
+        .seed(1)
+        .build();
+    let shared = Arc::new(SharedCache::new(cache));
+    let answered: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let start = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (shared, answered, start) = (
+                Arc::clone(&shared),
+                Arc::clone(&answered),
+                Arc::clone(&start),
+            );
+            std::thread::spawn(move || {
+                let now = || UnixTime::from(std::time::SystemTime::now());
+                start.wait();
+                let token = shared.get_token(now, |_req| {
+                    std::thread::sleep(Duration::from_millis(200)); // LINE takes 200 ms
+                    let body = br#"{"access_token":"t","expires_in":900,"token_type":"Bearer"}"#;
+                    *answered.lock().unwrap() = Some(Instant::now());
+                    Ok::<_, std::convert::Infallible>(http::Response::new(body.to_vec()))
+                });
+                assert!(token.is_ok(), "the bench's LINE always answers");
+                Instant::now()
+            })
+        })
+        .collect();
+    let got: Vec<Instant> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let answered = answered.lock().unwrap().expect("LINE answered");
+    got.iter()
+        .map(|at| at.saturating_duration_since(answered))
+        .max()
+        .unwrap_or_default()
 }
 
 /// A cache for `channel` holding a token from the emulator (177 characters, as LINE's).
