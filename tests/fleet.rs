@@ -15,7 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{example_bin, EmulatorProcess, Scratch};
+use common::{example_bin, DeadPort, EmulatorProcess, Scratch};
 use line_front::LineFront;
 use redis_server::RedisServer;
 
@@ -221,13 +221,10 @@ fn redis_restarted_empty_recovers_with_one_new_issuance() {
 #[test]
 fn redis_down_is_exit_3_with_one_line() {
     let machine = Machine::new("fleetdown");
-    // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let store = format!("redis://:hunter2@127.0.0.1:{port}/0");
+    // An address nothing listens on (not a port bound and closed: another test's Redis may
+    // be given it, and refuse the password: exit 2).
+    let dead = DeadPort::new();
+    let store = format!("redis://:hunter2@{}:{}/0", DeadPort::HOST, dead.port);
     let o = machine
         .command("http://127.0.0.1:9", &store, &[])
         .output()

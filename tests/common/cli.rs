@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::{example_bin, EmulatorProcess, Scratch};
+use super::{example_bin, DeadPort, EmulatorProcess, Scratch};
 
 pub const CHANNEL: &str = "1234567890";
 pub const SECRET: &str = "cli-s3cret-0123456789abcdef";
@@ -128,10 +128,26 @@ pub fn setup(name: &str) -> (EmulatorProcess, Scratch, String) {
     (server, dir, kid)
 }
 
-/// The address of a port nothing listens on (bound, then closed): LINE unreachable.
-pub fn dead_base() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", listener.local_addr().unwrap())
+/// `http://` an address that refuses connections while this is held: LINE unreachable.
+/// It reads as that URL (`&dead_base()` is a `&str`); keep it for as long as it is used.
+pub struct DeadBase {
+    url: String,
+    _port: DeadPort,
+}
+
+impl std::ops::Deref for DeadBase {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+pub fn dead_base() -> DeadBase {
+    let port = DeadPort::new();
+    DeadBase {
+        url: format!("http://{}:{}", DeadPort::HOST, port.port),
+        _port: port,
+    }
 }
 
 /// Whether the tests run as root (CI does): needed to chown files to another user.

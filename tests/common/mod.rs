@@ -42,6 +42,30 @@ impl Drop for Scratch {
     }
 }
 
+/// A loopback address where nothing listens and, while this is held, nothing can start to:
+/// connections to it are refused at once. A port bound and closed again is no such address:
+/// the next server any test starts may be given it, and answer.
+///
+/// The port is held by a listener on 127.0.0.1, which keeps any other socket from listening
+/// on it there or on all addresses; the address given out is 127.0.0.2 (Linux routes all of
+/// 127.0.0.0/8 to loopback), where the holder does not listen. A client there connects from
+/// 127.0.0.1, so it cannot connect to itself either.
+pub struct DeadPort {
+    _held: std::net::TcpListener,
+    pub port: u16,
+}
+
+impl DeadPort {
+    pub fn new() -> DeadPort {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        DeadPort { _held: held, port }
+    }
+
+    /// The host to give with [`DeadPort::port`].
+    pub const HOST: &'static str = "127.0.0.2";
+}
+
 /// Runs a command, panicking with its stderr if it fails; returns stdout.
 pub fn run(cmd: &mut Command) -> Vec<u8> {
     let out = cmd
