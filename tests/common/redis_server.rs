@@ -2,6 +2,7 @@
 //! (`--save '' --appendonly no`), killed on drop. Outside CI a missing server skips the test
 //! with a message; in CI (`CI` set) it fails it.
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,16 +29,24 @@ impl RedisServer {
             eprintln!("SKIPPED: redis-server is not installed; `apt-get install redis-server` to run the fleet tests");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let mut server = RedisServer { child: None, port };
-        server.spawn();
-        Some(server)
+        // The port is found free and then released for redis-server to bind, so another
+        // server (several tests start theirs at once) may be given it first: then this one
+        // cannot listen, and the one answering there is not ours. Try another port.
+        for _ in 0..10 {
+            let mut server = RedisServer {
+                child: None,
+                port: free_port(),
+            };
+            if server.spawn() {
+                return Some(server);
+            }
+        }
+        panic!("redis-server found no free port in 10 tries");
     }
 
-    fn spawn(&mut self) {
+    /// Starts redis-server on `self.port` and waits until it answers there: `false` if another
+    /// process holds the port.
+    fn spawn(&mut self) -> bool {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args([
@@ -52,9 +61,26 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
+        let pid = child.id();
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        loop {
+            match pid_answering(self.port) {
+                Some(p) if p == pid => return true,
+                Some(_) => {
+                    self.stop();
+                    return false;
+                }
+                None => {}
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+            if exited {
+                self.child = None;
+                return false; // it could not listen: the port is taken
+            }
             assert!(
                 Instant::now() < deadline,
                 "redis-server did not listen on {}",
@@ -68,10 +94,21 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    /// Kills the server (SIGKILL: nothing is saved) and starts an empty one on the same port.
+    /// Kills the server (SIGKILL: nothing is saved) and starts an empty one on the same port,
+    /// or on another if a server another test started took this one meanwhile ([`Self::url`]
+    /// gives the new one; the fleet connects afresh on every run).
     pub fn restart_empty(&mut self) {
         self.stop();
-        self.spawn();
+        if self.spawn() {
+            return;
+        }
+        for _ in 0..10 {
+            self.port = free_port();
+            if self.spawn() {
+                return;
+            }
+        }
+        panic!("redis-server found no free port in 10 tries");
     }
 
     pub fn stop(&mut self) {
@@ -93,4 +130,40 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A port nothing listened on when asked (it may be taken again before it is used).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The process id of the Redis server answering on `port` (`INFO server`), or `None` if none
+/// answers there, or what answers is not Redis.
+fn pid_answering(port: u16) -> Option<u32> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    s.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").ok()?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while reply.len() < 64 * 1024 {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        reply.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&reply);
+        let pid = text
+            .split("process_id:")
+            .nth(1)
+            .and_then(|rest| rest.split_once("\r\n"))
+            .and_then(|(pid, _)| pid.parse().ok());
+        if pid.is_some() {
+            return pid;
+        }
+    }
+    None
 }
