@@ -199,9 +199,13 @@ fn a_lease_holder_killed_mid_refresh_is_taken_over_within_the_lease_and_a_round_
     let took = lease_taken.elapsed();
     token_of(&other);
     assert_eq!(world.front.issued(), 1, "issuances");
-    // The lease, plus one round trip (generous: a debug build on a shared machine).
-    let bound = Duration::from_secs(LEASE) + Duration::from_millis(1500);
-    assert!(took <= bound, "took over after {took:?}, bound {bound:?}");
+    // The lease, plus one round trip: less than two leases. Not the lease plus 1.5 s, as it
+    // was: the round trip here is debug builds of line-token, a front and the emulator, run
+    // while this binary's other tests start 56 processes, on a CI machine of 2 cores. Twice the
+    // lease still tells a takeover at the lease's end from one a lease later, and the give-up
+    // wait (lease + 5 s) fails `token_of`.
+    let bound = Duration::from_secs(2 * LEASE);
+    assert!(took < bound, "took over after {took:?}, bound {bound:?}");
     eprintln!("takeover after SIGKILL: token {took:?} after the lease was taken (lease {LEASE} s)");
 }
 
