@@ -164,19 +164,12 @@ fn the_temporary_file_is_private_and_random_even_under_umask_000() {
     let cache = dir.path("t.json");
     let mut env = channel_env(&server.base).to_vec();
     env.push(("LINE_TOKEN_TEST_STALL_BEFORE_RENAME", "1"));
-    let mut args: Vec<String> = ["-c", "umask 000 && exec \"$0\" \"$@\""]
-        .map(String::from)
-        .to_vec();
-    args.push(example_bin("line-token").to_str().unwrap().to_owned());
-    args.extend(["token", "--cache", cache.to_str().unwrap()].map(String::from));
-    let mut cmd = std::process::Command::new("sh");
-    cmd.args(&args)
+    // Only these LINE variables: a developer's own (a key file, say) would change the run.
+    let mut child = command_umask_000(&["token", "--cache", cache.to_str().unwrap()], &env)
         .stderr(Stdio::piped())
-        .stdout(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     assert_eq!(
         lines.next().unwrap().unwrap(),

@@ -62,8 +62,8 @@ pub fn line_token_stdin(args: &[&str], env: &[(&str, &str)], input: &str) -> Out
     child.wait_with_output().unwrap()
 }
 
-/// `line-token` run by `sh` under `umask 000`.
-pub fn line_token_umask_000(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `line-token` to be run by `sh` under `umask 000`, with only these LINE variables.
+pub fn command_umask_000(args: &[&str], env: &[(&str, &str)]) -> Command {
     let bin = example_bin("line-token");
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "umask 000 && exec \"$0\" \"$@\""])
@@ -75,7 +75,12 @@ pub fn line_token_umask_000(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    cmd
+}
+
+/// `line-token` run by `sh` under `umask 000`.
+pub fn line_token_umask_000(args: &[&str], env: &[(&str, &str)]) -> Output {
+    command_umask_000(args, env).output().unwrap()
 }
 
 pub fn stdout(o: &Output) -> String {
