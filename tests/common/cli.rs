@@ -15,8 +15,15 @@ use super::{example_bin, DeadPort, EmulatorProcess, Scratch};
 pub const CHANNEL: &str = "1234567890";
 pub const SECRET: &str = "cli-s3cret-0123456789abcdef";
 
-/// Every variable the CLI reads, removed so the caller's environment cannot leak in.
+/// Every variable the CLI reads, removed so the caller's environment cannot leak in: its own,
+/// and the proxies its HTTP client (ureq) honours, which would take even 127.0.0.1 requests.
 const VARS: &[&str] = &[
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
     "LINE_API_BASE",
     "LINE_CHANNEL_ID",
     "LINE_CHANNEL_SECRET",
