@@ -49,7 +49,8 @@ impl Drop for Scratch {
 /// The port is held by a listener on 127.0.0.1, which keeps any other socket from listening
 /// on it there or on all addresses; the address given out is 127.0.0.2 (Linux routes all of
 /// 127.0.0.0/8 to loopback), where the holder does not listen. A client there connects from
-/// 127.0.0.1, so it cannot connect to itself either.
+/// 127.0.0.1, so it cannot connect to itself either. (Where only 127.0.0.1 is configured, as
+/// on macOS, the connection times out instead: slower, and as unreachable.)
 pub struct DeadPort {
     _held: std::net::TcpListener,
     pub port: u16,
