@@ -77,7 +77,7 @@ impl Demo {
             clock,
             emulator,
             api,
-            agent: transport::agent(),
+            agent: transport::loopback_agent(),
         })
     }
 

@@ -169,7 +169,7 @@ fn all_flows_over_http_on_loopback() {
         .to_owned();
     let kid = server.lines[1]["kid"].as_str().unwrap().to_owned();
     let api = ApiBase::new(&server.base).unwrap();
-    let agent = transport::agent();
+    let agent = transport::loopback_agent();
     let mut send = |req| transport::send(&agent, req).expect("loopback HTTP works");
     all_flows(&api, &mut send, &key, &kid, &long_lived);
 }

@@ -191,7 +191,9 @@ pub fn help() -> String {
         }
     }
     out.push_str(
-        "\nOUTPUT: one JSON object with LINE's field names on stdout (revoke prints {}); \
+        "  a proxy                $ALL_PROXY, $HTTPS_PROXY or $HTTP_PROXY, the first set ($NO_PROXY:\n\
+         \x20                        hosts reached directly)\n\
+         \nOUTPUT: one JSON object with LINE's field names on stdout (revoke prints {}); \
          token and\nassertion print the bare token. Errors: exactly one line on stderr.\n\n\
          EXIT CODES:\n",
     );
