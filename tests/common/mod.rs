@@ -108,17 +108,33 @@ pub const NODE_JOSE_DOCS_KEY: &str = include_str!("../keys/line-docs-node-jose.j
 
 /// The path of an example binary, building it if this test run did not.
 pub fn example_bin(name: &str) -> PathBuf {
+    // This test is TARGET/PROFILE/deps/NAME-HASH: build the example into TARGET/PROFILE, with
+    // the same profile and target directory (`cargo test --release`, `--target-dir`).
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let target_dir = profile_dir.parent().unwrap();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
     // Build once per test process, always: a binary left by an earlier build may be stale
     // (`cargo test --test X` does not rebuild examples), and testing it would test old code.
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !built.iter().any(|b| b == name) {
-        run(Command::new(env!("CARGO")).args(["build", "--example", name]));
+        run(Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--example",
+                name,
+                "--profile",
+                profile,
+                "--target-dir",
+            ])
+            .arg(target_dir));
         built.push(name.to_owned());
     }
-    dir.join(name)
+    profile_dir.join("examples").join(name)
 }
 
 /// A running `line-emulator`, killed on drop.
