@@ -127,6 +127,22 @@ fn usage_errors_exit_2_with_nothing_on_stdout() {
         &["verify", "--bogus", "x"][..],
         &["--api-base", "not a url", "verify", "--token", "t"][..],
         &[
+            "--api-base",
+            "http://127.0.0.1:1",
+            "--api-base",
+            "http://127.0.0.1:2",
+            "verify",
+            "--token",
+            "t",
+        ][..],
+        &[
+            "--api-base=http://127.0.0.1:1",
+            "--api-base=http://127.0.0.1:2",
+            "verify",
+            "--token",
+            "t",
+        ][..],
+        &[
             "assertion",
             "--channel-id",
             "1",

@@ -89,16 +89,13 @@ fn run() -> Result<Output, Failure> {
                 return Ok(format!("line-token {}", env!("CARGO_PKG_VERSION")).into())
             }
             "--api-base" => {
-                api_base = Some(
-                    rest.get(1)
-                        .ok_or_else(|| usage("--api-base needs a URL"))?
-                        .clone(),
-                );
+                let v = rest.get(1).ok_or_else(|| usage("--api-base needs a URL"))?;
+                set_once(&mut api_base, v)?;
                 rest = &rest[2..];
             }
             other => match other.strip_prefix("--api-base=") {
                 Some(v) => {
-                    api_base = Some(v.to_owned());
+                    set_once(&mut api_base, v)?;
                     rest = &rest[1..];
                 }
                 None => break,
@@ -130,6 +127,16 @@ fn run() -> Result<Output, Failure> {
         None => ApiBase::default(),
     };
     (command.run)(&net::Net::new(api), &opts)
+}
+
+/// The global `--api-base`: given twice is a usage error, as it is after the command, not
+/// "the last one wins" (a script that appends its own would silently lose to the caller's).
+fn set_once(api_base: &mut Option<String>, value: &str) -> Result<(), Failure> {
+    if api_base.is_some() {
+        return Err(usage("--api-base given twice"));
+    }
+    *api_base = Some(value.to_owned());
+    Ok(())
 }
 
 fn unknown_command(name: &str) -> Failure {
