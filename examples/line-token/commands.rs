@@ -30,6 +30,8 @@ pub struct Command {
     pub about: &'static str,
     /// The options it takes (`--api-base` is always allowed).
     pub options: &'static [&'static str],
+    /// Whether it may talk to LINE: only then must the proxy variables be usable.
+    pub network: bool,
     pub run: fn(&Net, &Options) -> Result<Output, Failure>,
 }
 
@@ -40,6 +42,7 @@ const JWT: &[&str] = &["channel-id", "kid", "key"];
 pub const COMMANDS: &[Command] = &[
     Command {
         name: "issue-short-lived",
+        network: true,
         synopsis: "--channel-id ID --channel-secret-file FILE|-",
         about: "issue a 30-day short-lived token (POST /v2/oauth/accessToken)",
         options: SECRET,
@@ -47,6 +50,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "issue-stateless",
+        network: true,
         synopsis: "--channel-id ID (--channel-secret-file FILE|- | --kid KID --key FILE)",
         about: "issue a 15-minute stateless token, by secret or JWT (POST /oauth2/v3/token)",
         options: &[
@@ -60,6 +64,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "issue-v2.1",
+        network: true,
         synopsis: "--channel-id ID --kid KID --key FILE [--token-exp SECS]",
         about: "issue a v2.1 token, 30 days unless --token-exp (POST /oauth2/v2.1/token)",
         options: &["channel-id", "kid", "key", "token-exp"],
@@ -67,6 +72,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "verify",
+        network: true,
         synopsis: "--token-file FILE|-",
         about: "verify a short-lived or long-lived token (POST /v2/oauth/verify)",
         options: &["token-file", "token"],
@@ -74,6 +80,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "verify-v2.1",
+        network: true,
         synopsis: "--token-file FILE|-",
         about: "verify a v2.1 or stateless token (GET /oauth2/v2.1/verify)",
         options: &["token-file", "token"],
@@ -81,6 +88,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "revoke",
+        network: true,
         synopsis: "--token-file FILE|-",
         about: "revoke a short-lived or long-lived token (POST /v2/oauth/revoke)",
         options: &["token-file", "token"],
@@ -88,6 +96,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "revoke-v2.1",
+        network: true,
         synopsis: "--channel-id ID --channel-secret-file FILE|- --token-file FILE|-",
         about: "revoke a v2.1 token (POST /oauth2/v2.1/revoke)",
         options: &[
@@ -101,6 +110,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "key-ids",
+        network: true,
         synopsis: "--channel-id ID --kid KID --key FILE",
         about: "list the key IDs of valid v2.1 tokens (GET /oauth2/v2.1/tokens/kid)",
         options: JWT,
@@ -108,6 +118,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "keygen",
+        network: false,
         synopsis: "--private FILE --public FILE",
         about: "write a new private JWK (mode 0600) and the Console public JWK; print the latter",
         options: &["private", "public"],
@@ -115,6 +126,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "public-jwk",
+        network: false,
         synopsis: "--key FILE",
         about: "print the Console public JWK of a private key",
         options: &["key"],
@@ -122,6 +134,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "assertion",
+        network: false,
         synopsis: "--channel-id ID --kid KID --key FILE [--token-exp SECS] [--ttl SECS]",
         about: "print a signed client assertion (JWT) alone",
         options: &["channel-id", "kid", "key", "token-exp", "ttl"],
@@ -129,6 +142,7 @@ pub const COMMANDS: &[Command] = &[
     },
     Command {
         name: "token",
+        network: true,
         synopsis: "--channel-id ID (--channel-secret-file FILE|- | --kid KID --key FILE) \
                    (--cache FILE [--lock-timeout SECS] [--force-refresh] | \
                    --store redis://HOST:PORT/DB [--store-prefix P] [--store-lease SECS] \
@@ -191,8 +205,8 @@ pub fn help() -> String {
         }
     }
     out.push_str(
-        "  a proxy                $ALL_PROXY, $HTTPS_PROXY or $HTTP_PROXY, the first set ($NO_PROXY:\n\
-         \x20                        hosts reached directly)\n\
+        "  a proxy                $ALL_PROXY, $HTTPS_PROXY or $HTTP_PROXY, the first set, http:// or\n\
+         \x20                        https:// only ($NO_PROXY: hosts reached directly)\n\
          \nOUTPUT: one JSON object with LINE's field names on stdout (revoke prints {}); \
          token and\nassertion print the bare token. Errors: exactly one line on stderr.\n\n\
          EXIT CODES:\n",

@@ -126,6 +126,9 @@ fn run() -> Result<Output, Failure> {
         Some(text) => ApiBase::new(&text).map_err(failure::local)?,
         None => ApiBase::default(),
     };
+    if command.network {
+        net::check_proxy_env()?;
+    }
     (command.run)(&net::Net::new(api), &opts)
 }
 

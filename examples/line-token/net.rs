@@ -4,7 +4,7 @@
 
 use line_channel_token::{call, ApiBase, Endpoint};
 
-use crate::failure::{self, local, Failure};
+use crate::failure::{self, local, usage, Failure};
 use crate::scrub;
 use crate::transport;
 
@@ -88,4 +88,42 @@ fn register_secrets(request: &http::Request<Vec<u8>>) {
     {
         scrub::register(bearer);
     }
+}
+
+/// The proxy variables, in the order ureq reads them.
+const PROXY_VARS: &[&str] = &[
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+];
+
+/// The first proxy variable set must name a proxy the agent can use. ureq skips one it cannot
+/// parse and tries the next, down to no proxy at all, and, built without its `socks-proxy`
+/// feature, takes a SOCKS URL and then connects directly: either way a user who set a proxy
+/// would reach LINE around it without a word. The value is never shown: it may hold a password.
+pub fn check_proxy_env() -> Result<(), Failure> {
+    for var in PROXY_VARS {
+        let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let value = value
+            .into_string()
+            .map_err(|_| usage(format!("${var} is set but is not UTF-8 text")))?;
+        let fix = "give http://HOST:PORT or https://HOST:PORT, or unset it";
+        let proxy = ureq::Proxy::new(&value).map_err(|_| {
+            usage(format!(
+                "${var} is not a proxy URL (not shown: it may hold a password); {fix}"
+            ))
+        })?;
+        return match proxy.protocol() {
+            ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https => Ok(()),
+            _ => Err(usage(format!(
+                "${var} names a SOCKS proxy, which line-token cannot use; {fix}"
+            ))),
+        };
+    }
+    Ok(())
 }
