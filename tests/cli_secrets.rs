@@ -24,6 +24,46 @@ fn key_parts(text: &str) -> Vec<String> {
 }
 
 #[test]
+fn the_channel_secret_and_a_signing_key_together_are_a_usage_error() {
+    // Before, the key won silently and the run went on: here, to a dead LINE or store, exit 3.
+    let line = dead_base();
+    let dir = Scratch::new("cli-secret-and-key");
+    let cache = dir.path("token.json");
+    let dead_store = DeadPort::new();
+    let store = format!("redis://{}:{}/0", DeadPort::HOST, dead_store.port);
+    let env = [
+        ("LINE_API_BASE", &*line),
+        ("LINE_CHANNEL_ID", CHANNEL),
+        ("LINE_PRIVATE_KEY", PYJWT_DOCS_KEY),
+    ];
+    for args in [
+        &["issue-stateless", "--channel-secret", SECRET, "--kid", "k"][..],
+        &[
+            "token",
+            "--cache",
+            cache.to_str().unwrap(),
+            "--channel-secret",
+            SECRET,
+            "--kid",
+            "k",
+        ][..],
+        &[
+            "token",
+            "--store",
+            &store,
+            "--channel-secret",
+            SECRET,
+            "--kid",
+            "k",
+        ][..],
+    ] {
+        let err = failed(&line_token(args, &env), 2);
+        assert!(err.contains("not both"), "{args:?}: {err}");
+    }
+    assert!(!cache.exists(), "refused before any file is touched");
+}
+
+#[test]
 fn secrets_come_from_files_stdin_and_the_environment() {
     let (server, dir, kid) = setup("cli-secret-files");
     let base = [

@@ -170,6 +170,7 @@ fn issuer(opts: &Options) -> Result<(Issuer, TokenKind, Duration), Failure> {
     Ok(match kind.as_str() {
         "stateless" => {
             let lifetime = TokenKind::Stateless.fixed_lifetime().unwrap_or_default();
+            secrets::one_credential(opts)?;
             let secret = if explicit_key {
                 None
             } else {

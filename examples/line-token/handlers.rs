@@ -26,6 +26,7 @@ pub fn issue_short_lived(net: &Net, opts: &Options) -> Result<Output, Failure> {
 
 pub fn issue_stateless(net: &Net, opts: &Options) -> Result<Output, Failure> {
     let id = opts.require("channel-id")?;
+    secrets::one_credential(opts)?;
     let explicit_key = opts.given("kid") || opts.given("key");
     let secret = if explicit_key {
         None

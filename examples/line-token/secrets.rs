@@ -28,6 +28,22 @@ pub fn secret_hint() -> String {
     describe(SECRET_SOURCES)
 }
 
+/// For a stateless token, which either credential can issue: refuses the channel secret and
+/// a signing key both on the command line, as silently picking one would hide which one LINE
+/// saw (and a mistake). The environment only fills in what the command line leaves out, so it
+/// is not checked; `--type v2.1` and `short-lived` take one credential each, so a wrapper may
+/// pass both and let `--type` choose.
+pub fn one_credential(opts: &Options) -> Result<(), Failure> {
+    let secret = SECRET_SOURCES.iter().any(|o| opts.given(o));
+    if secret && (opts.given("kid") || opts.given("key")) {
+        return Err(usage(
+            "a stateless token is issued with the channel secret (--channel-secret-file, \
+             --channel-secret) or the signing key (--kid, --key): give one, not both",
+        ));
+    }
+    Ok(())
+}
+
 /// The channel secret, if any source gives it.
 pub fn channel_secret(opts: &Options) -> Result<Option<ChannelSecret>, Failure> {
     let from_file = |path: String| read_secret(&path, "--channel-secret-file").map(Some);

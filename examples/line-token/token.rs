@@ -191,6 +191,7 @@ fn credentials(opts: &Options) -> Result<Credentials, Failure> {
     let explicit_key = opts.given("kid") || opts.given("key");
     Ok(match kind {
         TokenKind::Stateless => {
+            secrets::one_credential(opts)?;
             let secret = if explicit_key {
                 None
             } else {
