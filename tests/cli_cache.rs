@@ -56,9 +56,27 @@ fn a_token_is_cached_in_a_self_describing_private_file() {
         &token_output(&server.base, &cache, &["--refresh-before", "900"]),
         2,
     );
-    // Another type is a different cache entry: replaced, not mixed up.
+    // Another type while the saved token is good: refused, the file untouched (the token
+    // would be lost, and two jobs sharing the file would issue on every run).
+    let before = std::fs::read(&cache).unwrap();
+    let o = token_output(&server.base, &cache, &["--type", "short-lived"]);
+    failed(&o, 2);
+    assert!(
+        stderr(&o).contains("holds a stateless token of channel")
+            && stderr(&o).contains("its own cache file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&cache).unwrap(), before);
+    // Once that token has expired, nothing is lost: replaced, not mixed up.
+    let mut saved: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    saved["token"]["issued_at"] = "2020-01-01T00:00:00.000Z".into();
+    saved["token"]["expires_at"] = "2020-01-01T00:15:00.000Z".into();
+    std::fs::write(&cache, saved.to_string()).unwrap();
     let short = token(&server.base, &cache, &["--type", "short-lived"]);
     assert_ne!(short, forced);
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert!(text.contains("short-lived") && text.contains(&short));
     // A damaged cache is replaced, with a warning.
     std::fs::write(
         &cache,

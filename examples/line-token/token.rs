@@ -56,6 +56,9 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     }
     // The clock is read after the lock: the wait may have been long.
     let now = clock();
+    if let Some(state) = &loaded.state {
+        refuse_another_entry(&path, state, &credentials, now)?;
+    }
     let mut inherited_backoff = None;
     let mut builder = TokenCache::builder(net.api.clone(), credentials).config(config);
     if let Some(state) = loaded.state {
@@ -102,6 +105,31 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         text: token,
         warnings,
     })
+}
+
+/// A file holds one channel's token of one type. A run for another channel or `--type` would
+/// throw away the token in it while it is still good: a short-lived or v2.1 token that still
+/// counts against LINE's 30, and two jobs sharing the file would issue on every run. Refused
+/// (exit 2) while the token is valid; an expired one is replaced.
+fn refuse_another_entry(
+    path: &Path,
+    state: &CacheState,
+    credentials: &Credentials,
+    now: UnixTime,
+) -> Result<(), Failure> {
+    let ours = state.channel_id == credentials.channel_id()
+        && state.token_type == credentials.token_kind();
+    match &state.token {
+        Some(t) if !ours && t.expires_at > now => Err(local(format!(
+            "{} holds a {} token of channel {}, valid until {}; give each channel and --type its \
+             own cache file, or delete this one",
+            path.display(),
+            state.token_type.as_str(),
+            state.channel_id,
+            time_text::at(t.expires_at, now),
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The backend that keeps the state between runs, locked for this run. (`--store`, a fleet's
