@@ -12,7 +12,7 @@ pub const EXIT_CODES: &[(i32, &str)] = &[
     ),
     (
         2,
-        "usage or local error: bad option, key, file, permission or API base; stdout closed",
+        "usage or local error: bad option, key, file, permission or API base; stdout a pipe whose reader has gone",
     ),
     (
         3,
