@@ -40,7 +40,10 @@ impl ConnectProxy {
                 .unwrap()
                 .push(connect.lines().next().unwrap_or("").to_owned());
             let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-            let _ = read_head(&mut s);
+            // The whole request, body included: a socket closed with bytes unread is reset,
+            // and the reset can reach the client before the answer does.
+            let head = read_head(&mut s);
+            let _ = s.read_exact(&mut vec![0; content_length(&head)]);
             let _ = write!(
                 s,
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
@@ -64,7 +67,15 @@ impl ConnectProxy {
     }
 }
 
-/// Reads up to the end of a request head (the body, if any, is left unread: it is not needed).
+fn content_length(head: &str) -> usize {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads up to the end of a request head.
 fn read_head(s: &mut impl Read) -> String {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
