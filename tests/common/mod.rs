@@ -122,16 +122,24 @@ pub fn example_bin(name: &str) -> PathBuf {
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !built.iter().any(|b| b == name) {
-        run(Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--example",
-                name,
-                "--profile",
-                profile,
-                "--target-dir",
-            ])
-            .arg(target_dir));
+        let mut cargo = Command::new(env!("CARGO"));
+        // Without what cargo sets for this test process only: ring's build script tracks
+        // CARGO_MANIFEST_DIR, so with it every build here rebuilt ring, rustls, ureq and the
+        // example (about 10 s), and the next `cargo build` outside rebuilt them back.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_MANIFEST_")
+                || matches!(
+                    &*key,
+                    "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR"
+                )
+            {
+                cargo.env_remove(&*key);
+            }
+        }
+        let args = ["build", "--example", name, "--profile", profile];
+        run(cargo.args(args).arg("--target-dir").arg(target_dir));
         built.push(name.to_owned());
     }
     profile_dir.join("examples").join(name)
