@@ -166,30 +166,12 @@ fn sign(
 fn issuer(opts: &Options) -> Result<(Issuer, TokenKind, Duration), Failure> {
     let id = opts.require("channel-id")?;
     let kind = opts.get("type").unwrap_or_else(|| "stateless".into());
-    let explicit_key = opts.given("kid") || opts.given("key");
     Ok(match kind.as_str() {
         "stateless" => {
             let lifetime = TokenKind::Stateless.fixed_lifetime().unwrap_or_default();
-            secrets::one_credential(opts)?;
-            let secret = if explicit_key {
-                None
-            } else {
-                secrets::channel_secret(opts)?
-            };
-            let issuer = match secret {
-                Some(secret) => Issuer::StatelessSecret(id, secret),
-                None if explicit_key || secrets::key_given(opts) => {
-                    let (kid, key) = secrets::signing_key(opts)?;
-                    Issuer::StatelessJwt(id, kid, key)
-                }
-                None => {
-                    return Err(usage(format!(
-                        "missing credentials for a stateless token: give the channel secret \
-                         ({}) or a signing key ({})",
-                        secrets::secret_hint(),
-                        secrets::key_hint()
-                    )))
-                }
+            let issuer = match secrets::stateless(opts)? {
+                secrets::Stateless::Secret(secret) => Issuer::StatelessSecret(id, secret),
+                secrets::Stateless::Key(kid, key) => Issuer::StatelessJwt(id, kid, key),
             };
             (issuer, TokenKind::Stateless, lifetime)
         }

@@ -26,24 +26,12 @@ pub fn issue_short_lived(net: &Net, opts: &Options) -> Result<Output, Failure> {
 
 pub fn issue_stateless(net: &Net, opts: &Options) -> Result<Output, Failure> {
     let id = opts.require("channel-id")?;
-    secrets::one_credential(opts)?;
-    let explicit_key = opts.given("kid") || opts.given("key");
-    let secret = if explicit_key {
-        None
-    } else {
-        secrets::channel_secret(opts)?
-    };
-    match secret {
-        Some(secret) => net.json(&IssueStateless::by_secret(&id, &secret)),
-        None if explicit_key || secrets::key_given(opts) => {
-            let assertion = sign(opts, &id, None, None)?;
+    match secrets::stateless(opts)? {
+        secrets::Stateless::Secret(secret) => net.json(&IssueStateless::by_secret(&id, &secret)),
+        secrets::Stateless::Key(kid, key) => {
+            let assertion = sign_with(&id, kid, &key, None, None)?;
             net.json(&IssueStateless::by_assertion(&assertion))
         }
-        None => Err(usage(format!(
-            "missing credentials: give the channel secret ({}) or a signing key ({})",
-            secrets::secret_hint(),
-            secrets::key_hint()
-        ))),
     }
     .map(Output::from)
 }
@@ -129,6 +117,16 @@ fn sign(
     ttl: Option<Duration>,
 ) -> Result<ClientAssertion, Failure> {
     let (kid, key) = secrets::signing_key(opts)?;
+    sign_with(channel_id, kid, &key, token_exp, ttl)
+}
+
+fn sign_with(
+    channel_id: &str,
+    kid: String,
+    key: &SigningKey,
+    token_exp: Option<Duration>,
+    ttl: Option<Duration>,
+) -> Result<ClientAssertion, Failure> {
     let mut builder = AssertionBuilder::new(channel_id, kid);
     if let Some(t) = token_exp {
         builder = builder.token_exp(t);
@@ -136,7 +134,7 @@ fn sign(
     if let Some(t) = ttl {
         builder = builder.ttl(t);
     }
-    let assertion = builder.sign(&key, now(), &mut OsRng).map_err(local)?;
+    let assertion = builder.sign(key, now(), &mut OsRng).map_err(local)?;
     scrub::register(assertion.expose_secret());
     Ok(assertion)
 }

@@ -28,20 +28,43 @@ pub fn secret_hint() -> String {
     describe(SECRET_SOURCES)
 }
 
-/// For a stateless token, which either credential can issue: refuses the channel secret and
-/// a signing key both on the command line, as silently picking one would hide which one LINE
-/// saw (and a mistake). The environment only fills in what the command line leaves out, so it
-/// is not checked; `--type v2.1` and `short-lived` take one credential each, so a wrapper may
-/// pass both and let `--type` choose.
-pub fn one_credential(opts: &Options) -> Result<(), Failure> {
-    let secret = SECRET_SOURCES.iter().any(|o| opts.given(o));
-    if secret && (opts.given("kid") || opts.given("key")) {
+/// What issues a stateless token: the channel secret or a signing key.
+pub enum Stateless {
+    Secret(ChannelSecret),
+    Key(String, SigningKey),
+}
+
+/// The credential for a stateless token, which either can issue. The channel secret and a
+/// signing key both on the command line are refused, as silently picking one would hide which
+/// one LINE saw (and a mistake). The environment only fills in what the command line leaves
+/// out, so it is not checked; `--type v2.1` and `short-lived` take one credential each, so a
+/// wrapper may pass both and let `--type` choose.
+pub fn stateless(opts: &Options) -> Result<Stateless, Failure> {
+    let explicit_key = opts.given("kid") || opts.given("key");
+    if explicit_key && SECRET_SOURCES.iter().any(|o| opts.given(o)) {
         return Err(usage(
             "a stateless token is issued with the channel secret (--channel-secret-file, \
              --channel-secret) or the signing key (--kid, --key): give one, not both",
         ));
     }
-    Ok(())
+    let secret = if explicit_key {
+        None
+    } else {
+        channel_secret(opts)?
+    };
+    match secret {
+        Some(secret) => Ok(Stateless::Secret(secret)),
+        None if explicit_key || key_given(opts) => {
+            let (kid, key) = signing_key(opts)?;
+            Ok(Stateless::Key(kid, key))
+        }
+        None => Err(usage(format!(
+            "missing credentials for a stateless token: give the channel secret ({}) or a \
+             signing key ({})",
+            secret_hint(),
+            key_hint()
+        ))),
+    }
 }
 
 /// The channel secret, if any source gives it.
@@ -96,7 +119,7 @@ pub fn access_token(opts: &Options) -> Result<AccessToken, Failure> {
 }
 
 /// Whether any key source is present (option or environment).
-pub fn key_given(opts: &Options) -> bool {
+fn key_given(opts: &Options) -> bool {
     opts.get("key").is_some()
         || std::env::var("LINE_PRIVATE_KEY").is_ok_and(|k| !k.trim().is_empty())
 }

@@ -216,32 +216,16 @@ fn from_refresh(f: &RefreshFailure, retry_at: UnixTime) -> Failure {
 fn credentials(opts: &Options) -> Result<Credentials, Failure> {
     let channel_id = opts.require("channel-id")?;
     let kind = token_kind(opts.get("type").as_deref())?;
-    let explicit_key = opts.given("kid") || opts.given("key");
     Ok(match kind {
-        TokenKind::Stateless => {
-            secrets::one_credential(opts)?;
-            let secret = if explicit_key {
-                None
-            } else {
-                secrets::channel_secret(opts)?
-            };
-            match secret {
-                Some(secret) => Credentials::stateless_by_secret(&channel_id, secret),
-                None if explicit_key || secrets::key_given(opts) => {
-                    let (kid, key) = secrets::signing_key(opts)?;
-                    Credentials::stateless_by_jwt(&channel_id, kid, key, Box::new(OsRng))
-                        .map_err(local)?
-                }
-                None => {
-                    return Err(usage(format!(
-                        "missing credentials for a stateless token: give the channel secret \
-                         ({}) or a signing key ({})",
-                        secrets::secret_hint(),
-                        secrets::key_hint()
-                    )))
-                }
+        TokenKind::Stateless => match secrets::stateless(opts)? {
+            secrets::Stateless::Secret(secret) => {
+                Credentials::stateless_by_secret(&channel_id, secret)
             }
-        }
+            secrets::Stateless::Key(kid, key) => {
+                Credentials::stateless_by_jwt(&channel_id, kid, key, Box::new(OsRng))
+                    .map_err(local)?
+            }
+        },
         TokenKind::ShortLived => {
             Credentials::short_lived(&channel_id, secrets::require_channel_secret(opts)?)
         }
