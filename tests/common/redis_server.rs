@@ -29,17 +29,24 @@ impl RedisServer {
             eprintln!("SKIPPED: redis-server is not installed; `apt-get install redis-server` to run the fleet tests");
             return None;
         }
-        // The port is found free and then released for redis-server to bind, so another
-        // server (several tests start theirs at once) may be given it first: then this one
-        // cannot listen, and the one answering there is not ours. Try another port.
+        let mut server = RedisServer {
+            child: None,
+            port: free_port(),
+        };
+        server.spawn_on_a_free_port();
+        Some(server)
+    }
+
+    /// Starts redis-server on `self.port`, or on another free port if that one is taken. The
+    /// port is found free and then released for redis-server to bind, so another server
+    /// (several tests start theirs at once) may be given it first: then this one cannot
+    /// listen, and the one answering there is not ours.
+    fn spawn_on_a_free_port(&mut self) {
         for _ in 0..10 {
-            let mut server = RedisServer {
-                child: None,
-                port: free_port(),
-            };
-            if server.spawn() {
-                return Some(server);
+            if self.spawn() {
+                return;
             }
+            self.port = free_port();
         }
         panic!("redis-server found no free port in 10 tries");
     }
@@ -99,16 +106,7 @@ impl RedisServer {
     /// gives the new one; the fleet connects afresh on every run).
     pub fn restart_empty(&mut self) {
         self.stop();
-        if self.spawn() {
-            return;
-        }
-        for _ in 0..10 {
-            self.port = free_port();
-            if self.spawn() {
-                return;
-            }
-        }
-        panic!("redis-server found no free port in 10 tries");
+        self.spawn_on_a_free_port();
     }
 
     pub fn stop(&mut self) {
