@@ -198,6 +198,12 @@ pub struct TokenCache {
     /// before [`TokenCache::invalidate`] dropped a rejected token (a duplicate answer could
     /// bring that very token back).
     stale_below: u64,
+    /// Tokens rejected with [`TokenCache::invalidate`] in a row, none of them living to its
+    /// refresh window: the first refresh after a rejection skips the issuance throttle,
+    /// later ones back off.
+    rejections: u32,
+    /// The next refresh skips the issuance throttle (the first rejection in a row asked for it).
+    throttle_waived: bool,
     generation: u64,
     events: events::Events,
     /// Counted tokens LINE issued that the cache does not keep: revoke them.
@@ -269,6 +275,8 @@ impl TokenCacheBuilder {
             incarnation: random::incarnation(seed),
             next_seq: 0,
             stale_below: 0,
+            rejections: 0,
+            throttle_waived: false,
             generation: 0,
             events: events::Events::new(self.record_events),
             surplus: Vec::new(),
@@ -353,16 +361,33 @@ impl TokenCache {
     }
 
     /// Drops `rejected` if it is the current token (say a Messaging API call answered 401
-    /// with it), so the next poll refreshes once (the throttle and backoff still apply). A
-    /// token that is no longer current changes nothing: another caller already replaced it.
-    /// Late answers to refreshes handed out before the drop are not stored (one may carry
-    /// the rejected token again); the refresh in flight, if any, still counts.
+    /// with it), so the next poll refreshes once. A token that is no longer current changes
+    /// nothing: another caller already replaced it. Late answers to refreshes handed out
+    /// before the drop are not stored (one may carry the rejected token again); the refresh
+    /// in flight, if any, still counts.
+    ///
+    /// The refresh a first rejection asks for is not held back by the issuance throttle, so a
+    /// 401 gets a new token within one round trip to LINE (a backoff from a failed refresh
+    /// still applies). A channel whose every token is rejected (a suspended channel) does not
+    /// loop: each further rejection in a row, of a token that never reached its refresh
+    /// window, waits [`CacheConfig::backoff_base`] doubling up to
+    /// [`CacheConfig::backoff_cap`] after the last issuance, and the throttle applies again:
+    /// at most one issuance a minute with the default policy.
     pub fn invalidate(&mut self, rejected: &AccessToken) -> bool {
-        if self
-            .token
-            .as_ref()
-            .is_some_and(|t| t.access_token == *rejected)
-        {
+        if let Some(t) = self.token.as_ref().filter(|t| t.access_token == *rejected) {
+            self.rejections = self.rejections.saturating_add(1);
+            if self.rejections == 1 {
+                self.throttle_waived = true;
+            } else {
+                let since = self.last_refresh_at.unwrap_or(t.issued_at).max(t.issued_at);
+                let steps = (self.rejections - 2).min(31);
+                let delay = self
+                    .config
+                    .backoff_base
+                    .checked_mul(1 << steps)
+                    .map_or(self.config.backoff_cap, |d| d.min(self.config.backoff_cap));
+                self.retry_at = self.retry_at.max(Some(since + delay));
+            }
             self.set_token(None);
             self.stale_below = self.next_seq;
             self.generation = self.generation.wrapping_add(1);
