@@ -344,7 +344,11 @@ fn a_channel_whose_every_token_is_rejected_backs_off_to_one_issuance_a_minute() 
     assert_eq!(gaps[..7], [0, 10, 10, 10, 10, 16, 32], "gaps {gaps:?}");
     assert!(gaps[7..].iter().all(|g| *g == 60), "gaps {gaps:?}");
     // Seven in the first two minutes, then one a minute.
-    assert!(issued_at.len() <= 38, "{} issuances in 30 minutes", issued_at.len());
+    assert!(
+        issued_at.len() <= 38,
+        "{} issuances in 30 minutes",
+        issued_at.len()
+    );
 }
 
 #[test]

@@ -99,12 +99,15 @@
 //!   out, whatever the backoff says.
 //! - **No loops.** Every refresh that does not produce a usable token (an error, `expires_in`
 //!   of zero, an empty token, a token too short to use or ending before the one held) enters
-//!   backoff; at most one refresh starts per [`CacheConfig::min_issue_interval`] (10 s).
+//!   backoff; at most one refresh starts per [`CacheConfig::min_issue_interval`] (10 s),
+//!   except the one a first [`TokenCache::invalidate`] asks for (a 401 gets a new token in
+//!   one round trip); tokens rejected again and again back off to one issuance a minute.
 //! - **A dropped refresh** (the caller took `Refresh` and vanished) blocks other callers for
 //!   at most [`CacheConfig::in_flight_timeout`], then counts as a failure. Report a send that
 //!   failed with [`TokenCache::handle_transport_failure`] so nobody waits that long. The
-//!   drivers and [`SharedCache`] do this themselves, also when `send` panics or the async
-//!   driver is dropped mid-send (a timeout around it).
+//!   drivers, [`SharedCache`] and [`SharedPool`](crate::pool::SharedPool) do this
+//!   themselves, also when `send` panics or an async caller is dropped mid-send (a timeout
+//!   around it).
 //! - **The clock** may jump either way. A token is only handed out before its expiry minus
 //!   the skew margin *by the clock you pass*; a token that seems issued in the future (the
 //!   clock went back) is dropped, since its age is unknown; markers set by a clock that has
@@ -114,15 +117,18 @@
 //!
 //! # Waiting for another caller's refresh
 //!
-//! Share one cache behind a mutex. The caller that gets `Refresh` sends it *without* holding
-//! the lock, then hands the answer back and wakes the others. Those that got `InFlight` wait
-//! until [`TokenCache::generation`] changes (or the deadline passes):
+//! Share one cache: [`SharedCache`]. The caller that gets `Refresh` sends it *without*
+//! holding the lock, then hands the answer back and wakes the others; those that got
+//! `InFlight` wait until [`TokenCache::generation`] changes (or the deadline passes):
 //!
-//! - threads: [`SharedCache`] does exactly this with a `Mutex` and a `Condvar`;
-//! - async (tokio): keep a `tokio::sync::Notify` next to the mutex. On `InFlight`, create
-//!   `notify.notified()` *before* releasing the lock, then `select!` it against
-//!   `sleep_until(deadline)`; the refresher calls `notify.notify_waiters()` after
-//!   `handle_response`. Never hold the lock across the HTTP call.
+//! - threads: [`SharedCache::get_token`] waits on a `Condvar`;
+//! - async tasks: [`SharedCache::get_token_async`] waits on the task's own `std::task::Waker`,
+//!   with no runtime and no lock held across an `.await`; a task dropped while it sends
+//!   reports the refresh abandoned, and one dropped while it waits leaves nothing behind.
+//!   Pass your runtime's timer as `sleep` (`tokio::time::sleep`).
+//!
+//! Many channels: [`SharedPool`](crate::pool::SharedPool) does the same per channel, with a
+//! refresher that keeps every channel warm.
 //!
 //! # Persisting
 //!
@@ -141,17 +147,20 @@ mod random;
 mod schedule;
 mod shared;
 mod state;
+mod wakers;
 
 pub use answer::Handled;
 pub use config::{CacheConfig, CacheConfigBuilder, ConfigError};
 pub use credentials::{BlindingRng, BlindingSource, Credentials, CredentialsError};
 pub use driver::{drive, drive_async, DriveError};
+pub(crate) use driver::{step, Sending, Settle, Step};
 pub use events::Event;
 pub use failure::{FailureKind, RefreshFailure};
 pub use poll::{Poll, Refresh, Ticket};
 pub use random::backoff_delay;
 pub use shared::SharedCache;
 pub use state::{CacheState, CachedToken};
+pub(crate) use wakers::Wakers;
 
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::token::IssuedToken;
