@@ -353,3 +353,29 @@ fn after_invalidate_the_next_async_get_refreshes_without_the_throttle() {
     assert_ne!(first, second);
     assert_eq!(line.borrow().calls(Operation::IssueStateless), 2);
 }
+
+#[test]
+fn the_readme_shows_the_async_examples_own_lines() {
+    let readme = include_str!("../README.md");
+    let example = include_str!("../examples/async_service.rs");
+    let block = readme
+        .split("<!-- async-shared: begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- async-shared: end -->").next())
+        .expect("the README marks its async snippet");
+    // Every line, in order, is the example's (which `cargo test` compiles).
+    let mut rest = example;
+    let mut lines = 0;
+    for line in block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("```"))
+    {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("a README line is not the example's: {line}"));
+        rest = &rest[at + line.len()..];
+        lines += 1;
+    }
+    assert!(lines >= 10, "{lines} lines");
+}

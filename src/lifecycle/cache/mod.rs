@@ -49,28 +49,32 @@
 //! let token = drive(&mut cache, now, std::thread::sleep, send).unwrap();
 //! ```
 //!
-//! reqwest (async; reqwest is not a dependency of this crate, so this block is not compiled):
+//! reqwest (async; reqwest is not a dependency of this crate, so this block is not compiled;
+//! `examples/async_service.rs` runs the same adapter, `examples/support/src/reqwest_transport.rs`):
 //!
 //! ```ignore
-//! use line_channel_token::cache::{drive_async, TokenCache};
+//! use line_channel_token::cache::SharedCache;
 //! use line_channel_token::UnixTime;
 //!
 //! async fn send(client: &reqwest::Client, req: http::Request<Vec<u8>>)
 //!     -> Result<http::Response<Vec<u8>>, reqwest::Error> {
-//!     let req = reqwest::Request::try_from(req)?; // reqwest's `http` feature (default in 0.12)
-//!     let resp = client.execute(req).await?;
-//!     let mut out = http::Response::builder().status(resp.status());
-//!     for (name, value) in resp.headers() { out = out.header(name, value); }
-//!     Ok(out.body(resp.bytes().await?.to_vec()).expect("status and headers came from a response"))
+//!     let resp = client.execute(reqwest::Request::try_from(req)?).await?; // reqwest 0.12
+//!     let (status, headers) = (resp.status(), resp.headers().clone());
+//!     let mut out = http::Response::new(resp.bytes().await?.to_vec());
+//!     *out.status_mut() = status;
+//!     *out.headers_mut() = headers;
+//!     Ok(out)
 //! }
 //!
 //! let client = reqwest::Client::new();
-//! let token = drive_async(
-//!     &mut cache,
-//!     || UnixTime::from(std::time::SystemTime::now()),
-//!     tokio::time::sleep,
-//!     |req| send(&client, req),
-//! ).await?;
+//! let cache = std::sync::Arc::new(SharedCache::new(cache)); // shared by every task
+//! let token = cache
+//!     .get_token_async(
+//!         || UnixTime::from(std::time::SystemTime::now()),
+//!         tokio::time::sleep,
+//!         |req| send(&client, req),
+//!     )
+//!     .await?;
 //! ```
 //!
 //! # The state machine
