@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::lifecycle::cache::DriveError;
 
-/// Why [`SharedPool::get_token`] returned no token.
+/// Why [`SharedPool::get_token`](super::SharedPool::get_token) returned no token.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PoolError<E> {
