@@ -349,3 +349,41 @@ fn keep_warm_async_runs_on_tokio_picks_up_added_channels_and_stops_when_aborted(
         assert_eq!(pool.waiting_tasks(), 0);
     });
 }
+
+#[test]
+fn keep_warm_on_a_thread_wakes_for_channels_added_while_it_waits() {
+    let pool = Arc::new(SharedPool::new(
+        TokenPool::new(),
+        tenants(0, &Arc::default()),
+    ));
+    let line = Arc::new(Mutex::new(line_with(4)));
+    let now = || UnixTime::from(SystemTime::now());
+    pool.insert(id(0), cache(&id(0)));
+    // The refresher runs for the rest of the test process (it never returns).
+    std::thread::spawn({
+        let (pool, line) = (pool.clone(), line.clone());
+        move || {
+            pool.keep_warm(now, 64, |req| {
+                Ok::<_, std::convert::Infallible>(line.lock().unwrap().handle(now(), &req))
+            })
+        }
+    });
+    let warm = |n: usize| pool.token(id(n).as_str(), now()).is_some();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !warm(0) {
+        assert!(std::time::Instant::now() < deadline, "channel 0 not warmed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Its next deadline is minutes away: the insertions must wake it, not its timer.
+    for n in 1..4 {
+        pool.insert(id(n), cache(&id(n)));
+    }
+    while !(1..4).all(warm) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "added channels not warmed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(line.lock().unwrap().calls(Operation::IssueStateless), 4);
+}
