@@ -50,6 +50,7 @@ pub(crate) fn parse(text: &str) -> Option<UnixTime> {
 }
 
 /// `time` as an IMF-fixdate, rounded down to the second.
+#[cfg(any(feature = "emulator", test))]
 pub(crate) fn format(time: UnixTime) -> String {
     let secs = time.as_secs();
     let (days, rest) = (secs / 86_400, secs % 86_400);
@@ -71,7 +72,7 @@ fn digits(b: &[u8]) -> Option<u64> {
 }
 
 fn is_leap(year: u64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in(year: u64, month: u64) -> u64 {
@@ -95,6 +96,7 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
     era * 146_097 + doe - 719_468
 }
 
+#[cfg(any(feature = "emulator", test))]
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;

@@ -7,7 +7,9 @@ use super::failure::RefreshFailure;
 use super::poll::Ticket;
 use super::state::CachedToken;
 use super::TokenCache;
+use crate::protocol::error::Error;
 use crate::protocol::http_date::response_date;
+use crate::protocol::known_secrets::KnownSecrets;
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
@@ -64,7 +66,7 @@ impl TokenCache {
             Err(error) => {
                 self.in_flight = None;
                 // Before the assertion is forgotten: an echo of it is redacted too.
-                let failure = self.redacted(RefreshFailure::from(&error));
+                let failure = self.failure_of(error);
                 if matches!(status, 400 | 401) {
                     self.credentials.forget_assertion();
                 }
@@ -101,12 +103,15 @@ impl TokenCache {
         }
     }
 
-    /// `failure` with every secret it may echo (the request's channel secret or assertion,
-    /// the held token) redacted.
-    fn redacted(&self, failure: RefreshFailure) -> RefreshFailure {
+    /// The failure `error` is, with every secret it may echo (the request's channel secret
+    /// or assertion, the held token) redacted in any encoding: from the server's text before
+    /// it is quoted into the message (quoting escapes a newline between groups), and from the
+    /// message after.
+    fn failure_of(&self, error: Error) -> RefreshFailure {
         let held = self.token.as_ref().map(|t| t.access_token.expose_secret());
-        let secrets: Vec<&str> = self.credentials.secrets().into_iter().chain(held).collect();
-        failure.redact(&secrets)
+        let secrets = self.credentials.secrets().into_iter().chain(held);
+        let known = KnownSecrets::new(secrets.map(str::as_bytes));
+        RefreshFailure::from(&error.redact_known(&known)).redact(&known)
     }
 
     /// Keeps a counted token LINE issued but the cache does not use, for the caller to revoke.
