@@ -67,7 +67,7 @@
 //!
 //! Versions are compared as strings, exactly (Lua numbers are doubles and would round large
 //! versions). `WATCH key` / `HMGET` / `MULTI` / `HSET` / `EXEC` does the same in three round
-//! trips. `examples/support/redis_store.rs` is a complete adapter over the `redis` crate.
+//! trips. `examples/support/src/redis_store.rs` is a complete adapter over the `redis` crate.
 //!
 //! ## SQL
 //!
