@@ -206,6 +206,7 @@ pub use protocol::endpoints::{
 };
 pub use protocol::error::{ApiError, DecodeError, Error};
 pub use protocol::error_body::{ErrorBody, ErrorDetail};
+pub use protocol::known_secrets::KnownSecrets;
 pub use protocol::operation::Operation;
 pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
 pub use protocol::wire::request_id;

@@ -31,9 +31,21 @@ struct Pattern {
     fold_case: bool,
 }
 
-/// Every encoded form of some secrets. Wiped on drop.
+/// Secrets you know, ready to be found in text in any common encoding: as text, URL-encoded,
+/// base64 and base64url with or without padding (also inside a longer encoded text), hex of
+/// either case, and split into groups by spaces, dashes or newlines. The crate uses it on
+/// what servers send back ([`call`](crate::call) and the cache do it for you); use it on your
+/// own logs. Its copies of the secrets are wiped on drop, and `Debug` shows none of them.
+///
+/// ```
+/// use line_channel_token::KnownSecrets;
+///
+/// let known = KnownSecrets::new([b"0123456789abcdef".as_slice()]);
+/// let page = "<pre>echo: 0123 4567 89ab cdef / MDEyMzQ1Njc4OWFiY2RlZg==</pre>";
+/// assert_eq!(known.redact(page), "<pre>echo: [redacted] / [redacted]</pre>");
+/// ```
 #[derive(Default)]
-pub(crate) struct KnownSecrets {
+pub struct KnownSecrets {
     patterns: Vec<Pattern>,
 }
 
@@ -49,8 +61,9 @@ fn is_separator(b: u8) -> bool {
 }
 
 impl KnownSecrets {
-    /// The patterns for `secrets` (each as the raw text the request carried).
-    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a [u8]>) -> KnownSecrets {
+    /// Ready to find each of `secrets` (as their raw bytes; shorter than 4 bytes are
+    /// ignored: they would match ordinary words).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a [u8]>) -> KnownSecrets {
         let mut known = KnownSecrets::default();
         for secret in secrets.into_iter().filter(|s| s.len() >= MIN_SECRET) {
             known.add(secret);
@@ -119,13 +132,13 @@ impl KnownSecrets {
     }
 
     /// Whether there is nothing to look for.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
 
     /// `text` with every encoded form of every secret, and the run of token characters
-    /// around it, replaced by `[redacted]`.
-    pub(crate) fn redact(&self, text: &str) -> String {
+    /// around it (a form field's name, base64 padding), replaced by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
         let b = text.as_bytes();
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for p in &self.patterns {
