@@ -107,14 +107,23 @@ impl KnownSecrets {
             fold_case: false,
         });
         // URL-encoded as a form encodes it, and with every byte escaped.
-        let form = serde_urlencoded::to_string([("", String::from_utf8_lossy(secret))])
-            .unwrap_or_default();
-        self.push(form.as_bytes()[1..].to_vec(), true);
-        let escaped: String = secret.iter().map(|b| format!("%{b:02X}")).collect();
-        self.push(escaped.into_bytes(), true);
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let (mut form, mut escaped, mut hex) = (Vec::new(), Vec::new(), Vec::new());
+        for &b in secret {
+            let digits = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
+            // As `serde_urlencoded` (and LINE's SDKs) encode a form.
+            match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => form.push(b),
+                b' ' => form.push(b'+'),
+                _ => form.extend_from_slice(&[b'%', digits[0], digits[1]]),
+            }
+            escaped.extend_from_slice(&[b'%', digits[0], digits[1]]);
+            hex.extend_from_slice(&digits);
+        }
+        self.push(form, true);
+        self.push(escaped, true);
         // Hex, either case.
-        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-        self.push(hex.into_bytes(), true);
+        self.push(hex, true);
         // Base64 and base64url at each of the three offsets a longer text may start it at:
         // only the characters that depend on the secret's bytes alone.
         for offset in 0..3 {
@@ -140,51 +149,48 @@ impl KnownSecrets {
     /// around it (a form field's name, base64 padding), replaced by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
         let b = text.as_bytes();
-        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let token = |i: usize| b.get(i).is_some_and(|&c| is_token_char(c as char));
+        // Which bytes are redacted: each match, widened to the token run around it.
+        let mut hidden: Vec<bool> = Vec::new();
         for p in &self.patterns {
             let mut start = 0;
             while start < b.len() {
-                match find_at(b, start, p) {
-                    Some(end) => {
-                        spans.push((start, end));
-                        start = end;
-                    }
-                    None => start += 1,
+                let Some(end) = find_at(b, start, p) else {
+                    start += 1;
+                    continue;
+                };
+                let (mut s, mut e) = (start, end);
+                while s > 0 && token(s - 1) {
+                    s -= 1;
                 }
+                while token(e) {
+                    e += 1;
+                }
+                // Matches are ASCII-bounded or whole UTF-8 sequences; never cut a character.
+                if text.is_char_boundary(s) && text.is_char_boundary(e) {
+                    hidden.resize(b.len(), false);
+                    hidden[s..e].fill(true);
+                }
+                start = end;
             }
         }
-        if spans.is_empty() {
+        if hidden.is_empty() {
             return text.to_owned();
         }
-        // Widen each match to the token run around it, then merge.
-        let token = |i: usize| b.get(i).is_some_and(|&c| is_token_char(c as char));
-        for (s, e) in &mut spans {
-            while *s > 0 && token(*s - 1) {
-                *s -= 1;
-            }
-            while token(*e) {
-                *e += 1;
-            }
-        }
-        spans.sort_unstable();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for (s, e) in spans {
-            if e <= at {
-                continue;
-            }
-            let s = s.max(at);
-            // Matches are ASCII-bounded or whole UTF-8 sequences; never cut a character.
-            let (Some(before), true) = (text.get(at..s), text.is_char_boundary(e)) else {
-                continue;
-            };
-            out.push_str(before);
-            if !out.ends_with(REDACTED) {
+        while at < b.len() {
+            let run = hidden[at..]
+                .iter()
+                .take_while(|&&h| h == hidden[at])
+                .count();
+            if hidden[at] {
                 out.push_str(REDACTED);
+            } else {
+                out.push_str(text.get(at..at + run).unwrap_or_default());
             }
-            at = e;
+            at += run;
         }
-        out.push_str(text.get(at..).unwrap_or_default());
         out
     }
 }

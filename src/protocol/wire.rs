@@ -99,16 +99,13 @@ pub(crate) fn parse_json<T: DeserializeOwned, B: AsRef<[u8]>>(
     response: &Response<B>,
 ) -> Result<T, Error> {
     let body = check_status(op, response)?;
-    serde_json::from_slice(body).map_err(|e| decode_error(op, response, reason::<T>(body, &e)))
+    serde_json::from_slice(body).map_err(|e| decode_error(op, response, reason(body, &e)))
 }
 
-/// The most fields [`reason`] tries one by one to name the one at fault.
-const MAX_SEARCHED: usize = 16;
-
-/// Why `body` is not a `T`, in words of the crate's own: the field and the type LINE
-/// documents for it, or where the JSON breaks. serde's own message quotes the mistyped value,
-/// and a server may have echoed a secret into it.
-fn reason<T: DeserializeOwned>(body: &[u8], error: &serde_json::Error) -> String {
+/// Why `body` is not what LINE documents, in words of the crate's own: the field and the type
+/// LINE documents for it, or where the JSON breaks. serde's own message quotes the mistyped
+/// value, and a server may have echoed a secret into it.
+fn reason(body: &[u8], error: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let at = format!("line {}, column {}", error.line(), error.column());
     match error.classify() {
@@ -116,15 +113,12 @@ fn reason<T: DeserializeOwned>(body: &[u8], error: &serde_json::Error) -> String
         Category::Syntax | Category::Io => return format!("the body is not JSON ({at})"),
         Category::Data => {}
     }
-    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body) else {
-        return "the body is JSON but not an object".into();
-    };
     let message = error.to_string();
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|m| m.split('`').next())
     {
-        return format!("missing field `{}`", field_name(field));
+        return format!("missing field `{}`", field_name(field).unwrap_or("?"));
     }
     let expected = message
         .split_once(", expected ")
@@ -135,31 +129,42 @@ fn reason<T: DeserializeOwned>(body: &[u8], error: &serde_json::Error) -> String
                     .all(|c| c.is_ascii_alphanumeric() || " `,_".contains(c))
         })
         .unwrap_or("another type");
-    // The field at fault is the one whose absence ends this error (LINE's answers have a
-    // handful of fields: a body with many is not searched, each try copies it).
-    let culprit = object.keys().take(MAX_SEARCHED).find(|key| {
-        let mut without = object.clone();
-        without.remove(*key);
-        match serde_json::from_value::<T>(serde_json::Value::Object(without)) {
-            Ok(_) => true,
-            Err(e) => e.to_string() == format!("missing field `{key}`"),
-        }
-    });
-    match culprit {
-        Some(field) => format!("field `{}` is not {expected}", field_name(field)),
-        None => format!("a field is not what LINE documents (expected {expected})"),
+    match key_before(body, error.line(), error.column()) {
+        Some(field) => format!("field `{field}` is not {expected}"),
+        None => format!("the JSON is not what LINE documents (expected {expected})"),
     }
+}
+
+/// The last object key before `line`:`column` (where serde stopped, just after the value it
+/// could not take), if it is a plain field name: the field at fault.
+fn key_before(body: &[u8], line: usize, column: usize) -> Option<&str> {
+    let line_start: usize = body
+        .split_inclusive(|&b| b == b'\n')
+        .take(line.saturating_sub(1))
+        .map(<[u8]>::len)
+        .sum();
+    let end = (line_start + column).min(body.len());
+    let head = body.get(..end)?;
+    // Each `:` outside the value, read backwards: `"name" :`.
+    head.iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, &b)| b == b':')
+        .find_map(|(colon, _)| {
+            let before = head[..colon].trim_ascii_end();
+            let before = before.strip_suffix(b"\"")?;
+            let open = before.iter().rposition(|&b| b == b'"')?;
+            field_name(std::str::from_utf8(&before[open + 1..]).ok()?)
+        })
 }
 
 /// A field name as the body spelled it, if it looks like one of LINE's (the body is the
 /// server's: a "name" could be an echoed secret).
-fn field_name(name: &str) -> &str {
-    let plain = name.len() <= 40 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    if plain {
-        name
-    } else {
-        "?"
-    }
+fn field_name(name: &str) -> Option<&str> {
+    let plain = !name.is_empty()
+        && name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    plain.then_some(name)
 }
 
 /// A 2xx response whose body is not what `op` documents.
@@ -229,7 +234,15 @@ mod tests {
             (secret.to_owned(), "the body is not JSON (line 1, column 2)"),
             (
                 format!(r#"["{secret}"]"#),
-                "the body is JSON but not an object",
+                "the JSON is not what LINE documents (expected struct IssuedToken with 4 elements)",
+            ),
+            (
+                format!(r#"{{"note":"a \": c","expires_in":"{secret}","access_token":"x"}}"#),
+                "field `expires_in` is not u64",
+            ),
+            (
+                format!("{{\n  \"access_token\": \"x\",\n  \"expires_in\": [\"{secret}\"]\n}}"),
+                "field `expires_in` is not u64",
             ),
         ];
         for (body, reason) in cases {
