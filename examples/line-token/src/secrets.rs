@@ -11,6 +11,24 @@ use crate::files;
 use crate::options::{describe, Options};
 use crate::scrub;
 
+/// A short, one-way name for a credential (the parts: channel, type, the secret or the key
+/// and its ID), so a later run can tell whether it brings the one LINE refused. SHA-256 over
+/// a label and the length-prefixed parts, cut to 12 bytes of hex: nothing of the credential
+/// can be recovered from it (a channel secret is 128 random bits, a key far more).
+pub fn fingerprint(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"line-token/refused-credential/v1");
+    for part in parts {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The ways to give the channel secret, best first.
 pub const SECRET_SOURCES: &[&str] = &["channel-secret-file", "channel-secret"];
 /// The ways to give an access token, best first.

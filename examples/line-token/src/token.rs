@@ -39,7 +39,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
             "--store-prefix, --store-lease and --store-budget need --store",
         ));
     }
-    let credentials = credentials(opts)?;
+    let (credentials, credential) = credentials(opts)?;
     let config = config(opts, &credentials)?;
     let path = PathBuf::from(opts.require("cache")?);
     let lock_timeout = opts
@@ -59,10 +59,22 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     if let Some(state) = &loaded.state {
         refuse_another_entry(&path, state, &credentials, now)?;
     }
+    // The credential LINE refused, brought again: its answer stands until the refusal's
+    // backoff ends, and asking again would only be refused again.
+    let same_refused = !opts.given("force-refresh")
+        && loaded.refused_credential.as_deref() == Some(credential.as_str());
+    if let Some(refusal) = loaded
+        .state
+        .as_ref()
+        .filter(|_| same_refused)
+        .and_then(|s| remembered_refusal(s, now))
+    {
+        return Err(refusal);
+    }
     let mut inherited_backoff = None;
     let mut builder = TokenCache::builder(net.api.clone(), credentials).config(config);
     if let Some(state) = loaded.state {
-        let state = inherit(state, now, &config);
+        let state = inherit(state, now, &config, same_refused);
         inherited_backoff = inherited_wait(&state, now, &config);
         builder = builder.restore(state, now);
     }
@@ -81,12 +93,12 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     let saved = cache.state();
     let mut result = drive(net, &mut cache, &mut warnings);
     if cache.state() != saved || loaded.outdated {
-        store.save(&cache.state())?;
+        store.save(&cache.state(), refused(&cache, &credential))?;
     }
     // And again before printing: never print a token that has expired meanwhile.
     if result.is_ok() && cache.token(clock()).is_none() {
         result = drive(net, &mut cache, &mut warnings);
-        store.save(&cache.state())?;
+        store.save(&cache.state(), refused(&cache, &credential))?;
         if result.is_ok() && cache.token(clock()).is_none() {
             result = Err(Failure::Retry(
                 "every token obtained expired before it could be printed; is the clock right?"
@@ -138,19 +150,69 @@ fn open_store(path: &Path, lock_timeout: Duration) -> Result<Box<dyn Store>, Fai
     Ok(Box::new(FileStore::open(path, lock_timeout)?))
 }
 
+/// The fingerprint to save with the state: the credential, when LINE refused it.
+fn refused<'a>(cache: &TokenCache, credential: &'a str) -> Option<&'a str> {
+    let state = cache.state();
+    state
+        .last_failure
+        .as_ref()
+        .is_some_and(|f| !f.retryable)
+        .then_some(credential)
+}
+
+/// A saved refusal of the credential this run brings, while its backoff lasts and no token
+/// is left to print: the same answer, at once, without asking LINE.
+fn remembered_refusal(state: &CacheState, now: UnixTime) -> Option<Failure> {
+    let failure = state.last_failure.as_ref().filter(|f| !f.retryable)?;
+    let until = state.retry_at.filter(|&t| t > now)?;
+    if state.token.as_ref().is_some_and(|t| t.expires_at > now) {
+        return None;
+    }
+    Some(classify(
+        failure,
+        format!(
+            "{} (an earlier run's answer: {})",
+            failure.message,
+            refusal_rule(until, now)
+        ),
+    ))
+}
+
+/// What happens after a refusal, in the words every message uses.
+fn refusal_rule(until: UnixTime, now: UnixTime) -> String {
+    format!(
+        "runs with this credential give this answer without asking LINE until {}; a changed \
+         credential, or --force-refresh, asks at once",
+        time_text::at(until, now)
+    )
+}
+
 /// Saved state as this process takes it over. A refresh in flight can only be a dead
-/// process's (it held the lock); a non-retryable failure was probably fixed by the user
-/// running again; a backoff, and the issuance throttle after a failed refresh (LINE issued
+/// process's (it held the lock). A refusal stands for the credential LINE refused
+/// (`same_refused`); any other credential is asked about at once. A backoff after a
+/// retryable failure, and the issuance throttle after any failed refresh (LINE issued
 /// nothing), are honoured for at most [`INHERITED_BACKOFF_MAX`].
-fn inherit(mut state: CacheState, now: UnixTime, config: &CacheConfig) -> CacheState {
+fn inherit(
+    mut state: CacheState,
+    now: UnixTime,
+    config: &CacheConfig,
+    same_refused: bool,
+) -> CacheState {
     state.in_flight_since = None;
-    if state.last_failure.as_ref().is_some_and(|f| !f.retryable) {
-        state.last_failure = None;
-        state.retry_at = None;
+    let failed = state.last_failure.is_some();
+    let refusal = state.last_failure.as_ref().is_some_and(|f| !f.retryable);
+    if refusal && same_refused {
+        return state;
     }
     let bound = now + INHERITED_BACKOFF_MAX;
+    if refusal {
+        state.last_failure = None;
+        state.retry_at = None;
+        // The refused request issued nothing: nothing to throttle.
+        state.last_refresh_at = None;
+    }
     state.retry_at = state.retry_at.map(|r| r.min(bound));
-    if state.last_failure.is_some() {
+    if failed {
         let latest = bound - config.min_issue_interval();
         state.last_refresh_at = state.last_refresh_at.map(|t| t.min(latest));
     }
@@ -196,13 +258,25 @@ fn drive(net: &Net, cache: &mut TokenCache, warnings: &mut Vec<String>) -> Resul
     }
 }
 
-/// A refresh that left no usable token, sorted by what a script should do about it.
+/// A refresh that left no usable token, sorted by what a script should do about it, saying
+/// when the next run asks LINE again.
 fn from_refresh(f: &RefreshFailure, retry_at: UnixTime) -> Failure {
-    let message = format!(
-        "{}; the cache tries again {}",
-        f.message,
-        time_text::at(retry_at, clock())
-    );
+    let now = clock();
+    let message = if f.retryable {
+        let next = retry_at.min(now + INHERITED_BACKOFF_MAX);
+        format!(
+            "{}; the next run asks LINE again, {} at the earliest",
+            f.message,
+            time_text::at(next, now)
+        )
+    } else {
+        format!("{}; {}", f.message, refusal_rule(retry_at, now))
+    };
+    classify(f, message)
+}
+
+/// The exit a failure calls for: retry (3), refused (1) or local (2).
+fn classify(f: &RefreshFailure, message: String) -> Failure {
     match &f.kind {
         _ if f.retryable => Failure::Retry(message),
         // 408 Request Timeout: the client may repeat the request (RFC 9110).
@@ -213,21 +287,44 @@ fn from_refresh(f: &RefreshFailure, retry_at: UnixTime) -> Failure {
     }
 }
 
-fn credentials(opts: &Options) -> Result<Credentials, Failure> {
+/// The credentials, and their fingerprint (`secrets::fingerprint`).
+fn credentials(opts: &Options) -> Result<(Credentials, String), Failure> {
     let channel_id = opts.require("channel-id")?;
     let kind = token_kind(opts.get("type").as_deref())?;
+    let by_secret = |secret: &line_channel_token::ChannelSecret| {
+        secrets::fingerprint(&[
+            channel_id.as_bytes(),
+            kind.as_str().as_bytes(),
+            b"secret",
+            secret.expose_secret().as_bytes(),
+        ])
+    };
+    let by_key = |kid: &str, key: &line_channel_token::SigningKey| {
+        secrets::fingerprint(&[
+            channel_id.as_bytes(),
+            kind.as_str().as_bytes(),
+            b"key",
+            kid.as_bytes(),
+            key.public_jwk().thumbprint().as_bytes(),
+        ])
+    };
     Ok(match kind {
         TokenKind::Stateless => match secrets::stateless(opts)? {
             secrets::Stateless::Secret(secret) => {
-                Credentials::stateless_by_secret(&channel_id, secret)
+                let print = by_secret(&secret);
+                (Credentials::stateless_by_secret(&channel_id, secret), print)
             }
             secrets::Stateless::Key(kid, key) => {
-                Credentials::stateless_by_jwt(&channel_id, kid, key, Box::new(OsRng))
-                    .map_err(local)?
+                let print = by_key(&kid, &key);
+                let c = Credentials::stateless_by_jwt(&channel_id, kid, key, Box::new(OsRng))
+                    .map_err(local)?;
+                (c, print)
             }
         },
         TokenKind::ShortLived => {
-            Credentials::short_lived(&channel_id, secrets::require_channel_secret(opts)?)
+            let secret = secrets::require_channel_secret(opts)?;
+            let print = by_secret(&secret);
+            (Credentials::short_lived(&channel_id, secret), print)
         }
         TokenKind::V21 => {
             let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
@@ -237,7 +334,10 @@ fn credentials(opts: &Options) -> Result<Credentials, Failure> {
                 .claims(UnixTime::EPOCH)
                 .map_err(local)?;
             let (kid, key) = secrets::signing_key(opts)?;
-            Credentials::v2_1(&channel_id, kid, key, token_exp, Box::new(OsRng)).map_err(local)?
+            let print = by_key(&kid, &key);
+            let c = Credentials::v2_1(&channel_id, kid, key, token_exp, Box::new(OsRng))
+                .map_err(local)?;
+            (c, print)
         }
         TokenKind::LongLived => {
             return Err(usage(format!(
