@@ -71,13 +71,21 @@ impl FileStore {
 
 impl Store for FileStore {
     fn load(&mut self, warnings: &mut Vec<String>) -> Result<Loaded, Failure> {
-        let Some(bytes) = files::read_private(&self.path, self.uid)? else {
+        let Some(contents) = files::read_private(&self.path, self.uid)? else {
             return Ok(Loaded {
                 state: None,
                 outdated: false,
                 refused_credential: None,
             });
         };
+        if let Some(mode) = contents.narrowed_from {
+            warnings.push(format!(
+                "{} was readable by group or others (mode {mode:04o}), and so was its token; \
+                 narrowed to 0600",
+                self.path.display()
+            ));
+        }
+        let bytes = contents.bytes;
         // The file holds a token: wherever it is, even in a field of the wrong type that
         // serde would quote in the warning below, it is known before any message is made.
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {

@@ -34,6 +34,24 @@ fn a_cache_others_can_write_is_refused_like_strict_modes() {
     // Sticky (like /tmp): fine.
     std::fs::set_permissions(dir.path("open"), PermissionsExt::from_mode(0o1777)).unwrap();
     token(&server.base, &dir.path("open/t.json"), &[]);
+    // A directory writable by its group, not sticky: refused too (StrictModes), with the fix;
+    // a group member could delete the lock and make a second run issue.
+    std::fs::create_dir(dir.path("group")).unwrap();
+    std::fs::set_permissions(dir.path("group"), PermissionsExt::from_mode(0o770)).unwrap();
+    let err = failed(
+        &token_output(&server.base, &dir.path("group/t.json"), &[]),
+        2,
+    );
+    assert!(
+        err.contains("writable by its group") && err.contains("chmod g-w"),
+        "{err}"
+    );
+    assert!(
+        !dir.path("group/t.json.lock").exists(),
+        "nothing created there"
+    );
+    std::fs::set_permissions(dir.path("group"), PermissionsExt::from_mode(0o1770)).unwrap();
+    token(&server.base, &dir.path("group/t.json"), &[]);
     // A cache file writable by the group: refused.
     let cache = dir.path("t.json");
     token(&server.base, &cache, &[]);
@@ -81,6 +99,29 @@ fn a_cache_others_can_write_is_refused_like_strict_modes() {
     std::fs::write(dir.path("mine.json.lock"), b"").unwrap();
     std::os::unix::fs::chown(dir.path("mine.json.lock"), Some(4242), Some(4242)).unwrap();
     failed(&token_output(&server.base, &dir.path("mine.json"), &[]), 2);
+}
+
+#[test]
+fn a_cache_file_others_can_read_is_narrowed_to_0600_with_a_note() {
+    let (server, dir, _) = setup("cli-narrow");
+    let cache = dir.path("t.json");
+    let first = token(&server.base, &cache, &[]);
+    for loose in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&cache, PermissionsExt::from_mode(loose)).unwrap();
+        // A warm hit (nothing to save) still narrows it.
+        let o = token_output(&server.base, &cache, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(stdout(&o).trim(), first, "the cached token");
+        let note = stderr(&o);
+        assert!(
+            note.contains("warning") && note.contains("narrowed to 0600"),
+            "{loose:o}: {note}"
+        );
+        assert_eq!(mode(&cache), 0o600, "{loose:o}");
+    }
+    // Private already: no note.
+    let o = token_output(&server.base, &cache, &[]);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }
 
 /// Runs `token` on `cache` and requires a quick exit 2.
