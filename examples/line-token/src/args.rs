@@ -106,7 +106,11 @@ enum Command {
         #[command(flatten)]
         api: ApiBase,
     },
-    /// verify a v2.1 or stateless token (GET /oauth2/v2.1/verify)
+    // LINE documents this endpoint for v2.1 tokens only ("You can verify whether a Channel
+    // access token with a user-specified expiration (Channel Access Token v2.1) is valid",
+    // operation verifyChannelTokenByJWT, tests/data/channel-access-token.yml); the emulator
+    // answers "access_token invalid" for any other kind.
+    /// verify a v2.1 token (GET /oauth2/v2.1/verify); LINE documents it for v2.1 tokens only
     #[command(
         name = "verify-v2.1",
         override_usage = "line-token verify-v2.1 --token-file FILE|-"
