@@ -5,7 +5,8 @@
 //!
 //! The file (format v2) is self-describing: times are RFC 3339 in UTC, and it holds no
 //! secret but the access token, and no server text that still has a secret in it. After a
-//! refusal it names the refused credential by a one-way fingerprint (`secrets::fingerprint`). Format v1
+//! refusal it names the refused credential by a one-way fingerprint
+//! (`secrets::fingerprint`). Format v1
 //! files (the crate's `CacheState` with Unix-millisecond times) are read and rewritten as v2.
 
 use std::fs::File;
@@ -24,7 +25,7 @@ pub trait Store {
     /// replaced (with a warning in `warnings`).
     fn load(&mut self, warnings: &mut Vec<String>) -> Result<Loaded, Failure>;
     /// Replaces the saved state. `refused_credential` names the credential LINE refused
-    /// (`secrets::Fingerprint`), saved with a refusal so that later runs can tell whether they
+    /// (`secrets::fingerprint`), saved with a refusal so that later runs can tell whether they
     /// bring the same one.
     fn save(&mut self, state: &CacheState, refused_credential: Option<&str>)
         -> Result<(), Failure>;

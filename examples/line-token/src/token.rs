@@ -10,13 +10,16 @@ use std::time::{Duration, SystemTime};
 use line_channel_token::cache::{
     self, CacheConfig, CacheState, Credentials, DriveError, FailureKind, RefreshFailure, TokenCache,
 };
-use line_channel_token::{AssertionBuilder, OsRng, TokenKind, UnixTime, MAX_TOKEN_EXP};
+use line_channel_token::{
+    AssertionBuilder, ChannelSecret, OsRng, TokenKind, UnixTime, MAX_TOKEN_EXP,
+};
 
 use crate::cache_file::{FileStore, Store};
 use crate::commands::Output;
 use crate::failure::{self, local, usage, Failure};
 use crate::net::Net;
 use crate::options::Options;
+use crate::secrets::KeyText;
 use crate::{scrub, secrets, time_text};
 
 /// A backoff saved by an earlier process delays this one at most this long: once LINE answers
@@ -39,8 +42,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
             "--store-prefix, --store-lease and --store-budget need --store",
         ));
     }
-    let (credentials, credential) = credentials(opts)?;
-    let config = config(opts, &credentials)?;
+    let inputs = inputs(opts)?;
+    let config = config(opts, inputs.lifetime())?;
     let path = PathBuf::from(opts.require("cache")?);
     let lock_timeout = opts
         .seconds("lock-timeout")?
@@ -57,12 +60,12 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     // The clock is read after the lock: the wait may have been long.
     let now = clock();
     if let Some(state) = &loaded.state {
-        refuse_another_entry(&path, state, &credentials, now)?;
+        refuse_another_entry(&path, state, &inputs, now)?;
     }
     // The credential LINE refused, brought again: its answer stands until the refusal's
     // backoff ends, and asking again would only be refused again.
     let same_refused = !opts.given("force-refresh")
-        && loaded.refused_credential.as_deref() == Some(credential.as_str());
+        && loaded.refused_credential.as_deref() == Some(inputs.fingerprint.as_str());
     if let Some(refusal) = loaded
         .state
         .as_ref()
@@ -71,6 +74,20 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     {
         return Err(refusal);
     }
+    // A warm hit needs no key: loading one costs a test signature.
+    let fresh = loaded
+        .state
+        .as_ref()
+        .filter(|_| !opts.given("force-refresh") && !loaded.outdated)
+        .and_then(|s| fresh_token(s, &inputs, &config, now));
+    if let Some(token) = fresh.filter(|t| printable(t)) {
+        return Ok(Output {
+            text: token,
+            warnings,
+        });
+    }
+    let credential = inputs.fingerprint.clone();
+    let credentials = inputs.credentials()?;
     let mut inherited_backoff = None;
     let mut builder = TokenCache::builder(net.api.clone(), credentials).config(config);
     if let Some(state) = loaded.state {
@@ -107,8 +124,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         }
     }
     let token = result?;
-    // It goes to stdout raw: no terminal escape may ride on it.
-    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if !printable(&token) {
         return Err(local(
             "LINE's answer holds a token with characters no token has (not shown)",
         ));
@@ -119,6 +135,11 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     })
 }
 
+/// It goes to stdout raw: no terminal escape may ride on it.
+fn printable(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// A file holds one channel's token of one type. A run for another channel or `--type` would
 /// throw away the token in it while it is still good: a short-lived or v2.1 token that still
 /// counts against LINE's 30, and two jobs sharing the file would issue on every run. Refused
@@ -126,11 +147,10 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
 fn refuse_another_entry(
     path: &Path,
     state: &CacheState,
-    credentials: &Credentials,
+    inputs: &Inputs,
     now: UnixTime,
 ) -> Result<(), Failure> {
-    let ours = state.channel_id == credentials.channel_id()
-        && state.token_type == credentials.token_kind();
+    let ours = state.channel_id == inputs.channel_id && state.token_type == inputs.kind;
     match &state.token {
         Some(t) if !ours && t.expires_at > now => Err(local(format!(
             "{} holds a {} token of channel {}, valid until {}; give each channel and --type its \
@@ -287,57 +307,39 @@ fn classify(f: &RefreshFailure, message: String) -> Failure {
     }
 }
 
-/// The credentials, and their fingerprint (`secrets::fingerprint`).
-fn credentials(opts: &Options) -> Result<(Credentials, String), Failure> {
+/// What `token` was given: the channel, the type and the credential, read (files, stdin, the
+/// environment) but with any key not yet parsed, and the credential's fingerprint.
+struct Inputs {
+    channel_id: String,
+    kind: TokenKind,
+    token_exp: Duration,
+    credential: Credential,
+    fingerprint: String,
+}
+
+enum Credential {
+    Secret(ChannelSecret),
+    Key(String, KeyText),
+}
+
+fn inputs(opts: &Options) -> Result<Inputs, Failure> {
     let channel_id = opts.require("channel-id")?;
     let kind = token_kind(opts.get("type").as_deref())?;
-    let by_secret = |secret: &line_channel_token::ChannelSecret| {
-        secrets::fingerprint(&[
-            channel_id.as_bytes(),
-            kind.as_str().as_bytes(),
-            b"secret",
-            secret.expose_secret().as_bytes(),
-        ])
-    };
-    let by_key = |kid: &str, key: &line_channel_token::SigningKey| {
-        secrets::fingerprint(&[
-            channel_id.as_bytes(),
-            kind.as_str().as_bytes(),
-            b"key",
-            kid.as_bytes(),
-            key.public_jwk().thumbprint().as_bytes(),
-        ])
-    };
-    Ok(match kind {
-        TokenKind::Stateless => match secrets::stateless(opts)? {
-            secrets::Stateless::Secret(secret) => {
-                let print = by_secret(&secret);
-                (Credentials::stateless_by_secret(&channel_id, secret), print)
-            }
-            secrets::Stateless::Key(kid, key) => {
-                let print = by_key(&kid, &key);
-                let c = Credentials::stateless_by_jwt(&channel_id, kid, key, Box::new(OsRng))
-                    .map_err(local)?;
-                (c, print)
-            }
+    let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
+    let credential = match kind {
+        TokenKind::Stateless => match secrets::stateless_unparsed(opts)? {
+            secrets::Stateless::Secret(secret) => Credential::Secret(secret),
+            secrets::Stateless::Key(kid, key) => Credential::Key(kid, key),
         },
-        TokenKind::ShortLived => {
-            let secret = secrets::require_channel_secret(opts)?;
-            let print = by_secret(&secret);
-            (Credentials::short_lived(&channel_id, secret), print)
-        }
+        TokenKind::ShortLived => Credential::Secret(secrets::require_channel_secret(opts)?),
         TokenKind::V21 => {
-            let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
             // Check token_exp now, before any file is touched.
             AssertionBuilder::new(&channel_id, "kid")
                 .token_exp(token_exp)
                 .claims(UnixTime::EPOCH)
                 .map_err(local)?;
-            let (kid, key) = secrets::signing_key(opts)?;
-            let print = by_key(&kid, &key);
-            let c = Credentials::v2_1(&channel_id, kid, key, token_exp, Box::new(OsRng))
-                .map_err(local)?;
-            (c, print)
+            let (kid, key) = secrets::signing_key_unparsed(opts)?;
+            Credential::Key(kid, key)
         }
         TokenKind::LongLived => {
             return Err(usage(format!(
@@ -347,7 +349,64 @@ fn credentials(opts: &Options) -> Result<(Credentials, String), Failure> {
                 types_hint()
             )))
         }
+    };
+    let head = [channel_id.as_bytes(), kind.as_str().as_bytes()];
+    let fingerprint = match &credential {
+        Credential::Secret(s) => {
+            secrets::fingerprint(&[head[0], head[1], b"secret", s.expose_secret().as_bytes()])
+        }
+        Credential::Key(kid, key) => {
+            secrets::fingerprint(&[head[0], head[1], b"key", kid.as_bytes(), key.as_bytes()])
+        }
+    };
+    Ok(Inputs {
+        channel_id,
+        kind,
+        token_exp,
+        credential,
+        fingerprint,
     })
+}
+
+impl Inputs {
+    fn lifetime(&self) -> Duration {
+        self.kind.fixed_lifetime().unwrap_or(self.token_exp)
+    }
+
+    /// The cache's credentials: only now is a key parsed (and proved sound by a signature).
+    fn credentials(self) -> Result<Credentials, Failure> {
+        let id = &self.channel_id;
+        Ok(match (self.kind, self.credential) {
+            (TokenKind::ShortLived, Credential::Secret(s)) => Credentials::short_lived(id, s),
+            (_, Credential::Secret(s)) => Credentials::stateless_by_secret(id, s),
+            (TokenKind::V21, Credential::Key(kid, key)) => {
+                Credentials::v2_1(id, kid, key.parse()?, self.token_exp, Box::new(OsRng))
+                    .map_err(local)?
+            }
+            (_, Credential::Key(kid, key)) => {
+                Credentials::stateless_by_jwt(id, kid, key.parse()?, Box::new(OsRng))
+                    .map_err(local)?
+            }
+        })
+    }
+}
+
+/// The saved token, when the cache is sure to hand it out at `now` without a refresh, so no
+/// key need be loaded: it is this run's channel and type, was issued in the past, and has
+/// more than the skew margin and the advisory lead left. (The cache's own window opens no
+/// earlier: its margins are at most these, and its jitter only moves the window later.)
+fn fresh_token(
+    state: &CacheState,
+    inputs: &Inputs,
+    config: &CacheConfig,
+    now: UnixTime,
+) -> Option<String> {
+    if state.channel_id != inputs.channel_id || state.token_type != inputs.kind {
+        return None;
+    }
+    let t = state.token.as_ref()?;
+    let fresh_until = t.expires_at - config.clock_skew() - config.refresh_before();
+    (t.issued_at <= now && now < fresh_until).then(|| t.access_token.expose_secret().to_owned())
 }
 
 /// The kinds `--type` can issue, by the names the crate gives them (`TokenKind::as_str`).
@@ -370,8 +429,7 @@ fn token_kind(given: Option<&str>) -> Result<TokenKind, Failure> {
         .ok_or_else(|| usage(format!("{}, not {}", types_hint(), scrub::shown(given))))
 }
 
-fn config(opts: &Options, credentials: &Credentials) -> Result<CacheConfig, Failure> {
-    let lifetime = credentials.expected_lifetime();
+fn config(opts: &Options, lifetime: Duration) -> Result<CacheConfig, Failure> {
     let mut config = CacheConfig::builder(lifetime);
     if let Some(before) = opts.seconds("refresh-before")? {
         if before >= lifetime {
