@@ -34,11 +34,25 @@ pub fn system_clock() -> Clock {
     Arc::new(|| UnixTime::from(SystemTime::now()))
 }
 
+/// Sees every request the emulator answered, with its answer (`line-emulator --log`).
+pub type Observe =
+    Arc<dyn Fn(UnixTime, &http::Request<Vec<u8>>, &http::Response<Vec<u8>>) + Send + Sync>;
+
 /// Binds `127.0.0.1:port` (0 picks a free port) and serves `emulator` on background threads.
 pub fn serve(
     emulator: Arc<Mutex<Emulator>>,
     port: u16,
     clock: Clock,
+) -> std::io::Result<SocketAddr> {
+    serve_observed(emulator, port, clock, Arc::new(|_, _, _| {}))
+}
+
+/// [`serve`], calling `observe` with each request the emulator answered and its answer.
+pub fn serve_observed(
+    emulator: Arc<Mutex<Emulator>>,
+    port: u16,
+    clock: Clock,
+    observe: Observe,
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     let addr = listener.local_addr()?;
@@ -52,10 +66,11 @@ pub fn serve(
                 };
                 let emulator = Arc::clone(&emulator);
                 let clock = Arc::clone(&clock);
+                let observe = Arc::clone(&observe);
                 // If no thread can be started, the closure (and the stream and slot in it) is
                 // dropped: the connection closes and the server carries on.
                 let _ = std::thread::Builder::new().spawn(move || {
-                    let _ = serve_connection(stream, &emulator, &clock, &slot);
+                    let _ = serve_connection(stream, &emulator, &clock, &observe, &slot);
                 });
             }
         })?;
@@ -154,6 +169,7 @@ fn serve_connection(
     stream: TcpStream,
     emulator: &Mutex<Emulator>,
     clock: &Clock,
+    observe: &Observe,
     slot: &Slot,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(Deadlined {
@@ -182,10 +198,12 @@ fn serve_connection(
             None => return Ok(()),
         };
         slot.waiting(false);
+        let now = clock();
         let response = match emulator.lock() {
-            Ok(mut e) => e.handle(clock(), &request),
+            Ok(mut e) => e.handle(now, &request),
             Err(_) => plain(500),
         };
+        observe(now, &request, &response);
         writer.deadline = Instant::now() + REQUEST_DEADLINE;
         write_response(&mut writer, &response, close)?;
         if close {
