@@ -150,6 +150,7 @@ mod poll;
 mod random;
 mod schedule;
 mod shared;
+mod skew;
 mod state;
 mod wakers;
 
@@ -217,6 +218,9 @@ pub struct TokenCache {
     rejections: u32,
     /// The next refresh skips the issuance throttle (the first rejection in a row asked for it).
     throttle_waived: bool,
+    /// The token [`TokenCache::invalidate`] last dropped: no answer may bring it back, not
+    /// even the refresh in flight (a replaying proxy may answer with it again).
+    rejected: Option<AccessToken>,
     generation: u64,
     events: events::Events,
     /// Counted tokens LINE issued that the cache does not keep: revoke them.
@@ -290,6 +294,7 @@ impl TokenCacheBuilder {
             stale_below: 0,
             rejections: 0,
             throttle_waived: false,
+            rejected: None,
             generation: 0,
             events: events::Events::new(self.record_events),
             surplus: Vec::new(),
@@ -377,7 +382,8 @@ impl TokenCache {
     /// with it), so the next poll refreshes once. A token that is no longer current changes
     /// nothing: another caller already replaced it. Late answers to refreshes handed out
     /// before the drop are not stored (one may carry the rejected token again); the refresh
-    /// in flight, if any, still counts.
+    /// in flight, if any, still counts, but no answer that carries the rejected token again
+    /// is ever stored.
     ///
     /// The refresh a first rejection asks for is not held back by the issuance throttle, so a
     /// 401 gets a new token within one round trip to LINE (a backoff from a failed refresh
@@ -401,6 +407,7 @@ impl TokenCache {
                     .map_or(self.config.backoff_cap, |d| d.min(self.config.backoff_cap));
                 self.retry_at = self.retry_at.max(Some(since + delay));
             }
+            self.rejected = self.token.take().map(|t| t.access_token);
             self.set_token(None);
             self.stale_below = self.next_seq;
             self.generation = self.generation.wrapping_add(1);
