@@ -19,7 +19,8 @@ use crate::time::UnixTime;
 ///
 /// Threads call [`get_token`](Self::get_token) (they wait on a condition variable); async
 /// tasks call [`get_token_async`](Self::get_token_async) (they wait on their `Waker`, built
-/// on std alone: any executor, `wasm32-unknown-unknown` included). Both may share one cache.
+/// on std alone: no runtime, and it builds for `wasm32-unknown-unknown`). Both may share one
+/// cache.
 /// The lock is never held while sending, nor across an `.await`.
 ///
 /// ```
