@@ -62,6 +62,7 @@
 //! | [`AssertionBuilder`] | LINE's client assertion (JWT), checked and signed |
 //! | [`cache::TokenCache`] | one channel's token kept warm: `poll(now)` says what to do |
 //! | [`pool::TokenPool`] | thousands of channels, next deadline in O(log n) |
+//! | [`cache::SharedCache`], [`pool::SharedPool`] | one cache, or a pool, shared by threads or async tasks: one refresh in flight, the rest woken by its answer |
 //! | [`rotation`] | v2.1 token records, reconciliation and rotation plans |
 //! | [`Error`], [`KeyError`], [`AssertionError`] | what went wrong, and what to do about it |
 //! | [`facts`] | LINE's documented limits and lifetimes, in one place |
@@ -108,11 +109,13 @@
 //! [`cache::TokenCache`] is a state machine in the style of quinn-proto: `poll(now)` answers
 //! use this token, send this refresh, wait for the refresh in flight, or wait until T; it
 //! never reads the clock, sleeps or locks. Its drivers, [`cache::drive`] and
-//! [`cache::drive_async`] (and [`cache::SharedCache`] for threads), run that loop over your
-//! HTTP client the way [`call`] runs one endpoint. It refreshes in two stages ahead of expiry
-//! with per-instance jitter, lets one caller refresh at a time and wakes the others when the
-//! answer is in, backs off every refresh that produced no usable token, issues at most once per
-//! 10 s, and hands back counted tokens it does not keep so they can be revoked. Its
+//! [`cache::drive_async`] (and [`cache::SharedCache`] for threads and async tasks sharing one
+//! cache, [`pool::SharedPool`] for many channels), run that loop over your HTTP client the way
+//! [`call`] runs one endpoint. It refreshes in two stages ahead of expiry with per-instance
+//! jitter, lets one caller refresh at a time and wakes the others when the answer is in, backs
+//! off every refresh that produced no usable token, issues at most once per 10 s (but answers
+//! a 401's [`cache::TokenCache::invalidate`] at once, backing off if every token is
+//! rejected), and hands back counted tokens it does not keep so they can be revoked. Its
 //! [`cache::CacheState`] is serde data without secrets, repaired rather than trusted on
 //! restore. [`pool::TokenPool`] holds a million channels in under 900 bytes each, no call
 //! O(n); [`rotation`] plans v2.1 rotation within LINE's limit of 30. [`store`] lets a fleet of

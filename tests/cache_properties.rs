@@ -164,6 +164,8 @@ proptest! {
         let mut serial = 0u64;
         // Time of the last refresh handed out, if the clock only ran forward since.
         let mut last_refresh: Option<UnixTime> = None;
+        // Whether an invalidation since the last refresh may have waived the throttle.
+        let mut waived = false;
         for op in ops {
             match op {
                 Op::Forward(ms) => now = now + Duration::from_millis(ms),
@@ -172,9 +174,10 @@ proptest! {
                     // The backoff in force, if the clock only ran forward since it was set.
                     let backoff = last_refresh.and(cache.state().retry_at);
                     if let Some(ticket) = check_poll(&mut cache, now)? {
-                        if let Some(prev) = last_refresh {
+                        if let Some(prev) = last_refresh.filter(|_| !waived) {
                             prop_assert!(now >= prev + min_interval, "refresh at {} after one at {}", now, prev);
                         }
+                        waived = false;
                         if let Some(retry_at) = backoff {
                             prop_assert!(now >= retry_at, "refresh at {} during backoff to {}", now, retry_at);
                         }
@@ -194,7 +197,8 @@ proptest! {
                 }
                 Op::Invalidate => {
                     if let Some(t) = cache.state().token {
-                        let _ = cache.invalidate(&t.access_token);
+                        // A rejection may waive the throttle for the next refresh.
+                        waived |= cache.invalidate(&t.access_token);
                     }
                 }
                 Op::Restore(state) => { cache = build(Some((*state, now))); last_refresh = None; }

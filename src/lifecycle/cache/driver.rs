@@ -70,7 +70,7 @@ impl<E: std::error::Error + 'static> std::error::Error for DriveError<E> {
 }
 
 /// What the loop does after one poll.
-pub(super) enum Step<E> {
+pub(crate) enum Step<E> {
     Done(Result<AccessToken, DriveError<E>>),
     Send(super::poll::Ticket, Request<Vec<u8>>),
     Sleep(Duration),
@@ -79,7 +79,7 @@ pub(super) enum Step<E> {
 /// One turn of the loop: shared by the blocking and async drivers and [`SharedCache`].
 ///
 /// [`SharedCache`]: super::SharedCache
-pub(super) fn step<E>(cache: &mut TokenCache, now: UnixTime, transport: &mut Option<E>) -> Step<E> {
+pub(crate) fn step<E>(cache: &mut TokenCache, now: UnixTime, transport: &mut Option<E>) -> Step<E> {
     let waiting = match cache.poll(now) {
         Poll::Ready(token) => return Step::Done(Ok(token.clone())),
         Poll::Refresh(refresh) => {
@@ -109,44 +109,64 @@ pub(super) fn step<E>(cache: &mut TokenCache, now: UnixTime, transport: &mut Opt
     }))
 }
 
-/// A refresh handed to `send`. Answered with [`Sending::answer`]; dropped unanswered (the
-/// send panicked, or the future awaiting it was dropped) it reports the refresh abandoned,
-/// so the cache does not wait out the in-flight timeout for an answer that cannot come.
-struct Sending<'a> {
-    cache: &'a mut TokenCache,
+/// Who holds the cache a refresh came from: the cache itself ([`drive`], [`drive_async`]),
+/// a [`SharedCache`] to lock and notify, or one channel of a
+/// [`SharedPool`](crate::pool::SharedPool).
+///
+/// [`SharedCache`]: super::SharedCache
+pub(crate) trait Settle {
+    /// Runs `f` on the cache (if it is still there), then wakes whoever waits for it.
+    fn settle(&mut self, f: impl FnOnce(&mut TokenCache));
+}
+
+impl Settle for &mut TokenCache {
+    fn settle(&mut self, f: impl FnOnce(&mut TokenCache)) {
+        f(self);
+    }
+}
+
+/// A refresh handed to `send`: the one drop guard of every driver. Answered with
+/// [`Sending::answer`]; dropped unanswered (the send panicked, or the future awaiting it was
+/// dropped) it reports the refresh abandoned and wakes the waiters, so nobody waits out the
+/// in-flight timeout for an answer that cannot come.
+pub(crate) struct Sending<S: Settle> {
+    owner: S,
     ticket: Option<Ticket>,
 }
 
-impl<'a> Sending<'a> {
-    fn new(cache: &'a mut TokenCache, ticket: Ticket) -> Self {
+impl<S: Settle> Sending<S> {
+    pub(crate) fn new(owner: S, ticket: Ticket) -> Self {
         Sending {
-            cache,
+            owner,
             ticket: Some(ticket),
         }
     }
 
-    fn answer<B: AsRef<[u8]>, E>(
+    /// Hands `send`'s result over; read the clock before, so a panicking `now` still leaves
+    /// the guard armed.
+    pub(crate) fn answer<B: AsRef<[u8]>, E>(
         mut self,
         now: UnixTime,
         answer: Result<Response<B>, E>,
         transport: &mut Option<E>,
     ) {
         if let Some(ticket) = self.ticket.take() {
-            handle(self.cache, ticket, now, answer, transport);
+            self.owner
+                .settle(|cache| handle(cache, ticket, now, answer, transport));
         }
     }
 }
 
-impl Drop for Sending<'_> {
+impl<S: Settle> Drop for Sending<S> {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket.take() {
-            self.cache.abandon(ticket);
+            self.owner.settle(|cache| cache.abandon(ticket));
         }
     }
 }
 
 /// Hands `send`'s result to the cache; a transport error is kept for [`DriveError`].
-pub(super) fn handle<B: AsRef<[u8]>, E>(
+fn handle<B: AsRef<[u8]>, E>(
     cache: &mut TokenCache,
     ticket: Ticket,
     now: UnixTime,
@@ -191,7 +211,7 @@ where
             Step::Done(result) => return result,
             Step::Sleep(d) => sleep(d),
             Step::Send(ticket, request) => {
-                let sending = Sending::new(cache, ticket);
+                let sending = Sending::new(&mut *cache, ticket);
                 let answer = send(request);
                 sending.answer(now(), answer, &mut transport);
             }
@@ -249,7 +269,7 @@ where
             Step::Send(ticket, request) => {
                 // Dropped mid-send (a timeout around this future), it reports the refresh
                 // abandoned: the next call does not wait out the in-flight timeout.
-                let sending = Sending::new(cache, ticket);
+                let sending = Sending::new(&mut *cache, ticket);
                 let answer = send(request).await;
                 sending.answer(now(), answer, &mut transport);
             }

@@ -49,28 +49,32 @@
 //! let token = drive(&mut cache, now, std::thread::sleep, send).unwrap();
 //! ```
 //!
-//! reqwest (async; reqwest is not a dependency of this crate, so this block is not compiled):
+//! reqwest (async; reqwest is not a dependency of this crate, so this block is not compiled;
+//! `examples/async_service.rs` runs the same adapter, `examples/support/src/reqwest_transport.rs`):
 //!
 //! ```ignore
-//! use line_channel_token::cache::{drive_async, TokenCache};
+//! use line_channel_token::cache::SharedCache;
 //! use line_channel_token::UnixTime;
 //!
 //! async fn send(client: &reqwest::Client, req: http::Request<Vec<u8>>)
 //!     -> Result<http::Response<Vec<u8>>, reqwest::Error> {
-//!     let req = reqwest::Request::try_from(req)?; // reqwest's `http` feature (default in 0.12)
-//!     let resp = client.execute(req).await?;
-//!     let mut out = http::Response::builder().status(resp.status());
-//!     for (name, value) in resp.headers() { out = out.header(name, value); }
-//!     Ok(out.body(resp.bytes().await?.to_vec()).expect("status and headers came from a response"))
+//!     let resp = client.execute(reqwest::Request::try_from(req)?).await?; // reqwest 0.12
+//!     let (status, headers) = (resp.status(), resp.headers().clone());
+//!     let mut out = http::Response::new(resp.bytes().await?.to_vec());
+//!     *out.status_mut() = status;
+//!     *out.headers_mut() = headers;
+//!     Ok(out)
 //! }
 //!
 //! let client = reqwest::Client::new();
-//! let token = drive_async(
-//!     &mut cache,
-//!     || UnixTime::from(std::time::SystemTime::now()),
-//!     tokio::time::sleep,
-//!     |req| send(&client, req),
-//! ).await?;
+//! let cache = std::sync::Arc::new(SharedCache::new(cache)); // shared by every task
+//! let token = cache
+//!     .get_token_async(
+//!         || UnixTime::from(std::time::SystemTime::now()),
+//!         tokio::time::sleep,
+//!         |req| send(&client, req),
+//!     )
+//!     .await?;
 //! ```
 //!
 //! # The state machine
@@ -99,12 +103,15 @@
 //!   out, whatever the backoff says.
 //! - **No loops.** Every refresh that does not produce a usable token (an error, `expires_in`
 //!   of zero, an empty token, a token too short to use or ending before the one held) enters
-//!   backoff; at most one refresh starts per [`CacheConfig::min_issue_interval`] (10 s).
+//!   backoff; at most one refresh starts per [`CacheConfig::min_issue_interval`] (10 s),
+//!   except the one a first [`TokenCache::invalidate`] asks for (a 401 gets a new token in
+//!   one round trip); tokens rejected again and again back off to one issuance a minute.
 //! - **A dropped refresh** (the caller took `Refresh` and vanished) blocks other callers for
 //!   at most [`CacheConfig::in_flight_timeout`], then counts as a failure. Report a send that
 //!   failed with [`TokenCache::handle_transport_failure`] so nobody waits that long. The
-//!   drivers and [`SharedCache`] do this themselves, also when `send` panics or the async
-//!   driver is dropped mid-send (a timeout around it).
+//!   drivers, [`SharedCache`] and [`SharedPool`](crate::pool::SharedPool) do this
+//!   themselves, also when `send` panics or an async caller is dropped mid-send (a timeout
+//!   around it).
 //! - **The clock** may jump either way. A token is only handed out before its expiry minus
 //!   the skew margin *by the clock you pass*; a token that seems issued in the future (the
 //!   clock went back) is dropped, since its age is unknown; markers set by a clock that has
@@ -114,15 +121,18 @@
 //!
 //! # Waiting for another caller's refresh
 //!
-//! Share one cache behind a mutex. The caller that gets `Refresh` sends it *without* holding
-//! the lock, then hands the answer back and wakes the others. Those that got `InFlight` wait
-//! until [`TokenCache::generation`] changes (or the deadline passes):
+//! Share one cache: [`SharedCache`]. The caller that gets `Refresh` sends it *without*
+//! holding the lock, then hands the answer back and wakes the others; those that got
+//! `InFlight` wait until [`TokenCache::generation`] changes (or the deadline passes):
 //!
-//! - threads: [`SharedCache`] does exactly this with a `Mutex` and a `Condvar`;
-//! - async (tokio): keep a `tokio::sync::Notify` next to the mutex. On `InFlight`, create
-//!   `notify.notified()` *before* releasing the lock, then `select!` it against
-//!   `sleep_until(deadline)`; the refresher calls `notify.notify_waiters()` after
-//!   `handle_response`. Never hold the lock across the HTTP call.
+//! - threads: [`SharedCache::get_token`] waits on a `Condvar`;
+//! - async tasks: [`SharedCache::get_token_async`] waits on the task's own `std::task::Waker`,
+//!   with no runtime and no lock held across an `.await`; a task dropped while it sends
+//!   reports the refresh abandoned, and one dropped while it waits leaves nothing behind.
+//!   Pass your runtime's timer as `sleep` (`tokio::time::sleep`).
+//!
+//! Many channels: [`SharedPool`](crate::pool::SharedPool) does the same per channel, with a
+//! refresher that keeps every channel warm.
 //!
 //! # Persisting
 //!
@@ -142,17 +152,20 @@ mod schedule;
 mod shared;
 mod skew;
 mod state;
+mod wakers;
 
 pub use answer::Handled;
 pub use config::{CacheConfig, CacheConfigBuilder, ConfigError};
 pub use credentials::{BlindingRng, BlindingSource, Credentials, CredentialsError};
 pub use driver::{drive, drive_async, DriveError};
+pub(crate) use driver::{step, Sending, Settle, Step};
 pub use events::Event;
 pub use failure::{FailureKind, RefreshFailure};
 pub use poll::{Poll, Refresh, Ticket};
 pub use random::backoff_delay;
 pub use shared::SharedCache;
 pub use state::{CacheState, CachedToken};
+pub(crate) use wakers::Wakers;
 
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::token::IssuedToken;
@@ -199,6 +212,12 @@ pub struct TokenCache {
     /// before [`TokenCache::invalidate`] dropped a rejected token (a duplicate answer could
     /// bring that very token back).
     stale_below: u64,
+    /// Tokens rejected with [`TokenCache::invalidate`] in a row, none of them living to its
+    /// refresh window: the first refresh after a rejection skips the issuance throttle,
+    /// later ones back off.
+    rejections: u32,
+    /// The next refresh skips the issuance throttle (the first rejection in a row asked for it).
+    throttle_waived: bool,
     /// The token [`TokenCache::invalidate`] last dropped: no answer may bring it back, not
     /// even the refresh in flight (a replaying proxy may answer with it again).
     rejected: Option<AccessToken>,
@@ -273,6 +292,8 @@ impl TokenCacheBuilder {
             incarnation: random::incarnation(seed),
             next_seq: 0,
             stale_below: 0,
+            rejections: 0,
+            throttle_waived: false,
             rejected: None,
             generation: 0,
             events: events::Events::new(self.record_events),
@@ -358,17 +379,34 @@ impl TokenCache {
     }
 
     /// Drops `rejected` if it is the current token (say a Messaging API call answered 401
-    /// with it), so the next poll refreshes once (the throttle and backoff still apply). A
-    /// token that is no longer current changes nothing: another caller already replaced it.
-    /// Late answers to refreshes handed out before the drop are not stored (one may carry
-    /// the rejected token again); the refresh in flight, if any, still counts, but no answer
-    /// that carries the rejected token again is ever stored.
+    /// with it), so the next poll refreshes once. A token that is no longer current changes
+    /// nothing: another caller already replaced it. Late answers to refreshes handed out
+    /// before the drop are not stored (one may carry the rejected token again); the refresh
+    /// in flight, if any, still counts, but no answer that carries the rejected token again
+    /// is ever stored.
+    ///
+    /// The refresh a first rejection asks for is not held back by the issuance throttle, so a
+    /// 401 gets a new token within one round trip to LINE (a backoff from a failed refresh
+    /// still applies). A channel whose every token is rejected (a suspended channel) does not
+    /// loop: each further rejection in a row, of a token that never reached its refresh
+    /// window, waits [`CacheConfig::backoff_base`] doubling up to
+    /// [`CacheConfig::backoff_cap`] after the last issuance, and the throttle applies again:
+    /// at most one issuance a minute with the default policy.
     pub fn invalidate(&mut self, rejected: &AccessToken) -> bool {
-        if self
-            .token
-            .as_ref()
-            .is_some_and(|t| t.access_token == *rejected)
-        {
+        if let Some(t) = self.token.as_ref().filter(|t| t.access_token == *rejected) {
+            self.rejections = self.rejections.saturating_add(1);
+            if self.rejections == 1 {
+                self.throttle_waived = true;
+            } else {
+                let since = self.last_refresh_at.unwrap_or(t.issued_at).max(t.issued_at);
+                let steps = (self.rejections - 2).min(31);
+                let delay = self
+                    .config
+                    .backoff_base
+                    .checked_mul(1 << steps)
+                    .map_or(self.config.backoff_cap, |d| d.min(self.config.backoff_cap));
+                self.retry_at = self.retry_at.max(Some(since + delay));
+            }
             self.rejected = self.token.take().map(|t| t.access_token);
             self.set_token(None);
             self.stale_below = self.next_seq;

@@ -116,6 +116,11 @@ impl TokenCache {
                     self.next_seq = self.next_seq.wrapping_add(1);
                     self.in_flight = Some((ticket.seq, now));
                     self.last_refresh_at = Some(now);
+                    self.throttle_waived = false;
+                    if self.token(now).is_some() {
+                        // The token lived to its refresh window: rejections are not in a row.
+                        self.rejections = 0;
+                    }
                     self.bump();
                     return Poll::Refresh(Box::new(Refresh { ticket, request }));
                 }

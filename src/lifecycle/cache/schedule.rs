@@ -67,11 +67,13 @@ impl TokenCache {
         self.timeline.map(|w| w.advisory_at)
     }
 
-    /// The earliest a new refresh may start: after the backoff and the issuance throttle.
+    /// The earliest a new refresh may start: after the backoff and the issuance throttle
+    /// (unless a first rejection waived it, see [`TokenCache::invalidate`]).
     fn may_start_at(&self) -> UnixTime {
-        let throttle = self
-            .last_refresh_at
-            .map_or(UnixTime::EPOCH, |t| t + self.config.min_issue_interval);
+        let throttle = match self.last_refresh_at {
+            Some(t) if !self.throttle_waived => t + self.config.min_issue_interval,
+            _ => UnixTime::EPOCH,
+        };
         self.retry_at.unwrap_or(UnixTime::EPOCH).max(throttle)
     }
 

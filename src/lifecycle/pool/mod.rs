@@ -10,6 +10,12 @@
 //! or build its cache with [`record_events(false)`](crate::cache::TokenCacheBuilder::record_events),
 //! or undrained events add up to 16 per channel.
 //!
+//! Threads and async tasks share a pool through [`SharedPool`]: `get_token(&channel, ..)` with
+//! one refresh in flight per channel, a refresher ([`SharedPool::keep_warm`],
+//! [`SharedPool::keep_warm_async`]) that keeps every channel warm through
+//! [`TokenPool::poll_due_at_most`], and tenants added and removed while it runs. The loop
+//! below is what it runs for you.
+//!
 //! ```
 //! use line_channel_token::cache::{Credentials, TokenCache};
 //! use line_channel_token::pool::{Due, TokenPool};
@@ -38,6 +44,12 @@
 //! let next = pool.next_deadline().unwrap();
 //! assert!(next > now + std::time::Duration::from_secs(9 * 60));
 //! ```
+
+mod error;
+mod shared;
+
+pub use error::PoolError;
+pub use shared::{NoTenants, SharedPool};
 
 use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
