@@ -8,7 +8,8 @@
 //! Prints one line per measurement. For signing (see [`signing`]), two ratios measured in
 //! interleaved rounds, so that both sides of each ratio see the same machine load:
 //! `sign_overhead_vs_rsa: X.XX` (our `SigningKey::sign_rs256` against raw `rsa` on the same key,
-//! bytes and RNG) and `sign_vs_openssl: X.XX` (against `openssl speed -elapsed rsa2048`).
+//! bytes and RNG) and `sign_vs_openssl_cpu: X.XX` (per-thread CPU time against OpenSSL's
+//! signer in this process, on the same key and bytes, with the CPU's features beside it).
 //! The shared cache prints `shared_cache_wake_worst_ms` (goal <= 250); shared async tasks,
 //! pools and 401s print `shared_cache_async_wake_worst_ms` (goal <= 5),
 //! `shared_cache_async_window_wait_p99_us` (goal <= 10), `shared_pool_waits_after_warmup`
