@@ -163,6 +163,11 @@ use crate::time::UnixTime;
 /// stateless, short-lived and v2.1 tokens.
 pub use crate::facts::TokenKind as TokenType;
 
+/// How many tokens rejected with [`TokenCache::invalidate`] are remembered, so that no
+/// answer brings one back. Bounded, as the surplus is: a replaying proxy answers with a
+/// recent token, not the 33rd last rejected.
+const REJECTED_LIMIT: usize = 32;
+
 /// One channel's token, kept warm: a state machine that never reads the clock, sleeps or
 /// locks. The contract, in short (the [module docs](self) have the whole of it):
 ///
@@ -199,9 +204,10 @@ pub struct TokenCache {
     /// before [`TokenCache::invalidate`] dropped a rejected token (a duplicate answer could
     /// bring that very token back).
     stale_below: u64,
-    /// The token [`TokenCache::invalidate`] last dropped: no answer may bring it back, not
-    /// even the refresh in flight (a replaying proxy may answer with it again).
-    rejected: Option<AccessToken>,
+    /// The tokens [`TokenCache::invalidate`] dropped (the last [`REJECTED_LIMIT`]): no answer
+    /// may bring one back, not even the refresh in flight (a replaying proxy may answer with
+    /// it again, also after a later token was rejected in turn).
+    rejected: Vec<AccessToken>,
     generation: u64,
     events: events::Events,
     /// Counted tokens LINE issued that the cache does not keep: revoke them.
@@ -273,7 +279,7 @@ impl TokenCacheBuilder {
             incarnation: random::incarnation(seed),
             next_seq: 0,
             stale_below: 0,
-            rejected: None,
+            rejected: Vec::new(),
             generation: 0,
             events: events::Events::new(self.record_events),
             surplus: Vec::new(),
@@ -362,14 +368,20 @@ impl TokenCache {
     /// token that is no longer current changes nothing: another caller already replaced it.
     /// Late answers to refreshes handed out before the drop are not stored (one may carry
     /// the rejected token again); the refresh in flight, if any, still counts, but no answer
-    /// that carries the rejected token again is ever stored.
+    /// that carries a rejected token again is ever stored (the last 32 rejected are
+    /// remembered).
     pub fn invalidate(&mut self, rejected: &AccessToken) -> bool {
         if self
             .token
             .as_ref()
             .is_some_and(|t| t.access_token == *rejected)
         {
-            self.rejected = self.token.take().map(|t| t.access_token);
+            if let Some(t) = self.token.take() {
+                if self.rejected.len() >= REJECTED_LIMIT {
+                    self.rejected.remove(0);
+                }
+                self.rejected.push(t.access_token);
+            }
             self.set_token(None);
             self.stale_below = self.next_seq;
             self.generation = self.generation.wrapping_add(1);
