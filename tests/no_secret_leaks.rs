@@ -499,3 +499,25 @@ fn echoes_cut_by_the_excerpt_or_escaped_are_not_shown_in_part() {
     }
     assert!(leaked.is_empty(), "{}", leaked.join("\n\n"));
 }
+
+/// A server that echoes the secret's base64 25,000 times in one run (1 MB, well within an
+/// HTTP client's default body limit): redacting it takes time linear in its length. Each
+/// match used to be widened over the whole run again: hours of CPU (the `line-token` CLI,
+/// which scrubs whole bodies, spun past two minutes on it). The bound is a minute, for a
+/// job of well under a second.
+#[test]
+fn a_secret_echoed_in_one_huge_run_is_redacted_in_linear_time() {
+    use base64::Engine;
+    let echo = base64::engine::general_purpose::STANDARD
+        .encode(SECRET)
+        .repeat(25_000);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let known = KnownSecrets::new([SECRET.as_bytes()]);
+        let _ = tx.send(known.redact(&format!("echo: {echo} end")));
+    });
+    let out = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("redacting a 1 MB echo took over a minute");
+    assert_eq!(out, "echo: [redacted] end");
+}

@@ -173,8 +173,13 @@ impl KnownSecrets {
                 if text.is_char_boundary(s) && text.is_char_boundary(e) {
                     hidden.resize(b.len(), false);
                     hidden[s..e].fill(true);
+                    // The rest of the run is hidden already: looking for matches inside it
+                    // (the secret echoed a thousand times in one run) would widen each
+                    // over the whole run again, in time quadratic in its length.
+                    start = e.max(end);
+                } else {
+                    start = end;
                 }
-                start = end;
             }
         }
         if hidden.is_empty() {
