@@ -75,6 +75,36 @@ fn the_refresh_after_an_invalidation_does_not_store_the_rejected_token_either() 
     assert!(cache.token(now).is_none());
 }
 
+/// Two rejections in a row: `A` is invalidated, `B` replaces it and is invalidated in turn,
+/// and then a replaying proxy answers the next refresh with `A` again. Neither comes back.
+#[test]
+fn an_earlier_rejected_token_does_not_come_back_after_a_later_rejection() {
+    let mut cache = secret_cache();
+    let mut now = T0;
+    let mut refresh_with = |cache: &mut TokenCache, token: &str| {
+        now = cache.next_deadline().max(now + Duration::from_secs(10));
+        let Poll::Refresh(r) = cache.poll(now) else {
+            panic!("a refresh at {now:?}")
+        };
+        (
+            cache.handle_response(r.ticket(), now, &issued(token, 900)),
+            now,
+        )
+    };
+    assert_eq!(refresh_with(&mut cache, "token-A").0, Handled::Stored);
+    assert!(cache.invalidate(&AccessToken::new("token-A")));
+    assert_eq!(refresh_with(&mut cache, "token-B").0, Handled::Stored);
+    assert!(cache.invalidate(&AccessToken::new("token-B")));
+    for replayed in ["token-A", "token-B"] {
+        let (handled, at) = refresh_with(&mut cache, replayed);
+        assert!(
+            matches!(handled, Handled::Failed(_)),
+            "{replayed}: {handled:?}"
+        );
+        assert!(cache.token(at).is_none(), "{replayed} came back");
+    }
+}
+
 /// Issued while the caller's clock ran a day ahead of LINE's (LINE at T0, the caller at T0 +
 /// a day). The state is saved, and the token looked at again once the clock is right: at T0
 /// plus a day plus a minute by both clocks. LINE expired it 15 minutes after T0.

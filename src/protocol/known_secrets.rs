@@ -2,8 +2,10 @@
 //! [`redact`](super::redact) catches credential-like runs it has never seen; a secret that is
 //! known (the channel secret or assertion a request carried, the token a cache holds) is found
 //! however a server or proxy echoes it: as text, URL-encoded, in base64 or base64url with or
-//! without padding (at any byte offset of a longer encoded text), in hex of either case, and
-//! split into groups by spaces, dashes or newlines (`0123 4567 89ab`, a `xxd -p` dump).
+//! without padding (at any byte offset of a longer encoded text), in hex of either case,
+//! split into groups by spaces, dashes or newlines (`0123 4567 89ab`, a `xxd -p` dump), with
+//! any of its characters escaped as JSON or a URL writes them (`\u0030`, `\/`, `%30`, `%2530`),
+//! and cut short by the end of the text (an excerpt's limit) once six characters showed.
 //!
 //! Every match is widened to the run of token characters around it (a form field's name, the
 //! padding, the partial base64 characters at its ends) and replaced by `[redacted]`.
@@ -33,7 +35,8 @@ struct Pattern {
 
 /// Secrets you know, ready to be found in text in any common encoding: as text, URL-encoded,
 /// base64 and base64url with or without padding (also inside a longer encoded text), hex of
-/// either case, and split into groups by spaces, dashes or newlines. The crate uses it on
+/// either case, split into groups by spaces, dashes or newlines, with characters escaped as
+/// JSON or URLs write them, and cut short by the end of the text. The crate uses it on
 /// what servers send back ([`call`](crate::call) and the cache do it for you); use it on your
 /// own logs. Its copies of the secrets are wiped on drop, and `Debug` shows none of them.
 ///
@@ -170,8 +173,13 @@ impl KnownSecrets {
                 if text.is_char_boundary(s) && text.is_char_boundary(e) {
                     hidden.resize(b.len(), false);
                     hidden[s..e].fill(true);
+                    // The rest of the run is hidden already: looking for matches inside it
+                    // (the secret echoed a thousand times in one run) would widen each
+                    // over the whole run again, in time quadratic in its length.
+                    start = e.max(end);
+                } else {
+                    start = end;
                 }
-                start = end;
             }
         }
         if hidden.is_empty() {
@@ -196,20 +204,58 @@ impl KnownSecrets {
 }
 
 /// The end of a match of `p` starting exactly at `start`, skipping separators between its
-/// characters.
+/// characters. A character may also come escaped, as JSON (`\u0030`, `\/`), a URL (`%30`) or
+/// a URL encoded twice (`%2530`) writes it. A match cut off by the text's end (an excerpt's
+/// limit) counts once [`MIN_PATTERN`] of its characters showed: the part before a cut is
+/// still part of the secret.
 fn find_at(text: &[u8], start: usize, p: &Pattern) -> Option<usize> {
     let eq = |a: u8, b: u8| a == b || (p.fold_case && a.eq_ignore_ascii_case(&b));
     let (mut j, mut k) = (start, 0);
     while k < p.bytes.len() {
-        let c = *text.get(j)?;
-        if eq(c, p.bytes[k]) {
-            k += 1;
+        let Some(&c) = text.get(j) else {
+            return (k >= MIN_PATTERN).then_some(j);
+        };
+        let want = p.bytes[k];
+        if eq(c, want) {
+            j += 1;
+        } else if let Some((_, len)) = escapes(&text[j..]).find(|&(u, _)| eq(u, want)) {
+            j += len;
         } else if k == 0 || !is_separator(c) {
             return None;
+        } else {
+            j += 1;
+            continue;
         }
-        j += 1;
+        k += 1;
     }
     Some(j)
+}
+
+/// The characters an escape at the start of `text` may stand for, each with the escape's
+/// length: JSON's `\u00XX`, `\/`, `\\` and `\"`, URL-encoding's `%XX`, and `%25XX` (the
+/// same, encoded twice; or `%` then two characters, which the first reading covers).
+fn escapes(text: &[u8]) -> impl Iterator<Item = (u8, usize)> {
+    let hex = |b: &[u8]| -> Option<u32> {
+        let digits = b.iter().all(u8::is_ascii_hexdigit);
+        digits.then(|| u32::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok())?
+    };
+    let byte = |b: Option<&[u8]>| b.and_then(hex).and_then(|v| u8::try_from(v).ok());
+    let json = match text {
+        [b'\\', b'u', ..] => byte(text.get(2..6)).filter(u8::is_ascii).map(|u| (u, 6)),
+        [b'\\', c @ (b'/' | b'\\' | b'"'), ..] => Some((*c, 2)),
+        _ => None,
+    };
+    let (url, twice) = match text {
+        [b'%', ..] => (
+            byte(text.get(1..3)).map(|u| (u, 3)),
+            text.get(1..3)
+                .filter(|h| h == b"25")
+                .and_then(|_| byte(text.get(3..5)))
+                .map(|u| (u, 5)),
+        ),
+        _ => (None, None),
+    };
+    [json, url, twice].into_iter().flatten()
 }
 
 #[cfg(test)]
@@ -263,6 +309,30 @@ mod tests {
         }
         let plain = "invalid client_secret (HTTP 400), see 0123 docs";
         assert_eq!(known.redact(plain), plain);
+    }
+
+    #[test]
+    fn escaped_characters_and_a_cut_at_the_end_are_found() {
+        let known = KnownSecrets::new([SECRET.as_bytes()]);
+        for echoed in [
+            r"0123\u00345678\u0039abcdef0123\u00345678\u0039abcdef",
+            "%2530%2531%2532%2533%2534%2535%2536%2537%2538%2539abcdef0123456789abcdef",
+            "0123%34567%389abcdef0123456789abcdef",
+        ] {
+            assert_eq!(
+                known.redact(&format!("[{echoed}]")),
+                "[[redacted]]",
+                "{echoed}"
+            );
+        }
+        // An excerpt cut in the middle of a hex dump: the part before the cut goes.
+        assert_eq!(known.redact("page: 30 31 32 33"), "page: [redacted]");
+        assert_eq!(known.redact("page: 30 31"), "page: 30 31");
+        let tokens = KnownSecrets::new([b"ab/cd/ef/gh".as_slice()]);
+        assert_eq!(
+            tokens.redact(r#"{"t":"ab\/cd\/ef\/gh"}"#),
+            r#"{"t":"[redacted]"}"#
+        );
     }
 
     #[test]

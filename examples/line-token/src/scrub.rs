@@ -252,11 +252,10 @@ mod tests {
         let out = text(echoed);
         assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
         assert!(!out.contains("s3cr3t"), "{out}");
-        // A head cut off by someone's length limit.
-        assert_eq!(
-            text("...client_secret=s3cr3t+wi"),
-            format!("...client_secret={REDACTED}")
-        );
+        // A head cut off by someone's length limit (the library's `KnownSecrets` takes the
+        // token run around it, field name and all).
+        let cut = text("...client_secret=s3cr3t+wi");
+        assert!(cut.ends_with(REDACTED) && !cut.contains("s3cr3t"), "{cut}");
         assert_eq!(
             bytes(b"x s3cr3t+with/odd=chars\"q y"),
             format!("x {REDACTED} y").into_bytes()

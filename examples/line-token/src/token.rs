@@ -64,7 +64,15 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     }
     // The credential LINE refused, brought again: its answer stands until the refusal's
     // backoff ends, and asking again would only be refused again.
+    // Unless the refusal ends further ahead than any refusal waits: it was saved while the
+    // clock ran ahead, and standing by it would answer for as long as the clock was off.
+    let clock_went_back = loaded
+        .state
+        .as_ref()
+        .and_then(|s| s.retry_at)
+        .is_some_and(|r| r > now + config.failure_pause());
     let same_refused = !opts.given("force-refresh")
+        && !clock_went_back
         && loaded.refused_credential.as_deref() == Some(inputs.fingerprint.as_str());
     if let Some(refusal) = loaded
         .state
@@ -246,7 +254,8 @@ fn inherited_wait(state: &CacheState, now: UnixTime, config: &CacheConfig) -> Op
     let throttle = state
         .last_refresh_at
         .map(|t| t + config.min_issue_interval());
-    state.retry_at.max(throttle).filter(|&t| t > now)
+    let until = state.retry_at.max(throttle).filter(|&t| t > now)?;
+    Some(until.min(now + INHERITED_BACKOFF_MAX))
 }
 
 /// The crate's driver, through the CLI's scrubbing transport. The driver never sits out a

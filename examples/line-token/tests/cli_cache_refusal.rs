@@ -123,3 +123,68 @@ fn a_refused_credential_is_answered_at_once_and_a_changed_one_is_asked_at_once()
         "{saved}"
     );
 }
+
+/// The clock ran ten years ahead when LINE refused, and was then set right: the saved
+/// refusal ends ten years from now. It must neither stand for those years (the same
+/// credential answered without asking LINE, "in 3650 days") nor make a run sleep until it
+/// while holding the lock (a refusal beside a token from the future).
+#[test]
+fn a_refusal_saved_while_the_clock_ran_ahead_neither_stands_nor_stalls() {
+    let (line, asked) = strict_line();
+    let dir = Scratch::new("cli-refusal-clock-back");
+    let cache = dir.path("t.json");
+    let wrong = "wrong-secret-0123456789";
+    failed(&run(&line.base, &cache, wrong, &[]).0, 1);
+    let refused: serde_json::Value = serde_json::from_str(&dir.read("t.json")).unwrap();
+    let ahead = |v: &mut serde_json::Value| {
+        let s = v.as_str().expect("a saved time").to_owned();
+        let year: u32 = s[..4].parse().unwrap();
+        *v = format!("{}{}", year + 10, &s[4..]).into();
+    };
+    let mut file = refused.clone();
+    ahead(&mut file["retry_at"]);
+    ahead(&mut file["last_refresh_at"]);
+    std::fs::write(&cache, serde_json::to_vec(&file).unwrap()).unwrap();
+    let (o, _) = run(&line.base, &cache, wrong, &[]);
+    let err = failed(&o, 1);
+    assert!(!err.contains("days"), "{err}");
+    assert_eq!(asked.load(Ordering::SeqCst), 2, "LINE was not asked: {err}");
+
+    // A token from the future beside the refusal (refused in its refresh window).
+    let (o, _) = run(&line.base, &cache, RIGHT, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut file: serde_json::Value = serde_json::from_str(&dir.read("t.json")).unwrap();
+    ahead(&mut file["token"]["issued_at"]);
+    ahead(&mut file["token"]["expires_at"]);
+    file["failures"] = 1.into();
+    file["last_failure"] = refused["last_failure"].clone();
+    file["refused_credential"] = refused["refused_credential"].clone();
+    file["retry_at"] = file["token"]["expires_at"].clone();
+    std::fs::write(&cache, serde_json::to_vec(&file).unwrap()).unwrap();
+    let mut child = command(
+        &["token", "--cache", cache.to_str().unwrap()],
+        &[
+            ("LINE_API_BASE", line.base.as_str()),
+            ("LINE_CHANNEL_ID", CHANNEL),
+            ("LINE_CHANNEL_SECRET", wrong),
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run slept towards a refusal's end ten years away");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(asked.load(Ordering::SeqCst), 4);
+}

@@ -455,6 +455,15 @@ fn a_secret_echoed_in_groups_or_encoded_is_not_printed_or_stored() {
         groups(&hex.to_uppercase(), 4, " "),
         groups(&hex, 16, "\n"),
         b64.to_owned(),
+        // In a JSON string with every fifth character `\u`-escaped: no piece is 8 long.
+        SECRET
+            .chars()
+            .enumerate()
+            .map(|(i, c)| match i % 5 {
+                4 => format!("\\u{:04x}", c as u32),
+                _ => c.to_string(),
+            })
+            .collect(),
     ];
     let dir = Scratch::new("cli-echo-groups");
     for echo in echoes {
@@ -473,10 +482,11 @@ fn a_secret_echoed_in_groups_or_encoded_is_not_printed_or_stored() {
         ] {
             let err = failed(&line_token(&args, &env), 3);
             let stored = std::fs::read_to_string(&cache).unwrap_or_default();
-            // The first 12 characters of the echo, as the terminal shows them (a newline
-            // escaped) and as the cache file's JSON stores them.
+            // The first 12 characters of the echo, as the terminal shows them (a newline or
+            // a backslash escaped) and as the cache file's JSON stores them.
             let head: String = echo.chars().take(12).collect();
-            for shown in [head.replace('\n', "\\n"), head.clone()] {
+            let escaped = head.replace('\\', "\\\\").replace('\n', "\\n");
+            for shown in [escaped, head.clone()] {
                 assert!(!err.contains(&shown), "{args:?} printed {echo:?}: {err}");
                 assert!(
                     !stored.contains(&shown),

@@ -160,7 +160,7 @@ impl TokenCache {
             // A duplicate answer for what is held: nothing new.
             return Handled::Ignored;
         }
-        let rejected = self.rejected.as_ref() == Some(&candidate.access_token);
+        let rejected = self.rejected.contains(&candidate.access_token);
         let why = if same {
             // Its expiry cannot be later than LINE first said: no refresh happened.
             Some("LINE answered with the token already held")

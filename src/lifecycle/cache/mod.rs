@@ -176,6 +176,11 @@ use crate::time::UnixTime;
 /// stateless, short-lived and v2.1 tokens.
 pub use crate::facts::TokenKind as TokenType;
 
+/// How many tokens rejected with [`TokenCache::invalidate`] are remembered, so that no
+/// answer brings one back. Bounded, as the surplus is: a replaying proxy answers with a
+/// recent token, not the 33rd last rejected.
+const REJECTED_LIMIT: usize = 32;
+
 /// One channel's token, kept warm: a state machine that never reads the clock, sleeps or
 /// locks. The contract, in short (the [module docs](self) have the whole of it):
 ///
@@ -218,9 +223,10 @@ pub struct TokenCache {
     rejections: u32,
     /// The next refresh skips the issuance throttle (the first rejection in a row asked for it).
     throttle_waived: bool,
-    /// The token [`TokenCache::invalidate`] last dropped: no answer may bring it back, not
-    /// even the refresh in flight (a replaying proxy may answer with it again).
-    rejected: Option<AccessToken>,
+    /// The tokens [`TokenCache::invalidate`] dropped (the last [`REJECTED_LIMIT`]): no answer
+    /// may bring one back, not even the refresh in flight (a replaying proxy may answer with
+    /// it again, also after a later token was rejected in turn).
+    rejected: Vec<AccessToken>,
     generation: u64,
     events: events::Events,
     /// Counted tokens LINE issued that the cache does not keep: revoke them.
@@ -294,7 +300,7 @@ impl TokenCacheBuilder {
             stale_below: 0,
             rejections: 0,
             throttle_waived: false,
-            rejected: None,
+            rejected: Vec::new(),
             generation: 0,
             events: events::Events::new(self.record_events),
             surplus: Vec::new(),
@@ -382,8 +388,8 @@ impl TokenCache {
     /// with it), so the next poll refreshes once. A token that is no longer current changes
     /// nothing: another caller already replaced it. Late answers to refreshes handed out
     /// before the drop are not stored (one may carry the rejected token again); the refresh
-    /// in flight, if any, still counts, but no answer that carries the rejected token again
-    /// is ever stored.
+    /// in flight, if any, still counts, but no answer that carries a rejected token again is
+    /// ever stored (the last 32 rejected are remembered).
     ///
     /// The refresh a first rejection asks for is not held back by the issuance throttle, so a
     /// 401 gets a new token within one round trip to LINE (a backoff from a failed refresh
@@ -407,7 +413,12 @@ impl TokenCache {
                     .map_or(self.config.backoff_cap, |d| d.min(self.config.backoff_cap));
                 self.retry_at = self.retry_at.max(Some(since + delay));
             }
-            self.rejected = self.token.take().map(|t| t.access_token);
+            if let Some(t) = self.token.take() {
+                if self.rejected.len() >= REJECTED_LIMIT {
+                    self.rejected.remove(0);
+                }
+                self.rejected.push(t.access_token);
+            }
             self.set_token(None);
             self.stale_below = self.next_seq;
             self.generation = self.generation.wrapping_add(1);
