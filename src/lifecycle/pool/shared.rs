@@ -22,6 +22,12 @@ use crate::time::UnixTime;
 /// wakes it first.
 const IDLE: Duration = Duration::from_secs(60);
 
+/// What a refresher waits after a pass that sent nothing while a deadline has come, unless a
+/// change wakes it first. A deadline that never moves past `now` (a clock at the end of
+/// time, passes of zero channels) would otherwise make it spin, and an async one would never
+/// yield to its executor.
+const AT_LEAST: Duration = Duration::from_secs(1);
+
 /// A closure giving no cache for any channel: a pool whose channels are all added up front.
 pub type NoTenants<K> = fn(&K) -> Option<TokenCache>;
 
@@ -359,8 +365,8 @@ where
         B: AsRef<[u8]>,
     {
         loop {
-            self.refresh_due(&now, max, &mut send);
-            let (wait, _) = self.idle(now());
+            let sent = self.refresh_due(&now, max, &mut send);
+            let (wait, _) = self.idle(now(), sent);
             if !wait.is_zero() {
                 let pool = self.lock();
                 let next = pool.next_deadline();
@@ -387,18 +393,25 @@ where
         Fut: Future<Output = Result<Response<B>, E>>,
     {
         loop {
-            self.refresh_due_async(&now, max, &mut send).await;
-            let (wait, seen) = self.idle(now());
+            let sent = self.refresh_due_async(&now, max, &mut send).await;
+            let (wait, seen) = self.idle(now(), sent);
             if !wait.is_zero() {
                 self.tasks.changed_or(seen, sleep(wait)).await;
             }
         }
     }
 
-    /// How long a refresher may wait at `now`, and the change count to wait on.
-    fn idle(&self, now: UnixTime) -> (Duration, u64) {
+    /// How long a refresher may wait at `now` after a pass that sent `sent` refreshes, and
+    /// the change count to wait on. Only a pass that sent something goes on at once (to the
+    /// next `max` due channels).
+    fn idle(&self, now: UnixTime, sent: usize) -> (Duration, u64) {
         let pool = self.lock();
         let wait = pool.next_deadline().map_or(IDLE, |d| d - now);
+        let wait = if sent == 0 && wait.is_zero() {
+            AT_LEAST
+        } else {
+            wait
+        };
         (wait, self.tasks.epoch())
     }
 
