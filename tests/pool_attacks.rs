@@ -88,3 +88,60 @@ fn a_refresher_thread_at_the_end_of_time_waits_instead_of_spinning() {
     assert!(!refresher.is_finished(), "the refresher thread spun");
     assert!(readings.load(Ordering::SeqCst) < SPIN);
 }
+
+/// A pool of `n` new channels, all due at once.
+fn due_pool(n: usize) -> SharedPool<String> {
+    let pool: SharedPool<String> = SharedPool::new(TokenPool::new(), |_| None);
+    for k in 0..n {
+        let channel = format!("{}", 1_000_000_000 + k);
+        let creds = Credentials::stateless_by_secret(channel.as_str(), ChannelSecret::new("s"));
+        let cache = TokenCache::builder(ApiBase::default(), creds)
+            .seed(9)
+            .build();
+        pool.insert(channel, cache);
+    }
+    pool
+}
+
+/// No channel of the pool is left with a refresh in flight that nobody will answer.
+fn none_in_flight(pool: &SharedPool<String>, n: usize) {
+    let locked = pool.lock();
+    for k in 0..n {
+        let channel = format!("{}", 1_000_000_000 + k);
+        let state = locked.get(channel.as_str()).unwrap().state();
+        assert!(
+            state.in_flight_since.is_none(),
+            "channel {k} left in flight for the in-flight timeout"
+        );
+    }
+    drop(locked);
+}
+
+#[test]
+fn a_send_that_panics_mid_pass_leaves_no_channel_of_the_pass_in_flight() {
+    let pool = due_pool(4);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.refresh_due(
+            || T0,
+            64,
+            |_req| -> Result<http::Response<Vec<u8>>, std::io::Error> { panic!("client bug") },
+        )
+    }));
+    assert!(panicked.is_err());
+    none_in_flight(&pool, 4);
+
+    let pool = due_pool(4);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let pass = pool.refresh_due_async(
+            || T0,
+            64,
+            |_req| -> std::future::Ready<Result<http::Response<Vec<u8>>, std::io::Error>> {
+                panic!("client bug")
+            },
+        );
+        let mut pass = pin!(pass);
+        let _ = pass.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    }));
+    assert!(panicked.is_err());
+    none_in_flight(&pool, 4);
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 use http::{Request, Response};
 
 use super::{Due, PoolError, TokenPool};
-use crate::lifecycle::cache::{step, Sending, Settle, Step, Ticket, TokenCache, Wakers};
+use crate::lifecycle::cache::{step, Sending, Settle, Step, TokenCache, Wakers};
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
@@ -312,8 +312,7 @@ where
         B: AsRef<[u8]>,
     {
         let mut sent = 0;
-        for (key, ticket, request) in self.due(now(), max) {
-            let sending = Sending::new(Channel { shared: self, key }, ticket);
+        for (sending, request) in self.due(now(), max) {
             let answer = send(request);
             sending.answer(now(), answer, &mut None);
             sent += 1;
@@ -338,8 +337,7 @@ where
         let sends: Vec<_> = self
             .due(now(), max)
             .into_iter()
-            .map(|(key, ticket, request)| {
-                let sending = Sending::new(Channel { shared: self, key }, ticket);
+            .map(|(sending, request)| {
                 let answer = send(request);
                 async move {
                     let answer = answer.await;
@@ -415,14 +413,21 @@ where
         (wait, self.tasks.epoch())
     }
 
-    /// Polls the due channels and takes their refreshes.
-    fn due(&self, now: UnixTime, max: usize) -> Vec<(K, Ticket, Request<Vec<u8>>)> {
+    /// Polls the due channels and takes their refreshes, each under its drop guard at once: a
+    /// `send` that panics partway through a pass leaves none of the pass's other channels in
+    /// flight until the in-flight timeout.
+    fn due(
+        &self,
+        now: UnixTime,
+        max: usize,
+    ) -> Vec<(Sending<Channel<'_, K, F>>, Request<Vec<u8>>)> {
         let due = self.lock().poll_due_at_most(now, max);
         due.into_iter()
             .filter_map(|(key, due)| match due {
                 Due::Refresh(refresh) => {
                     let (ticket, request) = refresh.into_parts();
-                    Some((key, ticket, request))
+                    let sending = Sending::new(Channel { shared: self, key }, ticket);
+                    Some((sending, request))
                 }
                 Due::Failed(_) => None,
             })
