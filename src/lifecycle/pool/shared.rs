@@ -416,11 +416,7 @@ where
     /// Polls the due channels and takes their refreshes, each under its drop guard at once: a
     /// `send` that panics partway through a pass leaves none of the pass's other channels in
     /// flight until the in-flight timeout.
-    fn due(
-        &self,
-        now: UnixTime,
-        max: usize,
-    ) -> Vec<(Sending<Channel<'_, K, F>>, Request<Vec<u8>>)> {
+    fn due(&self, now: UnixTime, max: usize) -> Vec<Taken<'_, K, F>> {
         let due = self.lock().poll_due_at_most(now, max);
         due.into_iter()
             .filter_map(|(key, due)| match due {
@@ -434,6 +430,9 @@ where
             .collect()
     }
 }
+
+/// A refresh a refresher pass took: its drop guard and the request to send.
+type Taken<'a, K, F> = (Sending<Channel<'a, K, F>>, Request<Vec<u8>>);
 
 /// What a request path does after one turn. (Lives on the stack for one turn: boxing the
 /// large variant would allocate on every refresh for nothing.)
