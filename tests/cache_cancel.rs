@@ -16,8 +16,9 @@ use line_channel_token::UnixTime;
 
 type Answer = Result<http::Response<Vec<u8>>, std::io::Error>;
 
-#[test]
-fn a_sender_cancelled_mid_send_hands_the_refresh_to_one_waiter_and_nobody_fails() {
+/// 50 tasks on a 2-worker tokio runtime; the first sender is aborted mid-send, or its send
+/// future panics: the other 49 get one token from one further issuance.
+fn first_sender_lost(panics: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_time()
@@ -45,6 +46,10 @@ fn a_sender_cancelled_mid_send_hands_the_refresh_to_one_waiter_and_nobody_fails(
                                     // The first sender: LINE never answers before it is
                                     // cancelled.
                                     let _ = tx.send(n);
+                                    if panics {
+                                        tokio::time::sleep(Duration::from_millis(50)).await;
+                                        panic!("client bug");
+                                    }
                                     std::future::pending::<()>().await;
                                 }
                                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -59,13 +64,15 @@ fn a_sender_cancelled_mid_send_hands_the_refresh_to_one_waiter_and_nobody_fails(
         let cancelled = first_rx.await.unwrap();
         // Let the others queue up behind the refresh in flight.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        handles[cancelled].abort();
+        if !panics {
+            handles[cancelled].abort();
+        }
         // The in-flight timeout is 30 s: nobody may wait it out.
         let results = tokio::time::timeout(Duration::from_secs(20), async {
             let mut results = Vec::new();
             for (n, h) in handles.into_iter().enumerate() {
                 match h.await {
-                    Err(e) if n == cancelled => assert!(e.is_cancelled()),
+                    Err(e) if n == cancelled => assert_eq!(e.is_panic(), panics),
                     Ok(result) => results.push(result),
                     Err(e) => panic!("task {n}: {e}"),
                 }
@@ -85,6 +92,16 @@ fn a_sender_cancelled_mid_send_hands_the_refresh_to_one_waiter_and_nobody_fails(
         assert_eq!(issued, 1, "one further issuance");
         assert_eq!(shared.waiting_tasks(), 0);
     });
+}
+
+#[test]
+fn a_sender_cancelled_mid_send_hands_the_refresh_to_one_waiter_and_nobody_fails() {
+    first_sender_lost(false);
+}
+
+#[test]
+fn a_send_future_that_panics_hands_the_refresh_to_one_waiter_and_nobody_fails() {
+    first_sender_lost(true);
 }
 
 /// One call whose send never completes, cancelled after it started sending (or returned
