@@ -224,7 +224,7 @@ fn inside_the_advisory_window_the_others_keep_the_current_token_without_waiting(
 }
 
 #[test]
-fn a_task_dropped_while_sending_reports_the_refresh_abandoned_and_the_others_proceed() {
+fn a_task_dropped_while_sending_hands_the_refresh_to_one_waiter_and_the_others_wait_for_it() {
     let shared = SharedCache::new(secret_cache());
     let (gate, line) = (Gate::default(), rc_line());
     let counter = Arc::new(Counter::default());
@@ -236,25 +236,33 @@ fn a_task_dropped_while_sending_reports_the_refresh_abandoned_and_the_others_pro
         assert!(poll_once(w, &waker).is_pending());
     }
     assert_eq!(shared.waiting_tasks(), 10);
-    drop(refresher); // a timeout around it, an aborted task
+    drop(refresher); // a timeout around it, an aborted task, a client that disconnected
     assert_eq!(
         counter.0.load(Ordering::SeqCst),
         10,
         "every waiter woken at once"
     );
-    assert_eq!(shared.waiting_tasks(), 0);
+    // The first woken takes the refresh over (no backoff, no throttle); the others wait
+    // for its answer instead of failing.
     for w in &mut waiters {
-        // They proceed at once: the abandoned refresh is a failure, backed off.
-        match poll_once(w, &waker) {
-            TaskPoll::Ready(Err(DriveError::Refresh { failure, retry_at })) => {
-                assert_eq!(failure.kind, FailureKind::Transport);
-                assert!(failure.message.contains("abandoned"), "{failure}");
-                assert!(retry_at > T0);
-            }
-            _ => panic!("a waiter was left waiting for an abandoned refresh"),
-        }
+        assert!(
+            poll_once(w, &waker).is_pending(),
+            "a waiter failed for a cancelled one"
+        );
     }
-    assert!(!matches!(shared.lock().poll(T0), Poll::InFlight(_)));
+    assert_eq!(gate.sends(), 2, "one takes over");
+    assert_eq!(shared.waiting_tasks(), 9);
+    gate.open();
+    let tokens: Vec<_> = waiters
+        .iter_mut()
+        .map(|w| match poll_once(w, &waker) {
+            TaskPoll::Ready(Ok(t)) => t,
+            _ => panic!("a waiter did not get the token taken over"),
+        })
+        .collect();
+    assert!(tokens.iter().all(|t| *t == tokens[0]));
+    assert_eq!(gate.sends(), 2);
+    assert_eq!(shared.waiting_tasks(), 0);
 }
 
 #[test]

@@ -56,6 +56,9 @@ impl TokenCache {
         }
         self.pull_in_markers(now);
         let current = self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
+        if current {
+            self.abandoned = 0;
+        }
         let status = response.status().as_u16();
         match self.credentials.parse(response) {
             Ok(token) => {
@@ -86,19 +89,31 @@ impl TokenCache {
         }
         self.pull_in_markers(now);
         self.in_flight = None;
+        self.abandoned = 0;
         let failure = RefreshFailure::transport();
         self.record_failure(now, failure.clone());
         Handled::Failed(failure)
     }
 
     /// The refresh `ticket` will never be answered: the send panicked or its future was
-    /// dropped (the drivers report this themselves). Counted as a failure at the refresh's
-    /// start, so the backoff applies but nobody waits out the in-flight timeout.
+    /// dropped (the drivers report this themselves), so nobody waits out the in-flight
+    /// timeout. That is no failure of LINE's: the first abandonment in a row hands the
+    /// refresh to the next caller at once, past the issuance throttle, and records no
+    /// failure (a cancelled request must not fail every request waiting with it). A further
+    /// abandonment before any answer counts as a failure at the refresh's start, so senders
+    /// cancelled every time back off as failures do instead of issuing once per call.
     pub(super) fn abandon(&mut self, ticket: Ticket) {
         let current = ticket.incarnation == self.incarnation
             && self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
-        if current {
-            self.in_flight = None;
+        if !current {
+            return;
+        }
+        self.in_flight = None;
+        self.abandoned = self.abandoned.saturating_add(1);
+        if self.abandoned == 1 {
+            self.throttle_waived = true;
+            self.bump();
+        } else {
             self.record_failure(ticket.started, RefreshFailure::abandoned());
         }
     }

@@ -111,7 +111,8 @@
 //!   failed with [`TokenCache::handle_transport_failure`] so nobody waits that long. The
 //!   drivers, [`SharedCache`] and [`SharedPool`](crate::pool::SharedPool) do this
 //!   themselves, also when `send` panics or an async caller is dropped mid-send (a timeout
-//!   around it).
+//!   around it). Such an abandoned refresh is no failure of LINE's: the next caller takes it
+//!   over at once, past the throttle; a second one in a row counts as a failure.
 //! - **The clock** may jump either way. A token is only handed out before its expiry minus
 //!   the skew margin *by the clock you pass*; a token that seems issued in the future (the
 //!   clock went back) is dropped, since its age is unknown; markers set by a clock that has
@@ -221,8 +222,12 @@ pub struct TokenCache {
     /// refresh window: the first refresh after a rejection skips the issuance throttle,
     /// later ones back off.
     rejections: u32,
-    /// The next refresh skips the issuance throttle (the first rejection in a row asked for it).
+    /// The next refresh skips the issuance throttle (the first rejection in a row asked for
+    /// it, or the first abandoned refresh in a row).
     throttle_waived: bool,
+    /// Refreshes abandoned in a row (the send panicked or its future was dropped) with no
+    /// answer between them: the first is handed on at once, later ones count as failures.
+    abandoned: u32,
     /// The tokens [`TokenCache::invalidate`] dropped (the last [`REJECTED_LIMIT`]): no answer
     /// may bring one back, not even the refresh in flight (a replaying proxy may answer with
     /// it again, also after a later token was rejected in turn).
@@ -300,6 +305,7 @@ impl TokenCacheBuilder {
             stale_below: 0,
             rejections: 0,
             throttle_waived: false,
+            abandoned: 0,
             rejected: Vec::new(),
             generation: 0,
             events: events::Events::new(self.record_events),

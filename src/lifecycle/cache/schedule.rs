@@ -68,7 +68,8 @@ impl TokenCache {
     }
 
     /// The earliest a new refresh may start: after the backoff and the issuance throttle
-    /// (unless a first rejection waived it, see [`TokenCache::invalidate`]).
+    /// (unless a first rejection waived it, see [`TokenCache::invalidate`], or a first
+    /// abandoned refresh).
     fn may_start_at(&self) -> UnixTime {
         let throttle = match self.last_refresh_at {
             Some(t) if !self.throttle_waived => t + self.config.min_issue_interval,

@@ -132,7 +132,9 @@ impl SharedCache {
     /// `send` futures are.
     ///
     /// - A task dropped while it sends (a timeout around it, an aborted task) reports the
-    ///   refresh abandoned and wakes the others at once; the backoff applies.
+    ///   refresh abandoned and wakes the others at once: one of them sends it, past the
+    ///   issuance throttle, and the rest wait for that answer. A second abandonment in a row
+    ///   counts as a failure (backed off).
     /// - A task dropped while it waits leaves nothing registered.
     ///
     /// ```

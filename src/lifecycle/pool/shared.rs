@@ -14,13 +14,19 @@ use std::time::Duration;
 use http::{Request, Response};
 
 use super::{Due, PoolError, TokenPool};
-use crate::lifecycle::cache::{step, Sending, Settle, Step, Ticket, TokenCache, Wakers};
+use crate::lifecycle::cache::{step, Sending, Settle, Step, TokenCache, Wakers};
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
 /// How long an idle refresher (an empty pool) waits before looking again, unless a change
 /// wakes it first.
 const IDLE: Duration = Duration::from_secs(60);
+
+/// What a refresher waits after a pass that sent nothing while a deadline has come, unless a
+/// change wakes it first. A deadline that never moves past `now` (a clock at the end of
+/// time, passes of zero channels) would otherwise make it spin, and an async one would never
+/// yield to its executor.
+const AT_LEAST: Duration = Duration::from_secs(1);
 
 /// A closure giving no cache for any channel: a pool whose channels are all added up front.
 pub type NoTenants<K> = fn(&K) -> Option<TokenCache>;
@@ -306,8 +312,7 @@ where
         B: AsRef<[u8]>,
     {
         let mut sent = 0;
-        for (key, ticket, request) in self.due(now(), max) {
-            let sending = Sending::new(Channel { shared: self, key }, ticket);
+        for (sending, request) in self.due(now(), max) {
             let answer = send(request);
             sending.answer(now(), answer, &mut None);
             sent += 1;
@@ -332,8 +337,7 @@ where
         let sends: Vec<_> = self
             .due(now(), max)
             .into_iter()
-            .map(|(key, ticket, request)| {
-                let sending = Sending::new(Channel { shared: self, key }, ticket);
+            .map(|(sending, request)| {
                 let answer = send(request);
                 async move {
                     let answer = answer.await;
@@ -359,8 +363,8 @@ where
         B: AsRef<[u8]>,
     {
         loop {
-            self.refresh_due(&now, max, &mut send);
-            let (wait, _) = self.idle(now());
+            let sent = self.refresh_due(&now, max, &mut send);
+            let (wait, _) = self.idle(now(), sent);
             if !wait.is_zero() {
                 let pool = self.lock();
                 let next = pool.next_deadline();
@@ -387,35 +391,48 @@ where
         Fut: Future<Output = Result<Response<B>, E>>,
     {
         loop {
-            self.refresh_due_async(&now, max, &mut send).await;
-            let (wait, seen) = self.idle(now());
+            let sent = self.refresh_due_async(&now, max, &mut send).await;
+            let (wait, seen) = self.idle(now(), sent);
             if !wait.is_zero() {
                 self.tasks.changed_or(seen, sleep(wait)).await;
             }
         }
     }
 
-    /// How long a refresher may wait at `now`, and the change count to wait on.
-    fn idle(&self, now: UnixTime) -> (Duration, u64) {
+    /// How long a refresher may wait at `now` after a pass that sent `sent` refreshes, and
+    /// the change count to wait on. Only a pass that sent something goes on at once (to the
+    /// next `max` due channels).
+    fn idle(&self, now: UnixTime, sent: usize) -> (Duration, u64) {
         let pool = self.lock();
         let wait = pool.next_deadline().map_or(IDLE, |d| d - now);
+        let wait = if sent == 0 && wait.is_zero() {
+            AT_LEAST
+        } else {
+            wait
+        };
         (wait, self.tasks.epoch())
     }
 
-    /// Polls the due channels and takes their refreshes.
-    fn due(&self, now: UnixTime, max: usize) -> Vec<(K, Ticket, Request<Vec<u8>>)> {
+    /// Polls the due channels and takes their refreshes, each under its drop guard at once: a
+    /// `send` that panics partway through a pass leaves none of the pass's other channels in
+    /// flight until the in-flight timeout.
+    fn due(&self, now: UnixTime, max: usize) -> Vec<Taken<'_, K, F>> {
         let due = self.lock().poll_due_at_most(now, max);
         due.into_iter()
             .filter_map(|(key, due)| match due {
                 Due::Refresh(refresh) => {
                     let (ticket, request) = refresh.into_parts();
-                    Some((key, ticket, request))
+                    let sending = Sending::new(Channel { shared: self, key }, ticket);
+                    Some((sending, request))
                 }
                 Due::Failed(_) => None,
             })
             .collect()
     }
 }
+
+/// A refresh a refresher pass took: its drop guard and the request to send.
+type Taken<'a, K, F> = (Sending<Channel<'a, K, F>>, Request<Vec<u8>>);
 
 /// What a request path does after one turn. (Lives on the stack for one turn: boxing the
 /// large variant would allocate on every refresh for nothing.)
