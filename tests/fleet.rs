@@ -313,16 +313,24 @@ fn a_hit_is_one_round_trip_and_prefixes_separate_fleets() {
     let key = redis_store::key("a", CHANNEL, TokenKind::Stateless);
     let mut store = redis_store::RedisStore::connect(&url, key).unwrap();
     let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
-    let token = redis_store::fetch(&mut store, &config, OwnerId::new(1), Duration::ZERO, || {
-        Err::<line_channel_token::IssuedToken, _>((
-            line_channel_token::store::Failure {
-                retryable: true,
-                status: None,
-            },
-            "must not issue on a hit",
-        ))
-    })
-    .unwrap();
+    let mut line = redis_store::Line(
+        |_| {
+            Err::<line_channel_token::IssuedToken, _>((
+                line_channel_token::store::Failure::not_sent(),
+                "must not issue on a hit",
+            ))
+        },
+        |_| Ok(Vec::new()),
+    );
+    let token = redis_store::fetch(
+        &mut store,
+        &config,
+        OwnerId::new(1),
+        Duration::ZERO,
+        &mut line,
+    )
+    .unwrap()
+    .token;
     assert_eq!(token.access_token.expose_secret(), a);
     assert_eq!(store.round_trips, 1, "a hit reads the record once");
 }
@@ -358,7 +366,7 @@ fn v21_through_the_store_with_the_jwt_options_keeps_key_and_assertion_out_of_red
             .command(
                 &front.base,
                 &redis.url(),
-                &["--type", "v2.1", "--kid", &kid],
+                &["--type", "v2.1", "--kid", &kid, "--store-lease", "3"],
             )
             .arg("--key")
             .arg(&private)

@@ -31,12 +31,14 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use line_channel_token::store::{decide, Decision, Failure, OwnerId, Record, StoreConfig, Write};
+use line_channel_token::store::{
+    call_deadline, decide, Decision, Failure, OwnerId, Record, StoreConfig, Write,
+};
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
 const PROCS: usize = 3;
 /// Each process's clock offset from true time, in seconds.
-const OFFSET: [i64; PROCS] = [-2, 0, 2];
+const OFFSET: [i64; PROCS] = [-1, 0, 1];
 /// True time starts here (seconds) and the world stops ticking at START + HORIZON.
 const START: u64 = 1_000;
 const HORIZON: u64 = 20;
@@ -45,9 +47,11 @@ const LIFETIME: u64 = 8;
 const MAX_CRASHES: u8 = 2;
 const MAX_FAILURES: u8 = 1;
 const MAX_WIPES: u8 = 1;
+/// Failovers to a replica that missed the last write.
+const MAX_FAILOVERS: u8 = 1;
 /// Breadth-first depth (steps of processes and world). Tuned to stay well under a minute in
 /// the test profile.
-const DEPTH: usize = 10;
+const DEPTH: usize = 11;
 /// How far one tick of the world's clock moves true time, in seconds: the lease (4 s) runs out
 /// in two ticks, so takeovers happen within the explored depth.
 const TICK: u64 = 2;
@@ -56,7 +60,7 @@ fn config() -> StoreConfig {
     StoreConfig::new(TokenKind::V21, Duration::from_secs(LIFETIME))
         .and_then(|c| c.with_lease(Duration::from_secs(4)))
         .and_then(|c| c.with_refresh_before(Duration::from_secs(6)))
-        .and_then(|c| c.with_margins(Duration::from_secs(4), Duration::from_secs(2)))
+        .and_then(|c| c.with_margins(Duration::from_secs(4), Duration::from_secs(1)))
         .and_then(|c| c.with_budget(4))
         .map(|c| {
             c.with_timing(
@@ -78,8 +82,13 @@ enum Pc {
     Idle { until: Option<UnixTime> },
     /// About to compare-and-swap a lease.
     Taking(Write),
-    /// Holding the lease: about to call LINE.
-    Refreshing(Record),
+    /// Holding the lease: about to re-read, decide again and, still holding it, call LINE at
+    /// once (so the call starts within a lease of a read that showed the lease).
+    Refreshing,
+    /// Holding the lease (v2.1, count uncertain): about to list LINE's key ids.
+    Listing(Record),
+    /// About to compare-and-swap the record reconciled with LINE's listing.
+    Reconciling(Write),
     /// LINE answered token `id` (sent at `sent_at` by this clock): about to compare-and-swap
     /// `write`, if any; on losing, re-read and commit again (adopt).
     Committing {
@@ -97,6 +106,7 @@ enum Pc {
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 struct Proc {
     pc: Pc,
+    /// Drawn anew at a restart and for every fetch that took a lease: the owner id.
     incarnation: u8,
 }
 
@@ -106,11 +116,14 @@ struct State {
     version: u64,
     body: Option<String>,
     procs: [Proc; PROCS],
-    /// LINE's tokens: true expiry (seconds) of token `i`.
-    tokens: Vec<u64>,
+    /// LINE's tokens: true expiry (seconds) of token `i`, and the owner id that asked for it.
+    tokens: Vec<(u64, OwnerId)>,
     crashes: u8,
     failures: u8,
     wipes: u8,
+    failovers: u8,
+    /// The store before its last write, which a failover to a lagging replica brings back.
+    previous: Option<(u64, Option<String>)>,
     /// The versions commits were fenced on since the last wipe (property 1).
     commits: Vec<u64>,
 }
@@ -129,6 +142,8 @@ impl State {
             crashes: 0,
             failures: 0,
             wipes: 0,
+            failovers: 0,
+            previous: None,
             commits: Vec::new(),
         }
     }
@@ -142,11 +157,15 @@ impl State {
     }
 
     fn read(&self, p: usize, config: &StoreConfig) -> Record {
+        self.read_at(self.now(p), config)
+    }
+
+    fn read_at(&self, now: UnixTime, config: &StoreConfig) -> Record {
         thread_local! {
             /// Decoding is pure: remember it (the model reads the same bodies millions of times).
             static DECODED: std::cell::RefCell<HashMap<ReadKey, Record>> = Default::default();
         }
-        let key = (self.version, self.body.clone(), self.now(p));
+        let key = (self.version, self.body.clone(), now);
         DECODED.with(|d| {
             d.borrow_mut()
                 .entry(key)
@@ -154,9 +173,10 @@ impl State {
                     Record::from_store(
                         self.version,
                         self.body.as_deref().map(str::as_bytes),
-                        self.now(p),
+                        now,
                         config,
                     )
+                    .expect("the model's bodies are its own channel's")
                     .0
                 })
                 .clone()
@@ -205,9 +225,57 @@ impl State {
         if before.token().is_some() && after.token().is_none() {
             return Err("a write dropped the shared token".into());
         }
+        self.previous = Some((self.version, self.body.clone()));
         self.version = new;
         self.body = Some(write.body());
+        self.check_count(config)?;
         Ok(true)
+    }
+
+    /// Tokens LINE holds that have not expired, in true time.
+    fn live(&self) -> impl Iterator<Item = (usize, &(u64, OwnerId))> {
+        self.tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, (expiry, _))| *expiry > self.time)
+    }
+
+    /// Properties 4 and 5: LINE never holds more live tokens than the budget, and the record
+    /// lists every live token or counts it tentatively for the process that asked for it
+    /// (unless it says its count is uncertain: new, wiped, or taken over before a listing).
+    fn check_count(&self, config: &StoreConfig) -> Result<(), String> {
+        let budget = config.budget().unwrap_or(usize::MAX);
+        let live = self.live().count();
+        if live > budget {
+            return Err(format!("{live} tokens live at LINE, budget {budget}"));
+        }
+        let record = self.read_at(UnixTime::from_secs(self.time), config);
+        if record.is_uncertain() {
+            return Ok(());
+        }
+        // Per process: its live tokens the record does not list <= its tentative entries.
+        let mut unlisted: HashMap<OwnerId, (usize, usize)> = HashMap::new();
+        for (id, (_, owner)) in self.live() {
+            let kid = format!("k{id}");
+            if !record
+                .issued()
+                .iter()
+                .any(|e| e.key_id.as_deref() == Some(kid.as_str()))
+            {
+                unlisted.entry(*owner).or_default().0 += 1;
+            }
+        }
+        for e in record.issued() {
+            if let Some(owner) = e.tentative {
+                unlisted.entry(owner).or_default().1 += 1;
+            }
+        }
+        match unlisted.iter().find(|(_, (live, counted))| live > counted) {
+            Some((owner, (live, counted))) => Err(format!(
+                "{live} live tokens of {owner} unlisted, {counted} counted tentatively"
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The property checked whenever a process serves a token.
@@ -216,7 +284,7 @@ impl State {
             .trim_start_matches('t')
             .parse()
             .map_err(|_| "foreign token")?;
-        let expiry = self.tokens.get(id).ok_or("unknown token")?;
+        let (expiry, _) = self.tokens.get(id).ok_or("unknown token")?;
         if self.time >= *expiry {
             return Err(format!(
                 "token {id} served at {} past its expiry {expiry}",
@@ -226,12 +294,12 @@ impl State {
         Ok(())
     }
 
-    /// Process `p` takes one step. `line_ok` picks LINE's answer when it calls LINE. Returns
+    /// Process `p` takes one step. `line` picks LINE's answer when it calls LINE. Returns
     /// the new state and whether the step served a token.
     fn step(
         &self,
         p: usize,
-        line_ok: bool,
+        line: Line,
         config: &StoreConfig,
     ) -> Result<Option<(State, bool)>, String> {
         let mut s = self.clone();
@@ -254,10 +322,41 @@ impl State {
                     Pc::Idle { until: None }
                 }
             }
-            Pc::Refreshing(held) => {
-                if line_ok {
+            Pc::Listing(held) => {
+                // LINE lists the key ids of its live tokens, as of now.
+                let kids: Vec<String> = self.live().map(|(id, _)| format!("k{id}")).collect();
+                match held.reconcile(now, me, &kids, config) {
+                    Some(w) => Pc::Reconciling(w),
+                    None => return Err("a holder could not reconcile".into()),
+                }
+            }
+            Pc::Reconciling(w) => {
+                if s.cas(w, config, false)? {
+                    self.follow(w.record(), now, me, config, &mut served)?
+                } else {
+                    Pc::Idle { until: None }
+                }
+            }
+            Pc::Refreshing => {
+                let held = self.read(p, config);
+                let lease_until = match decide(&held, now, me, config) {
+                    Decision::Refresh { lease_until } => lease_until,
+                    // The lease was lost (wiped, failed over, taken over) or is not needed.
+                    _ => {
+                        let next = self.follow(&held, now, me, config, &mut served)?;
+                        s.procs[p].pc = next;
+                        return Ok(Some((s, served)));
+                    }
+                };
+                if now >= call_deadline(lease_until, config) {
+                    // Too late to call LINE within the lease: give it back, nothing sent.
+                    match held.release(now, me, Failure::not_sent(), config) {
+                        Some(w) => Pc::Releasing(w),
+                        None => return Err("a holder could not release".into()),
+                    }
+                } else if line == Line::Issues {
                     let id = s.tokens.len() as u32;
-                    s.tokens.push(self.time + LIFETIME);
+                    s.tokens.push((self.time + LIFETIME, me));
                     match held.commit(now, me, now, &issued(id), config) {
                         Some(write) => Pc::Committing {
                             write,
@@ -272,9 +371,12 @@ impl State {
                         return Ok(None);
                     }
                     s.failures += 1;
-                    let failure = Failure {
-                        retryable: true,
-                        status: Some(500),
+                    let failure = if line == Line::Ambiguous {
+                        // The call timed out, but LINE issued.
+                        s.tokens.push((self.time + LIFETIME, me));
+                        Failure::unanswered()
+                    } else {
+                        Failure::answered(500)
                     };
                     match held.release(now, me, failure, config) {
                         Some(w) => Pc::Releasing(w),
@@ -321,6 +423,15 @@ impl State {
                 Pc::Idle { until: None }
             }
         };
+        // A fetch that took a lease ends here: the next one draws a new owner id, so a lease
+        // of this one that a failover brings back is not mistaken for the next one's.
+        let ended = matches!(
+            self.procs[p].pc,
+            Pc::Committing { .. } | Pc::Recommit { .. } | Pc::Releasing(_)
+        );
+        if ended && matches!(next, Pc::Idle { .. }) {
+            s.procs[p].incarnation += 1;
+        }
         s.procs[p].pc = next;
         Ok(Some((s, served)))
     }
@@ -349,7 +460,8 @@ impl State {
                 }
             }
             Decision::TakeLease(w) => Pc::Taking(w),
-            Decision::Refresh { .. } => Pc::Refreshing(record.clone()),
+            Decision::Refresh { .. } => Pc::Refreshing,
+            Decision::ListKeys { .. } => Pc::Listing(record.clone()),
         })
     }
 
@@ -357,11 +469,11 @@ impl State {
     fn successors(&self, config: &StoreConfig) -> Result<Vec<State>, String> {
         let mut out = Vec::new();
         for p in 0..PROCS {
-            for line_ok in [true, false] {
-                if !line_ok && !matches!(self.procs[p].pc, Pc::Refreshing(_)) {
+            for line in [Line::Issues, Line::Fails, Line::Ambiguous] {
+                if line != Line::Issues && !matches!(self.procs[p].pc, Pc::Refreshing) {
                     continue;
                 }
-                if let Some((s, _)) = self.step(p, line_ok, config)? {
+                if let Some((s, _)) = self.step(p, line, config)? {
                     out.push(s);
                 }
             }
@@ -378,7 +490,20 @@ impl State {
         if self.time < START + HORIZON {
             let mut s = self.clone();
             s.time += TICK;
+            s.check_count(config)?;
             out.push(s);
+        }
+        if self.failovers < MAX_FAILOVERS {
+            if let Some((version, body)) = &self.previous {
+                // A replica that missed the last write is promoted.
+                let mut s = self.clone();
+                s.failovers += 1;
+                s.version = *version;
+                s.body = body.clone();
+                s.previous = None;
+                s.commits.clear();
+                out.push(s);
+            }
         }
         if self.wipes < MAX_WIPES && self.body.is_some() {
             let mut s = self.clone();
@@ -398,7 +523,11 @@ impl State {
     fn solo(&self, p: usize, config: &StoreConfig, bound: u64) -> Result<u64, String> {
         let mut s = self.clone();
         for _ in 0..200 {
-            match s.step(p, true, config)? {
+            let before = format!("{:?} at {} store {:?}", s.procs[p].pc, s.time, s.body);
+            match s
+                .step(p, Line::Issues, config)
+                .map_err(|e| format!("{e}\nafter a step from {before}"))?
+            {
                 Some((next, served)) => {
                     s = next;
                     if served {
@@ -415,6 +544,17 @@ impl State {
     }
 }
 
+/// What LINE does with a refresh.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Line {
+    /// Issues a token and answers.
+    Issues,
+    /// Answers 500, issues nothing.
+    Fails,
+    /// Issues a token, but the answer never arrives (a timeout).
+    Ambiguous,
+}
+
 fn issued(id: u32) -> IssuedToken {
     serde_json::from_value(serde_json::json!({
         "access_token": format!("t{id}"),
@@ -427,9 +567,11 @@ fn issued(id: u32) -> IssuedToken {
 #[test]
 fn three_processes_with_crashes_skew_and_late_writes() {
     let config = config();
-    // The liveness bound: a frozen holder's lease (4 s) seen through the clock skew (2 x 2 s),
-    // a backoff (2 s), one re-read (1 s), and the steps of one refresh.
-    let bound = 4 + 4 + 2 + 1 + 2;
+    // The liveness bound: a frozen holder's lease on a wiped record (4 s, plus 4 + 2 s for
+    // lost calls to end) seen through the clock skew (2 x 1 s), a backoff (2 s), one re-read
+    // (1 s), the wait for lost calls to end under its own lease (6 s), and the steps of one
+    // refresh.
+    let bound = 10 + 2 + 2 + 1 + 6 + 2;
     let depth_limit = std::env::var("STORE_MODEL_DEPTH")
         .ok()
         .and_then(|d| d.parse().ok())

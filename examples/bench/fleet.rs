@@ -28,7 +28,8 @@ pub(crate) fn fleet_store(budget: Duration) {
         .commit(now, me, now, &token, &config)
         .expect("the holder commits");
     let body = commit.body();
-    let (record, _) = Record::from_store(commit.new_version(), Some(body.as_bytes()), now, &config);
+    let (record, _) = Record::from_store(commit.new_version(), Some(body.as_bytes()), now, &config)
+        .expect("the fleet's own record");
     let hit = time(budget, || {
         matches!(
             decide(&record, now, OwnerId::new(8), &config),
@@ -53,10 +54,11 @@ pub(crate) fn fleet_store(budget: Duration) {
         return;
     };
     let fetch = |store: &mut redis_store::RedisStore| {
-        redis_store::fetch(store, &config, me, Duration::from_secs(1), || {
-            Ok::<_, (store::Failure, ())>(token.clone())
-        })
-        .is_ok()
+        let mut line = redis_store::Line(
+            |_| Ok::<_, (store::Failure, ())>(token.clone()),
+            |_| Ok(Vec::new()),
+        );
+        redis_store::fetch(store, &config, me, Duration::from_secs(1), &mut line).is_ok()
     };
     let before = store.round_trips;
     assert!(fetch(&mut store), "the first fetch issues");
@@ -69,7 +71,7 @@ pub(crate) fn fleet_store(budget: Duration) {
     }
     let per_hit = start.elapsed() / hits as u32;
     let trips = (store.round_trips - before) as f64 / hits as f64;
-    println!("first fetch (take, issue, commit) {miss} round trips");
+    println!("first fetch (read, take, read, issue, read, commit) {miss} round trips");
     println!("token fetch on a hit (loopback Redis) {:>8}", fmt(per_hit));
     println!("store_round_trips_per_hit: {trips:.2}");
 }

@@ -4,28 +4,37 @@
 //!
 //! ```text
 //! key  = PREFIX:CHANNEL_ID:KIND        e.g. line-token:1234567890:stateless
-//! HMGET key version record             read: the version ("0" when absent) and the body
-//! EVAL CAS_SCRIPT 1 key expected new body   write: 1 if applied, 0 if another version is there
+//! EVAL READ_SCRIPT 1 key 65536          read: TIME, the version and the body (unless > 64 KiB)
+//! EVAL CAS_SCRIPT 1 key expected new body keep_ms   write: 1 if applied, 0 if not; PEXPIRE
 //! ```
 
 use std::time::{Duration, SystemTime};
 
 use line_channel_token::rand_core::TryRng;
 use line_channel_token::store::{
-    decide, Decision, Failure, OwnerId, Record, StoreConfig, StoredToken, Wait, WaitReason, Write,
+    self, Body, DriveError, Failure, Fetched, Outcome, OwnerId, Read, RecordError, Refresher,
+    StoreConfig, Wait, Write, MAX_RECORD_LEN,
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
-/// The compare-and-swap. Versions are compared as strings: Lua numbers are doubles and would
-/// round large versions.
+/// The read, in one round trip: the store's time, the version and, unless it is larger than
+/// ARGV[1] bytes, the body (so a planted huge value is never transferred).
+pub const READ_SCRIPT: &str = "\
+local t = redis.call('TIME')
+local v = redis.call('HGET', KEYS[1], 'version')
+local len = redis.call('HSTRLEN', KEYS[1], 'record')
+local body = false
+if len <= tonumber(ARGV[1]) then body = redis.call('HGET', KEYS[1], 'record') end
+return {t[1], t[2], v, body, len}";
+
+/// The compare-and-swap, which also sets the key's expiry (ARGV[4] ms). Versions are compared
+/// as strings: Lua numbers are doubles and would round large versions.
 pub const CAS_SCRIPT: &str = "\
 local current = redis.call('HGET', KEYS[1], 'version') or '0'
 if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1";
-
-/// A fleet backoff this short is waited out; a longer one is reported to the caller.
-const SHORT_BACKOFF: Duration = Duration::from_secs(5);
 
 /// How long to wait for Redis to connect or answer before calling it unreachable.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
@@ -114,13 +123,16 @@ impl RedisStore {
         })
     }
 
-    /// The version (0 when the key is absent) and the body: one round trip.
-    pub fn read(&mut self) -> redis::RedisResult<(u64, Option<Vec<u8>>)> {
+    /// The store's time, the version (0 when the key is absent) and the body, bounded to
+    /// 64 KiB: one round trip.
+    pub fn read(&mut self) -> redis::RedisResult<Read> {
         self.round_trips += 1;
-        let (version, body): (Option<String>, Option<Vec<u8>>) = redis::cmd("HMGET")
+        type Reply = (u64, u64, Option<String>, Option<Vec<u8>>, usize);
+        let (secs, micros, version, body, len): Reply = redis::cmd("EVAL")
+            .arg(READ_SCRIPT)
+            .arg(1)
             .arg(&self.key)
-            .arg("version")
-            .arg("record")
+            .arg(MAX_RECORD_LEN)
             .query(&mut self.connection)?;
         let version = match version {
             None => 0,
@@ -134,12 +146,23 @@ impl RedisStore {
                 ))
             })?,
         };
-        Ok((version, body))
+        let body = match body {
+            _ if len > MAX_RECORD_LEN => Body::TooLarge(len),
+            Some(bytes) => Body::Present(bytes),
+            None if version == 0 => Body::Absent,
+            None => Body::Present(Vec::new()),
+        };
+        let now = UnixTime::from_millis(secs.saturating_mul(1000).saturating_add(micros / 1000));
+        Ok(Read { now, version, body })
     }
 
-    /// Runs a compare-and-swap write: `true` if it applied. One round trip.
+    /// Runs a compare-and-swap write and sets the key's expiry: `true` if it applied. One
+    /// round trip.
     pub fn cas(&mut self, write: &Write) -> redis::RedisResult<bool> {
         self.round_trips += 1;
+        let keep_ms = u64::try_from(write.keep_for().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
         let applied: i64 = redis::cmd("EVAL")
             .arg(CAS_SCRIPT)
             .arg(1)
@@ -147,8 +170,19 @@ impl RedisStore {
             .arg(write.expected_version().to_string())
             .arg(write.new_version().to_string())
             .arg(write.body())
+            .arg(keep_ms)
             .query(&mut self.connection)?;
         Ok(applied == 1)
+    }
+}
+
+impl store::Store for RedisStore {
+    type Error = redis::RedisError;
+    fn read(&mut self) -> redis::RedisResult<Read> {
+        RedisStore::read(self)
+    }
+    fn swap(&mut self, write: &Write) -> redis::RedisResult<bool> {
+        self.cas(write)
     }
 }
 
@@ -159,8 +193,29 @@ pub enum FetchError<E> {
     Store(redis::RedisError),
     /// This process refreshed, and LINE (or the way to it) failed.
     Issue(E),
-    /// Another process's refresh failed; the fleet backs off until `wait.until`.
+    /// The fleet waits (another process refreshes, a backoff, the budget) until `wait.until`.
     Wait(Wait),
+    /// The key holds another channel's or kind's record, or one too large.
+    Refused(RecordError),
+    /// The fetch ended some other way (a protocol error of this adapter).
+    Other(String),
+}
+
+/// The calls to LINE as two closures: `issue` and, for v2.1, `key_ids`.
+pub struct Line<I, K>(pub I, pub K);
+
+impl<E, I, K> Refresher for Line<I, K>
+where
+    I: FnMut(Duration) -> Result<IssuedToken, (Failure, E)>,
+    K: FnMut(Duration) -> Result<Vec<String>, (Failure, E)>,
+{
+    type Error = E;
+    fn issue(&mut self, timeout: Duration) -> Result<IssuedToken, (Failure, E)> {
+        (self.0)(timeout)
+    }
+    fn key_ids(&mut self, timeout: Duration) -> Result<Vec<String>, (Failure, E)> {
+        (self.1)(timeout)
+    }
 }
 
 /// The wall clock.
@@ -182,73 +237,26 @@ pub fn new_owner() -> OwnerId {
     OwnerId::new(random)
 }
 
-/// Gets a token through the store: reads, decides, waits while another process refreshes (at
-/// most `max_wait` in all) or through a backoff of at most 5 s, takes the lease and refreshes
-/// with `issue` when it is this process's turn. `issue` gets the send time and answers LINE's token, or a failure to share
-/// with the fleet plus this process's own error.
+/// Gets a token through the store with the library's driver (`store::drive`): every decision
+/// on Redis's `TIME`, another process's refresh sat out for at most `max_wait`, and this
+/// process's calls to LINE bounded by its lease.
 pub fn fetch<E>(
     store: &mut RedisStore,
     config: &StoreConfig,
     me: OwnerId,
     max_wait: Duration,
-    mut issue: impl FnMut() -> Result<IssuedToken, (Failure, E)>,
-) -> Result<StoredToken, FetchError<E>> {
-    let give_up = clock() + max_wait;
-    loop {
-        let (version, body) = store.read().map_err(FetchError::Store)?;
-        let now = clock();
-        let (record, _) = Record::from_store(version, body.as_deref(), now, config);
-        let held = match decide(&record, now, me, config) {
-            Decision::Serve(token) => return Ok(token.clone()),
-            Decision::Wait(wait) => {
-                // Sit out another process's refresh (up to `max_wait`) and a short backoff;
-                // report anything longer.
-                let bound = match wait.reason {
-                    WaitReason::Refreshing { .. } => give_up,
-                    _ => give_up.min(now + SHORT_BACKOFF),
-                };
-                if wait.until > bound {
-                    return Err(FetchError::Wait(wait));
-                }
-                std::thread::sleep(wait.until - now);
-                continue;
-            }
-            Decision::TakeLease(write) => {
-                if !store.cas(&write).map_err(FetchError::Store)? {
-                    continue;
-                }
-                write.into_record()
-            }
-            Decision::Refresh { .. } => record,
-        };
-        let sent_at = clock();
-        match issue() {
-            Ok(token) => {
-                let mut current = held;
-                while let Some(write) = current.commit(clock(), me, sent_at, &token, config) {
-                    if store.cas(&write).map_err(FetchError::Store)? {
-                        // Usually served from what was just written, with no re-read.
-                        if let Decision::Serve(token) = decide(write.record(), clock(), me, config)
-                        {
-                            return Ok(token.clone());
-                        }
-                        break;
-                    }
-                    let (version, body) = store.read().map_err(FetchError::Store)?;
-                    current = Record::from_store(version, body.as_deref(), clock(), config).0;
-                }
-            }
-            Err((failure, error)) => {
-                if let Some(write) = held.release(clock(), me, failure, config) {
-                    store.cas(&write).map_err(FetchError::Store)?;
-                }
-                return match held.usable_token(clock(), config) {
-                    Some(token) => Ok(token.clone()),
-                    None => Err(FetchError::Issue(error)),
-                };
-            }
-        }
-    }
+    line: &mut impl Refresher<Error = E>,
+) -> Result<Fetched, FetchError<E>> {
+    store::drive(store, line, config, me, max_wait, clock, std::thread::sleep).map_err(
+        |e| match e {
+            DriveError::Store(e) => FetchError::Store(e),
+            DriveError::Refresh(_, e) => FetchError::Issue(e),
+            DriveError::Ended(Outcome::Wait(w)) => FetchError::Wait(w),
+            DriveError::Ended(Outcome::Refused(r)) => FetchError::Refused(r),
+            DriveError::Ended(other) => FetchError::Other(format!("{other:?}")),
+            _ => FetchError::Other("the fetch ended without a token".into()),
+        },
+    )
 }
 
 /// Whether a Redis error means "not reachable now" (worth retrying) rather than a key that

@@ -91,7 +91,9 @@ fn relay(client: TcpStream, upstream: SocketAddr, counters: &Counters) -> std::i
     let mut to_server = server;
     while let Some((head, body)) = read_message(&mut from_client)? {
         let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
-        let issuing = ISSUE_PATHS.iter().any(|p| path.starts_with(p));
+        // Exactly an issuing path: `/oauth2/v2.1/tokens/kid` (the listing) issues nothing.
+        let route = path.split('?').next().unwrap_or_default();
+        let issuing = ISSUE_PATHS.contains(&route);
         if issuing && counters.stall.load(Ordering::SeqCst) {
             counters.stalled.fetch_add(1, Ordering::SeqCst);
             // No answer until the caller gives up or is killed (it closes the connection).

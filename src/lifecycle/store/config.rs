@@ -40,6 +40,56 @@ impl fmt::Display for OwnerId {
     }
 }
 
+/// Which credential a process refreshes with, as a fingerprint: a refusal (a wrong channel
+/// secret, a revoked key) pauses only the processes holding the same credential, so one
+/// misconfigured process cannot stop a fleet whose other processes hold a good one.
+///
+/// The fingerprint is the first 8 bytes of SHA-256 over what the caller passes: pass the
+/// signing key's `kid` and channel ID, or the channel secret itself (it is hashed, never kept).
+///
+/// ```
+/// use line_channel_token::store::CredentialId;
+/// assert_eq!(CredentialId::of(b"kid-1"), CredentialId::of(b"kid-1"));
+/// assert_ne!(CredentialId::of(b"kid-1"), CredentialId::of(b"kid-2"));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct CredentialId(u64);
+
+impl CredentialId {
+    /// The fingerprint of `credential` (hashed: the bytes are not kept).
+    pub fn of(credential: &[u8]) -> CredentialId {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(credential);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        CredentialId(u64::from_be_bytes(first))
+    }
+}
+
+/// The longest channel ID a record may name.
+const MAX_CHANNEL_LEN: usize = 64;
+
+/// A channel ID held inline, so the configuration stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Channel {
+    bytes: [u8; MAX_CHANNEL_LEN],
+    len: u8,
+}
+
+impl Channel {
+    fn as_str(&self) -> &str {
+        // Built from printable ASCII only.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// Why a [`StoreConfig`] could not be built. The message says which value to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -49,13 +99,16 @@ pub enum ConfigError {
     NotIssuable(TokenKind),
     /// The token lifetime is zero, or longer than LINE issues for this kind.
     Lifetime(Duration),
-    /// The lease is shorter than one second or longer than ten minutes.
+    /// The lease is shorter than one second, longer than ten minutes, or not longer than
+    /// twice the clock skew (a holder must end its call to LINE that long before the lease).
     Lease(Duration),
     /// The budget is zero or above LINE's cap of 30 active tokens.
     Budget(usize),
     /// The windows do not nest: `2 * clock_skew <= min_remaining < refresh_before < lifetime`
     /// must hold.
     Windows,
+    /// The channel ID is empty, longer than 64 bytes or not printable ASCII.
+    Channel,
 }
 
 impl fmt::Display for ConfigError {
@@ -72,7 +125,7 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::Lease(d) => write!(
                 f,
-                "lease {} ms is outside 1 s ..= 600 s; use a lease longer than one refresh round trip",
+                "lease {} ms is outside 1 s ..= 600 s or not above twice the clock skew; use a lease longer than one refresh round trip",
                 d.as_millis()
             ),
             ConfigError::Budget(n) => write!(
@@ -81,6 +134,9 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::Windows => f.write_str(
                 "the margins do not nest: need 2 x clock skew <= minimum remaining < refresh-before < lifetime",
+            ),
+            ConfigError::Channel => f.write_str(
+                "the channel ID must be 1 to 64 printable ASCII characters, as in the LINE Developers Console",
             ),
         }
     }
@@ -112,6 +168,8 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreConfig {
     kind: TokenKind,
+    channel: Option<Channel>,
+    credential: Option<CredentialId>,
     lifetime: Duration,
     lease: Duration,
     refresh_before: Duration,
@@ -145,6 +203,8 @@ impl StoreConfig {
         }
         let config = StoreConfig {
             kind,
+            channel: None,
+            credential: None,
             lifetime,
             lease: Duration::from_secs(30),
             refresh_before: (lifetime / 3)
@@ -168,7 +228,9 @@ impl StoreConfig {
     }
 
     fn checked(self) -> Result<StoreConfig, ConfigError> {
-        if !(MIN_LEASE..=MAX_LEASE).contains(&self.lease) {
+        // A holder calls LINE only until twice the skew before its lease ends.
+        let callable = self.lease > self.clock_skew.saturating_mul(2);
+        if !(MIN_LEASE..=MAX_LEASE).contains(&self.lease) || !callable {
             return Err(ConfigError::Lease(self.lease));
         }
         let cap = match self.kind {
@@ -185,6 +247,38 @@ impl StoreConfig {
             return Err(ConfigError::Windows);
         }
         Ok(self)
+    }
+
+    /// Binds records to the channel `channel_id`: they name it, and a record naming another
+    /// channel (copied under the wrong key) is refused by [`Record::from_store`] instead of
+    /// served. Every fleet should set it.
+    ///
+    /// [`Record::from_store`]: super::Record::from_store
+    ///
+    /// # Errors
+    /// [`ConfigError::Channel`] for an empty, over-long or non-printable ID.
+    pub fn with_channel(self, channel_id: &str) -> Result<StoreConfig, ConfigError> {
+        let printable = channel_id.bytes().all(|b| b.is_ascii_graphic());
+        if channel_id.is_empty() || channel_id.len() > MAX_CHANNEL_LEN || !printable {
+            return Err(ConfigError::Channel);
+        }
+        let mut bytes = [0u8; MAX_CHANNEL_LEN];
+        bytes[..channel_id.len()].copy_from_slice(channel_id.as_bytes());
+        let len = u8::try_from(channel_id.len()).map_err(|_| ConfigError::Channel)?;
+        Ok(StoreConfig {
+            channel: Some(Channel { bytes, len }),
+            ..self
+        })
+    }
+
+    /// The credential this process refreshes with: a refusal it gets pauses only processes
+    /// with the same credential, and one recorded by another credential does not pause it.
+    /// Without one, every refusal pauses every process.
+    pub fn with_credential(self, credential: CredentialId) -> StoreConfig {
+        StoreConfig {
+            credential: Some(credential),
+            ..self
+        }
     }
 
     /// The lease bound: how long a process may refresh before another may take over.
@@ -255,6 +349,14 @@ impl StoreConfig {
     /// The token kind.
     pub const fn kind(&self) -> TokenKind {
         self.kind
+    }
+    /// The channel records are bound to, if set.
+    pub fn channel(&self) -> Option<&str> {
+        self.channel.as_ref().map(Channel::as_str)
+    }
+    /// This process's credential, if set.
+    pub const fn credential(&self) -> Option<CredentialId> {
+        self.credential
     }
     /// The expected token lifetime.
     pub const fn lifetime(&self) -> Duration {
