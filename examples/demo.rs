@@ -5,11 +5,6 @@
 //! real HTTP (ureq), hit an error, keep a token warm with the cache's driver across an hour
 //! of simulated time, and rotate v2.1 tokens without downtime. One function per section.
 
-#[path = "support/http_server.rs"]
-mod http_server;
-#[path = "support/transport.rs"]
-mod transport;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +13,7 @@ use line_channel_token::cache::{drive, Credentials, Event, TokenCache};
 use line_channel_token::emulator::Emulator;
 use line_channel_token::rotation::{plan, reconcile, RotationPolicy, Step, V21Record};
 use line_channel_token::*;
+use support::{http_server, transport};
 
 const CHANNEL: &str = "1234567890";
 const SECRET: &str = "demo-channel-secret";

@@ -122,7 +122,8 @@
 //! ## Testing without LINE
 //!
 //! With the `emulator` feature, `emulator::Emulator` answers requests as LINE does, limits
-//! and error bodies included; `examples/line-emulator.rs` serves it on 127.0.0.1. The
+//! and error bodies included; the `line-emulator` program (`examples/line-token`) serves it on
+//! 127.0.0.1. The
 //! emulator's machinery (JWT decoding and verification: `Jwt`, `JwtError`) is public only
 //! with that feature.
 //!

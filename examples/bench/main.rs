@@ -10,8 +10,8 @@
 //! `sign_overhead_vs_rsa: X.XX` (our `SigningKey::sign_rs256` against raw `rsa` on the same key,
 //! bytes and RNG) and `sign_vs_openssl: X.XX` (against `openssl speed -elapsed rsa2048`).
 //! The shared cache prints `shared_cache_wake_worst_ms` (goal <= 250).
-//! The fleet store prints `store_decide_hit_ns` (goal <= 1000) and, with a `redis-server` on
-//! PATH, `store_round_trips_per_hit` (goal 1).
+//! The fleet store prints `store_decide_hit_ns` (goal <= 1000); its Redis round trips per hit
+//! (goal 1) are the line-token package's `store_round_trips` example.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -23,10 +23,6 @@ use line_channel_token::*;
 mod fleet;
 mod lifecycle;
 mod signing;
-
-#[path = "../support/redis_store.rs"]
-#[allow(dead_code)] // the benchmark uses the read path only
-mod redis_store;
 
 use fleet::fleet_store;
 use lifecycle::{cache_figures, pool_figures, shared_cache_wake};

@@ -4,7 +4,7 @@
 //! `http::Response` LINE would: the same paths, bodies, limits and error shapes (as LINE
 //! documents them at <https://developers.line.biz/en/reference/messaging-api/#channel-access-token>).
 //! All state is in the value; there is no clock, socket or thread. Serve it over HTTP with
-//! `examples/line-emulator.rs`, or call it in-process.
+//! the `line-emulator` program (`examples/line-token`), or call it in-process.
 //!
 //! ```
 //! use line_channel_token::emulator::Emulator;

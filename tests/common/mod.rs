@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: scratch directories and external tools.
+//! Helpers shared by the library's integration tests: scratch directories and external tools.
+//! (The tests of the `line-token` and `line-emulator` programs are in examples/line-token.)
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -42,31 +43,6 @@ impl Drop for Scratch {
     }
 }
 
-/// A loopback address where nothing listens and, while this is held, nothing can start to:
-/// connections to it are refused at once. A port bound and closed again is no such address:
-/// the next server any test starts may be given it, and answer.
-///
-/// The port is held by a listener on 127.0.0.1, which keeps any other socket from listening
-/// on it there or on all addresses; the address given out is 127.0.0.2 (Linux routes all of
-/// 127.0.0.0/8 to loopback), where the holder does not listen. A client there connects from
-/// 127.0.0.1, so it cannot connect to itself either. (Where only 127.0.0.1 is configured, as
-/// on macOS, the connection times out instead: slower, and as unreachable.)
-pub struct DeadPort {
-    _held: std::net::TcpListener,
-    pub port: u16,
-}
-
-impl DeadPort {
-    pub fn new() -> DeadPort {
-        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = held.local_addr().unwrap().port();
-        DeadPort { _held: held, port }
-    }
-
-    /// The host to give with [`DeadPort::port`].
-    pub const HOST: &'static str = "127.0.0.2";
-}
-
 /// Runs a command, panicking with its stderr if it fails; returns stdout.
 pub fn run(cmd: &mut Command) -> Vec<u8> {
     let out = cmd
@@ -106,104 +82,8 @@ pub fn python_with(modules: &[&str]) -> Option<&'static str> {
 pub const PYJWT_DOCS_KEY: &str = include_str!("../keys/line-docs-pyjwt.jwk.json");
 pub const NODE_JOSE_DOCS_KEY: &str = include_str!("../keys/line-docs-node-jose.jwk.json");
 
-/// The path of an example binary, building it if this test run did not.
-pub fn example_bin(name: &str) -> PathBuf {
-    // This test is TARGET/PROFILE/deps/NAME-HASH: build the example into TARGET/PROFILE, with
-    // the same profile and target directory (`cargo test --release`, `--target-dir`).
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let target_dir = profile_dir.parent().unwrap();
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
-    // Build once per test process, always: a binary left by an earlier build may be stale
-    // (`cargo test --test X` does not rebuild examples), and testing it would test old code.
-    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if !built.iter().any(|b| b == name) {
-        let mut cargo = Command::new(env!("CARGO"));
-        // Without what cargo sets for this test process only: ring's build script tracks
-        // CARGO_MANIFEST_DIR, so with it every build here rebuilt ring, rustls, ureq and the
-        // example (about 10 s), and the next `cargo build` outside rebuilt them back.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if key.starts_with("CARGO_PKG_")
-                || key.starts_with("CARGO_MANIFEST_")
-                || matches!(
-                    &*key,
-                    "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR"
-                )
-            {
-                cargo.env_remove(&*key);
-            }
-        }
-        let args = ["build", "--example", name, "--profile", profile];
-        run(cargo.args(args).arg("--target-dir").arg(target_dir));
-        built.push(name.to_owned());
-    }
-    profile_dir.join("examples").join(name)
-}
-
-/// A running `line-emulator`, killed on drop.
-pub struct EmulatorProcess {
-    child: std::process::Child,
-    pub base: String,
-    /// The JSON lines it printed at start (one per registered key or long-lived token).
-    pub lines: Vec<serde_json::Value>,
-}
-
-impl EmulatorProcess {
-    pub fn start(args: &[&str]) -> EmulatorProcess {
-        use std::io::BufRead;
-        let mut child = Command::new(example_bin("line-emulator"))
-            .args(["--port", "0"])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let first = stderr
-            .lines()
-            .next()
-            .expect("line-emulator printed nothing")
-            .unwrap();
-        let base = first
-            .strip_prefix("line-emulator: listening on ")
-            .unwrap_or_else(|| panic!("line-emulator: {first}"))
-            .to_owned();
-        // The JSON lines are printed before the listening line.
-        let mut lines = Vec::new();
-        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let expected = args.iter().filter(|a| **a == "--public-key").count()
-            + if args.contains(&"--long-lived") {
-                args.iter().filter(|a| **a == "--channel").count()
-            } else {
-                0
-            };
-        for line in stdout.lines().take(expected) {
-            lines.push(serde_json::from_str(&line.unwrap()).unwrap());
-        }
-        EmulatorProcess { child, base, lines }
-    }
-}
-
-impl Drop for EmulatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[path = "../../examples/support/transport.rs"]
-pub mod transport;
-
 /// Token-cache helpers: the emulated LINE, caches and a simulated clock.
 pub mod cache;
-
-/// Running `line-token` and faking LINE for it.
-pub mod cli;
 
 /// Helpers of the wire tests.
 pub mod wire;

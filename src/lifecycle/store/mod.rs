@@ -122,7 +122,8 @@
 //! ```
 //!
 //! Versions are compared as strings, exactly (Lua numbers are doubles and would round large
-//! versions). `examples/support/redis_store.rs` is a complete adapter over the `redis` crate.
+//! versions). `examples/support/src/redis_store.rs` is a complete adapter over the `redis`
+//! crate.
 //!
 //! The budget relies on the store keeping what it acknowledged. v2.1 recovers from a wipe or
 //! a lost write by listing LINE's key ids; short-lived tokens cannot be listed, so for them

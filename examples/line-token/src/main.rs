@@ -1,7 +1,7 @@
 //! `line-token`: every LINE channel access token operation from the command line.
 //!
 //! ```text
-//! cargo run --example line-token -- --help
+//! line-token --help      # cargo install --path examples/line-token
 //! ```
 //!
 //! Exit codes (the table is `failure::EXIT_CODES`): 0 success; 1 LINE refused (a
@@ -13,7 +13,7 @@
 //! option table; `secrets.rs` where secrets come from; `scrub.rs` how they are kept in;
 //! `failure.rs` the exit codes; `net.rs` the way out to LINE; `token.rs` with
 //! `cache_file.rs` and `files.rs` the shared file cache; `fleet.rs` with
-//! `../support/redis_store.rs` the Redis store a fleet shares (`token --store`).
+//! `support::redis_store` (examples/support) the Redis store a fleet shares (`token --store`).
 
 #![forbid(unsafe_code)]
 
@@ -25,14 +25,10 @@ mod fleet;
 mod handlers;
 mod net;
 mod options;
-#[path = "../support/redis_store.rs"]
-mod redis_store;
 mod scrub;
 mod secrets;
 mod time_text;
 mod token;
-#[path = "../support/transport.rs"]
-mod transport;
 
 use std::io::Write;
 

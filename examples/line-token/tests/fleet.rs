@@ -3,21 +3,15 @@
 //! and LINE shared), against a real redis-server and `line-emulator` on 127.0.0.1.
 
 mod common;
-#[path = "common/line_front.rs"]
-mod line_front;
-#[path = "common/redis_server.rs"]
-mod redis_server;
-#[path = "../examples/support/redis_store.rs"]
-#[allow(dead_code)]
-mod redis_store;
 
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{example_bin, DeadPort, EmulatorProcess, Scratch};
-use line_front::LineFront;
-use redis_server::RedisServer;
+use common::line_front::LineFront;
+use common::redis_server::RedisServer;
+use common::{DeadPort, EmulatorProcess, Scratch, LINE_TOKEN};
+use support::redis_store;
 
 const CHANNEL: &str = "1234567890";
 const SECRET: &str = "fleet-s3cret";
@@ -37,7 +31,7 @@ impl Machine {
     }
 
     fn command(&self, base: &str, store: &str, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(example_bin("line-token"));
+        let mut cmd = Command::new(LINE_TOKEN);
         cmd.env_clear()
             .env("HOME", self.dir.path("home"))
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -343,7 +337,7 @@ fn v21_through_the_store_with_the_jwt_options_keeps_key_and_assertion_out_of_red
     let machine = Machine::new("fleetv21");
     let private = machine.dir.path("home/private.jwk.json");
     let public = machine.dir.path("home/public.jwk.json");
-    let keygen = Command::new(example_bin("line-token"))
+    let keygen = Command::new(LINE_TOKEN)
         .arg("keygen")
         .arg("--private")
         .arg(&private)

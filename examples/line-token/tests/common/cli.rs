@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::{example_bin, DeadPort, EmulatorProcess, Scratch};
+use super::{DeadPort, EmulatorProcess, Scratch, LINE_TOKEN};
 
 pub const CHANNEL: &str = "1234567890";
 pub const SECRET: &str = "cli-s3cret-0123456789abcdef";
@@ -37,7 +37,7 @@ const VARS: &[&str] = &[
 
 /// `line-token` with these arguments and only these LINE variables.
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(example_bin("line-token"));
+    let mut cmd = Command::new(LINE_TOKEN);
     cmd.args(args);
     for var in VARS {
         cmd.env_remove(var);
@@ -71,7 +71,7 @@ pub fn line_token_stdin(args: &[&str], env: &[(&str, &str)], input: &str) -> Out
 
 /// `line-token` to be run by `sh` under `umask 000`, with only these LINE variables.
 pub fn command_umask_000(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let bin = example_bin("line-token");
+    let bin = LINE_TOKEN;
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "umask 000 && exec \"$0\" \"$@\""])
         .arg(bin)

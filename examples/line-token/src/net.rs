@@ -6,7 +6,7 @@ use line_channel_token::{call, ApiBase, Endpoint};
 
 use crate::failure::{self, local, usage, Failure};
 use crate::scrub;
-use crate::transport;
+use support::transport;
 
 /// The API base and an HTTP agent.
 pub struct Net {

@@ -30,7 +30,6 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
 
 /// The wall clock.
-#[allow(dead_code)] // the demo runs on a simulated clock
 pub fn system_clock() -> Clock {
     Arc::new(|| UnixTime::from(SystemTime::now()))
 }

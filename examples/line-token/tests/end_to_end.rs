@@ -1,5 +1,5 @@
 //! Every endpoint and flow, twice: in-process against the sans-IO emulator, and over real HTTP
-//! on 127.0.0.1 with ureq against the `line-emulator` example.
+//! on 127.0.0.1 with ureq against the `line-emulator` program.
 
 mod common;
 
@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use common::*;
 use line_channel_token::emulator::Emulator;
 use line_channel_token::*;
+use support::transport;
 
 const CHANNEL: &str = "1234567890";
 const SECRET: &str = "s3cret&=+% ü";

@@ -1,20 +1,16 @@
 //! What a crafted or corrupt Redis record, or a crafted `--store` URL, does to the fleet
-//! adapter (`examples/support/redis_store.rs`): an error in bounded time, never a hang, and
+//! adapter (`support::redis_store`, examples/support): an error in bounded time, never a hang, and
 //! never a password in a message.
 
-#[path = "common/redis_server.rs"]
-#[allow(dead_code)]
-mod redis_server;
-#[path = "../examples/support/redis_store.rs"]
-#[allow(dead_code)]
-mod redis_store;
+mod common;
 
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::redis_server::RedisServer;
 use line_channel_token::store::{Failure, OwnerId, StoreConfig};
 use line_channel_token::{IssuedToken, TokenKind};
-use redis_server::RedisServer;
+use support::redis_store;
 
 /// One fetch against whatever `version` and `record` the key holds, bounded by a timeout.
 fn fetch_against(redis: &RedisServer, version: &str, record: &str) -> Result<String, String> {

@@ -1,19 +1,17 @@
 //! `line-emulator`: LINE's channel access token API, emulated, on 127.0.0.1.
 //!
 //! ```text
-//! cargo run --example line-emulator -- --port 8080 --channel 1234567890:s3cret --public-key public.jwk.json
+//! line-emulator --port 8080 --channel 1234567890:s3cret --public-key public.jwk.json
 //! ```
 //!
 //! Prints one JSON line per registered key, `{"channel_id": "...", "kid": "..."}`, then serves
 //! until killed. Point any client at `http://127.0.0.1:PORT` (e.g. `LINE_API_BASE`).
 
-#[path = "support/http_server.rs"]
-mod http_server;
-
 use std::sync::{Arc, Mutex};
 
 use line_channel_token::emulator::Emulator;
 use line_channel_token::ChannelSecret;
+use support::http_server;
 
 const HELP: &str = "\
 line-emulator: serve an emulated LINE channel access token API on 127.0.0.1

@@ -19,8 +19,8 @@ use crate::commands::Output;
 use crate::failure::{self, local, usage, Failure};
 use crate::net::Net;
 use crate::options::Options;
-use crate::redis_store::{self, clock, FetchError, RedisStore, StoreError};
 use crate::{scrub, secrets, time_text};
+use support::redis_store::{self, clock, FetchError, RedisStore, StoreError};
 
 /// How a token is issued: what `--type` and the credentials given select.
 enum Issuer {

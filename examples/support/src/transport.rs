@@ -6,14 +6,12 @@ use std::time::Duration;
 /// An agent that hands 4xx/5xx responses back instead of turning them into errors, so the
 /// crate can parse LINE's error bodies. It honours the proxy variables (`HTTPS_PROXY`,
 /// `NO_PROXY`, ...), as a client reaching LINE across the internet should.
-#[allow(dead_code)] // the demo talks to its own local server only
 pub fn agent() -> ureq::Agent {
     config().build().new_agent()
 }
 
 /// [`agent`] for a server on this machine (the demo's embedded emulator): no proxy, whatever
 /// the environment says, or a developer behind a corporate proxy would send it loopback traffic.
-#[allow(dead_code)] // line-token talks to the LINE it is given
 pub fn loopback_agent() -> ureq::Agent {
     config().proxy(None).build().new_agent()
 }
