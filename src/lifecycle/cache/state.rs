@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::events::Event;
 use super::failure::RefreshFailure;
 use super::TokenCache;
-use crate::facts::{TokenKind, MAX_TOKEN_EXP};
+use crate::facts::TokenKind;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
@@ -61,11 +61,10 @@ pub struct CacheState {
     pub last_refresh_at: Option<UnixTime>,
 }
 
-/// The longest lifetime LINE gives a token of this kind: a restored token living longer is
-/// impossible, and an answer claiming longer is capped to it (so a restart keeps it).
-pub(super) fn longest_lifetime(kind: TokenKind) -> std::time::Duration {
-    kind.fixed_lifetime().unwrap_or(MAX_TOKEN_EXP)
-}
+/// The longest lifetime LINE gives a token of this kind (the rule the fleet store applies
+/// too): a restored token living longer is impossible, and an answer claiming longer is
+/// capped to it (so a restart keeps it).
+pub(super) use crate::lifecycle::policy::longest_lifetime;
 
 impl TokenCache {
     /// The persistable state.

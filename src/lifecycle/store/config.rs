@@ -396,14 +396,17 @@ impl StoreConfig {
         self.backoff_cap.max(self.failure_pause)
     }
 
-    /// The retry delay after `failures` failures in a row.
-    pub(crate) fn backoff(&self, failures: u32, retryable: bool) -> Duration {
+    /// The retry delay after `failures` failures in a row: the cache's rule (equal jitter,
+    /// from `random`) for retryable failures, the failure pause for refusals.
+    pub(crate) fn backoff(&self, failures: u32, retryable: bool, random: u64) -> Duration {
         if !retryable {
             return self.failure_pause;
         }
-        let shift = failures.saturating_sub(1).min(20);
-        self.backoff_base
-            .saturating_mul(1u32 << shift)
-            .min(self.backoff_cap)
+        crate::lifecycle::policy::equal_jitter(
+            self.backoff_base,
+            self.backoff_cap,
+            failures,
+            random,
+        )
     }
 }

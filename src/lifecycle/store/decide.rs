@@ -3,6 +3,7 @@
 
 use super::config::{OwnerId, StoreConfig};
 use super::record::{FailureNote, IssuedEntry, Lease, Record, StoredToken, Write};
+use crate::lifecycle::policy::{capped_expiry, mix};
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
@@ -291,7 +292,8 @@ impl Record {
         let stored = StoredToken {
             access_token: token.access_token.clone(),
             issued_at: sent_at,
-            expires_at: token.expires_at(sent_at),
+            // The cache's rule: an answer claiming longer than LINE issues is capped.
+            expires_at: capped_expiry(config.kind(), sent_at, token.lifetime()),
             key_id: token.key_id.clone(),
         };
         let mut changed = false;
@@ -377,7 +379,12 @@ fn failure_note(
     FailureNote {
         count,
         at: now,
-        retry_at: now + config.backoff(count, failure.retryable),
+        retry_at: now
+            + config.backoff(
+                count,
+                failure.retryable,
+                mix(now.as_millis() ^ count as u64),
+            ),
         retryable: failure.retryable,
         status: failure.status,
         credential: if failure.retryable {

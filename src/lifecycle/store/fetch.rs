@@ -346,7 +346,11 @@ impl<'c> Fetch<'c> {
         let stored = StoredToken {
             access_token: token.access_token.clone(),
             issued_at: sent_at,
-            expires_at: token.expires_at(sent_at),
+            expires_at: crate::lifecycle::policy::capped_expiry(
+                self.config.kind(),
+                sent_at,
+                token.lifetime(),
+            ),
             key_id: token.key_id.clone(),
         };
         if stored.expires_at <= self.now || stored.access_token.expose_secret().is_empty() {

@@ -379,10 +379,7 @@ impl Record {
     }
 }
 
-/// The longest life LINE gives a token of this kind.
-fn max_lifetime(kind: TokenKind) -> Duration {
-    kind.fixed_lifetime().unwrap_or(crate::facts::MAX_TOKEN_EXP)
-}
+use crate::lifecycle::policy::longest_lifetime as max_lifetime;
 
 /// A compare-and-swap write: replace the record at `expected_version` with `record()` (at
 /// `new_version`), or do nothing if the store holds another version. Run it with your store's
