@@ -31,7 +31,9 @@ fn clock() -> impl Iterator<Item = UnixTime> {
 
 fn cache_issuances() -> u32 {
     let creds = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s"));
-    let mut cache = TokenCache::builder(ApiBase::default(), creds).seed(7).build();
+    let mut cache = TokenCache::builder(ApiBase::default(), creds)
+        .seed(7)
+        .build();
     let mut issued = 0;
     for now in clock() {
         if let Poll::Refresh(refresh) = cache.poll(now) {
