@@ -145,8 +145,8 @@ pub const COMMANDS: &[Command] = &[
         network: true,
         synopsis: "--channel-id ID (--channel-secret-file FILE|- | --kid KID --key FILE) \
                    (--cache FILE [--lock-timeout SECS] [--force-refresh] | \
-                   --store redis://HOST:PORT/DB [--store-prefix P] [--store-lease SECS] \
-                   [--store-budget N]) \
+                   --store redis[s]://HOST:PORT/DB [--store-ca FILE] [--store-prefix P] \
+                   [--store-lease SECS] [--store-budget N]) \
                    [--type TYPE] [--token-exp SECS] [--refresh-before SECS]",
         about: "print a valid access token alone, kept in --cache (one machine) or --store \
                 (a fleet, through Redis) for every process sharing it",
@@ -161,6 +161,7 @@ pub const COMMANDS: &[Command] = &[
             "cache",
             "store",
             "store-prefix",
+            "store-ca",
             "store-lease",
             "store-budget",
             "refresh-before",

@@ -53,6 +53,21 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     {
         scrub::register(password);
     }
+    // A Unix socket URL takes it as `?pass=`.
+    if let Some(query) = url.split_once('?').map(|(_, q)| q) {
+        for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+            if name == "pass" && !value.is_empty() {
+                scrub::register(value);
+            }
+        }
+    }
+    let ca = match opts.get("store-ca") {
+        Some(path) => Some(
+            std::fs::read(&path)
+                .map_err(|e| local(format!("--store-ca {}: {e}", scrub::shown(&path))))?,
+        ),
+        None => None,
+    };
     let (issuer, kind, lifetime) = issuer(opts)?;
     let config = config(opts, kind, lifetime)?
         .with_channel(channel_id(&issuer))
@@ -67,7 +82,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         ));
     }
     let key = redis_store::key(&prefix, channel_id(&issuer), kind);
-    let mut store = RedisStore::connect(&url, key).map_err(|e| match e {
+    let mut store = RedisStore::connect_with(&url, key, ca).map_err(|e| match e {
         StoreError::Url(m) => usage(m),
         StoreError::Unreachable(m) => Failure::Retry(m),
         StoreError::Refused(m) => local(m),

@@ -138,6 +138,12 @@ pub const OPTIONS: &[OptSpec] = &[
         "the Redis key prefix (default line-token); keys are PREFIX:CHANNEL_ID:TYPE",
     ),
     opt(
+        "store-ca",
+        "FILE",
+        None,
+        "with --store rediss://: trust only the CA certificates (PEM) in FILE (default: the system's, or $SSL_CERT_FILE)",
+    ),
+    opt(
         "store-lease",
         "SECS",
         None,

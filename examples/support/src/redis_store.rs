@@ -87,14 +87,36 @@ pub fn key(prefix: &str, channel_id: &str, kind: TokenKind) -> String {
     format!("{prefix}:{channel_id}:{kind}")
 }
 
+/// The URL schemes `--store` takes.
+pub const SCHEMES: &str =
+    "redis://[USER:PASSWORD@]HOST:PORT/DB, rediss:// (TLS), redis+unix:///PATH or unix:///PATH";
+
 impl RedisStore {
-    /// Connects to `url` (`redis://HOST:PORT/DB`) for the record under `key`.
+    /// Connects to `url` for the record under `key`, trusting the system's CAs for
+    /// `rediss://` (`SSL_CERT_FILE` names a private one).
     pub fn connect(url: &str, key: String) -> Result<RedisStore, StoreError> {
-        if !url.starts_with("redis://") {
-            return Err(StoreError::Url(format!(
-                "--store takes redis://HOST:PORT/DB, not {}",
-                shown_url(url)
-            )));
+        RedisStore::connect_with(url, key, None)
+    }
+
+    /// Connects to `url` for the record under `key`: `redis://` (an ACL user and password in
+    /// the URL), `rediss://` over TLS (rustls; the CAs in `ca_pem` if given, else the
+    /// system's, where `SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured), or a Unix socket
+    /// (`redis+unix:///PATH`, `unix:///PATH`, `?db=N&user=U&pass=P`).
+    pub fn connect_with(
+        url: &str,
+        key: String,
+        ca_pem: Option<Vec<u8>>,
+    ) -> Result<RedisStore, StoreError> {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        let bad_url =
+            || StoreError::Url(format!("--store takes {SCHEMES}, not {}", shown_url(url)));
+        if !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix") {
+            return Err(bad_url());
+        }
+        if ca_pem.is_some() && scheme != "rediss" {
+            return Err(StoreError::Url(
+                "a CA file applies to rediss:// (TLS) only".to_owned(),
+            ));
         }
         let unreachable = |e: redis::RedisError| {
             if is_unreachable(&e) {
@@ -103,12 +125,17 @@ impl RedisStore {
                 StoreError::Refused(format!("the store {} refused: {e}", shown_url(url)))
             }
         };
-        let client = redis::Client::open(url).map_err(|_| {
-            StoreError::Url(format!(
-                "--store takes redis://HOST:PORT/DB, not {}",
-                shown_url(url)
-            ))
-        })?;
+        let client = match ca_pem {
+            Some(ca) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca),
+                },
+            )
+            .map_err(|e| StoreError::Url(format!("{}: {e}", shown_url(url))))?,
+            None => redis::Client::open(url).map_err(|_| bad_url())?,
+        };
         let connection = client
             .get_connection_with_timeout(REDIS_TIMEOUT)
             .map_err(unreachable)?;
@@ -259,8 +286,27 @@ pub fn fetch<E>(
     )
 }
 
-/// Whether a Redis error means "not reachable now" (worth retrying) rather than a key that
-/// holds something else.
+/// Whether a Redis error means "not reachable now" (worth retrying, exit 3) rather than a
+/// key that holds something else: no connection, a timeout, a reset connection, or a server
+/// in a passing state (`LOADING` a dataset, a `READONLY` replica mid-failover, `TRYAGAIN`,
+/// `MOVED`/`ASK` to another cluster node, `CLUSTERDOWN`, `MASTERDOWN`).
 pub fn is_unreachable(e: &redis::RedisError) -> bool {
-    e.is_io_error() || e.is_timeout() || e.is_connection_refusal() || e.is_connection_dropped()
+    use redis::{ErrorKind, ServerErrorKind as S};
+    let passing = matches!(
+        e.kind(),
+        ErrorKind::Server(
+            S::BusyLoading
+                | S::ReadOnly
+                | S::TryAgain
+                | S::Moved
+                | S::Ask
+                | S::ClusterDown
+                | S::MasterDown
+        )
+    );
+    passing
+        || e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
 }

@@ -10,11 +10,18 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// More `redis-server` arguments (TLS, a Unix socket), given on every start.
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     /// A running server, or `None` (after saying why) when there is none to run here.
     pub fn start() -> Option<RedisServer> {
+        RedisServer::start_with(Vec::new())
+    }
+
+    /// [`RedisServer::start`] with more `redis-server` arguments.
+    pub fn start_with(extra: Vec<String>) -> Option<RedisServer> {
         let available = Command::new("redis-server")
             .arg("--version")
             .output()
@@ -32,6 +39,7 @@ impl RedisServer {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
+            extra,
         };
         server.spawn_on_a_free_port();
         Some(server)
@@ -64,6 +72,7 @@ impl RedisServer {
                 "--protected-mode",
                 "yes",
             ])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -131,7 +140,7 @@ impl Drop for RedisServer {
 }
 
 /// A port nothing listened on when asked (it may be taken again before it is used).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
