@@ -92,6 +92,9 @@ impl Record {
             next.issued = listed;
             next.issued.extend(mine);
             next.issued.sort_by_key(|e| e.expires_at);
+            if let Some(lease) = &mut next.lease {
+                lease.listed = true;
+            }
         }
         Some(Write::new(next, me, now))
     }
@@ -109,12 +112,11 @@ impl Record {
     }
 
     /// v2.1: whether the count may be short and the holder must list LINE's key ids first.
+    ///
+    /// Every v2.1 lease lists once before it issues: a listing is one cheap call per refresh,
+    /// and it also catches what a failover to a lagging replica lost, which the record
+    /// cannot tell.
     pub(crate) fn needs_listing(&self) -> bool {
-        self.kind == TokenKind::V21
-            && (self.uncertain
-                || self.issued.iter().any(|e| {
-                    e.tentative
-                        .is_some_and(|o| Some(o) != self.lease.as_ref().map(|l| l.owner))
-                }))
+        self.kind == TokenKind::V21 && self.lease.as_ref().is_some_and(|l| !l.listed)
     }
 }

@@ -26,10 +26,10 @@ pub enum Decision<'r> {
         /// When the lease runs out, by your clock.
         lease_until: UnixTime,
     },
-    /// v2.1, you hold the lease, and the record's count of tokens may be short (the record is
-    /// new, was wiped or lost writes, or a holder before you may have issued without
-    /// committing): list LINE's valid key ids (`KeyIdsV21`) now, run [`Record::reconcile`]'s
-    /// write and decide again on its record. Finish before `lease_until`.
+    /// v2.1, you hold the lease and have not listed under it: the record's count may be short
+    /// (the record is new, was wiped or lost writes, or a holder before you may have issued
+    /// without committing). List LINE's valid key ids (`KeyIdsV21`) now, run
+    /// [`Record::reconcile`]'s write, read again and decide. Finish before `lease_until`.
     ListKeys {
         /// When the lease runs out, by your clock.
         lease_until: UnixTime,
@@ -234,6 +234,7 @@ pub fn decide<'r>(
         taken_at: now,
         expires_at: lease_until,
         settles: next.uncertain,
+        listed: false,
     });
     if config.kind().is_counted() {
         // Counted before LINE is called: a token issued under this lease is in the budget

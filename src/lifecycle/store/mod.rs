@@ -71,8 +71,9 @@
 //!   30) are out; none is ever revoked or evicted by the protocol.
 //! - **Wipes and lost writes.** A v2.1 record that is new, wiped or unreadable is uncertain:
 //!   its first holder waits one lease (any call under a lease lost with it has ended), lists
-//!   LINE's key ids and counts what LINE counts ([`Record::reconcile`]); so does a holder that
-//!   takes over a lease whose holder may have issued. Short-lived tokens cannot be listed: a
+//!   LINE's key ids and counts what LINE counts ([`Record::reconcile`]). Every v2.1 holder
+//!   lists once before it issues (one call per refresh), which also recounts what a
+//!   failover to a lagging replica lost. Short-lived tokens cannot be listed: a
 //!   wipe loses their count (keep the store's writes durable, see below).
 //! - **One bad process cannot stop the fleet.** A refusal (400, 401) pauses only processes
 //!   with the same credential ([`StoreConfig::with_credential`]); a retryable failure (429,
@@ -87,7 +88,7 @@
 //!
 //! `tests/store_model.rs` checks these exhaustively over interleavings of three processes
 //! with crashes (also after LINE answered), expiring leases, late writes, clock skew within
-//! the tolerance, a wipe, a failover that loses the last write, ambiguous LINE failures and
+//! the tolerance, a wipe, a failover that loses the last write or two, ambiguous LINE failures and
 //! answers that arrive after the lease: LINE never holds more live tokens than the budget,
 //! and the record lists or tentatively counts every one.
 //!

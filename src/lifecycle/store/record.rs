@@ -39,6 +39,9 @@ pub struct Lease {
     /// lost with the count to end, so it may last twice the lease bound plus the skew.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub settles: bool,
+    /// v2.1: the holder has listed LINE's key ids under this lease; it may issue.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub listed: bool,
 }
 
 /// The token the fleet shares.

@@ -26,6 +26,10 @@ pub struct Counters {
     /// While set, issuance requests get a 500 (counted in `failed`).
     pub fail: AtomicBool,
     pub failed: AtomicU64,
+    /// While set, an issuance LINE answered is held back from the caller (LINE issued, the
+    /// answer is late), counted in `held`.
+    pub hold: AtomicBool,
+    pub held: AtomicU64,
 }
 
 pub struct LineFront {
@@ -117,6 +121,12 @@ fn relay(client: TcpStream, upstream: SocketAddr, counters: &Counters) -> std::i
         };
         if issuing && answer.starts_with("HTTP/1.1 200") {
             counters.issued.fetch_add(1, Ordering::SeqCst);
+            if counters.hold.load(Ordering::SeqCst) {
+                counters.held.fetch_add(1, Ordering::SeqCst);
+                while counters.hold.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
         }
         to_client.write_all(answer.as_bytes())?;
         to_client.write_all(&answer_body)?;

@@ -1,0 +1,302 @@
+//! The faults a fleet exists for, each against a real `redis-server`, `line-emulator` behind a
+//! counting front, and `line-token` processes (with `faketime` where the clock matters):
+//! skewed clocks, a holder killed after LINE answered, Redis gone after LINE answered, LINE
+//! slower than the lease, wipes, a replica that refuses writes, a record under the wrong
+//! key, a process with a wrong secret, and a huge value. Runs are sequential and few.
+
+mod common;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::line_front::LineFront;
+use common::redis_server::RedisServer;
+use common::{EmulatorProcess, Scratch, LINE_TOKEN};
+
+const CHANNEL: &str = "1234567890";
+const SECRET: &str = "faults-s3cret";
+
+struct World {
+    dir: Scratch,
+    _line: EmulatorProcess,
+    front: LineFront,
+    redis: RedisServer,
+}
+
+impl World {
+    fn new(name: &str) -> Option<World> {
+        let redis = RedisServer::start()?;
+        let dir = Scratch::new(name);
+        dir.write("secret", SECRET);
+        dir.write("wrong", "not-the-secret");
+        let line = EmulatorProcess::start(&["--channel", &format!("{CHANNEL}:{SECRET}")]);
+        let front = LineFront::start(&line.base);
+        Some(World {
+            dir,
+            _line: line,
+            front,
+            redis,
+        })
+    }
+
+    /// `line-token token --store`, under `prefix` (e.g. `faketime -f +600s`) if given.
+    fn command(&self, prefix: &[&str], secret: &str, extra: &[&str]) -> Command {
+        self.command_to(&self.redis.url(), prefix, secret, extra)
+    }
+
+    fn command_to(&self, store: &str, prefix: &[&str], secret: &str, extra: &[&str]) -> Command {
+        let (program, args) = match prefix.split_first() {
+            Some((p, rest)) => (*p, [rest, &[LINE_TOKEN]].concat()),
+            None => (LINE_TOKEN, Vec::new()),
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .env("HOME", self.dir.path("."))
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .args([
+                "--api-base",
+                &self.front.base,
+                "token",
+                "--channel-id",
+                CHANNEL,
+            ])
+            .arg("--channel-secret-file")
+            .arg(self.dir.path(secret))
+            .args(["--store", store])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn run(&self, extra: &[&str]) -> Output {
+        self.command(&[], "secret", extra).output().unwrap()
+    }
+
+    fn spawn(&self, extra: &[&str]) -> Child {
+        self.command(&[], "secret", extra).spawn().unwrap()
+    }
+
+    fn record(&self, kind: &str) -> serde_json::Value {
+        let body: String = redis::cmd("HGET")
+            .arg(format!("line-token:{CHANNEL}:{kind}"))
+            .arg("record")
+            .query(&mut self.redis.connection())
+            .unwrap();
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Waits until LINE has answered `n` held issuances.
+    fn wait_held(&self, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.front.counters.held.load(Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "LINE never answered");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn token_of(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+#[test]
+fn clocks_ten_minutes_off_alternating_with_normal_runs_issue_at_most_twice_in_twenty() {
+    let Some(world) = World::new("faults-skew") else {
+        return;
+    };
+    let mut tokens = Vec::new();
+    for i in 0..20 {
+        let prefix: &[&str] = match i % 3 {
+            0 => &["faketime", "-f", "+600s"],
+            1 => &["faketime", "-f", "-600s"],
+            _ => &[],
+        };
+        let out = world.command(prefix, "secret", &[]).output().unwrap();
+        let warned = stderr(&out).contains("clock is");
+        assert_eq!(warned, !prefix.is_empty(), "run {i}: {}", stderr(&out));
+        tokens.push(token_of(&out));
+    }
+    let issued = world.front.issued();
+    eprintln!("20 runs, a third 10 min ahead, a third behind: {issued} issuance(s)");
+    assert!(issued <= 2, "{issued} issuances");
+    assert!(tokens.iter().all(|t| *t == tokens[0]));
+}
+
+#[test]
+fn a_holder_killed_after_line_answered_is_still_counted() {
+    let Some(world) = World::new("faults-kill") else {
+        return;
+    };
+    let extra = [
+        "--type",
+        "short-lived",
+        "--store-lease",
+        "3",
+        "--store-budget",
+        "2",
+    ];
+    world.front.counters.hold.store(true, Ordering::SeqCst);
+    let mut holder = world.spawn(&extra);
+    world.wait_held(1);
+    holder.kill().unwrap(); // SIGKILL, after LINE issued
+    holder.wait().unwrap();
+    world.front.counters.hold.store(false, Ordering::SeqCst);
+    let record = world.record("short-lived");
+    assert_eq!(
+        record["issued"].as_array().map(Vec::len),
+        Some(1),
+        "{record}"
+    );
+    // After its lease, another process issues; both tokens are counted, and the budget of
+    // two is then spent.
+    std::thread::sleep(Duration::from_secs(3));
+    token_of(&world.run(&extra));
+    assert_eq!(world.front.issued(), 2);
+    let record = world.record("short-lived");
+    assert_eq!(
+        record["issued"].as_array().map(Vec::len),
+        Some(2),
+        "{record}"
+    );
+}
+
+#[test]
+fn redis_gone_after_line_answered_still_prints_the_valid_token_and_warns() {
+    let Some(mut world) = World::new("faults-redis-gone") else {
+        return;
+    };
+    world.front.counters.hold.store(true, Ordering::SeqCst);
+    let holder = world.spawn(&[]);
+    world.wait_held(1);
+    world.redis.stop();
+    world.front.counters.hold.store(false, Ordering::SeqCst);
+    let out = holder.wait_with_output().unwrap();
+    let token = token_of(&out);
+    assert!(!token.is_empty());
+    assert!(stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
+#[test]
+fn line_slower_than_the_lease_leaves_its_token_counted_not_lost() {
+    let Some(world) = World::new("faults-slow") else {
+        return;
+    };
+    let extra = ["--type", "short-lived", "--store-lease", "3"];
+    world.front.counters.hold.store(true, Ordering::SeqCst);
+    let holder = world.spawn(&extra);
+    world.wait_held(1);
+    // The holder's call is bounded by its lease: it gives up, LINE has issued.
+    let out = holder.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    world.front.counters.hold.store(false, Ordering::SeqCst);
+    let record = world.record("short-lived");
+    assert_eq!(
+        record["issued"].as_array().map(Vec::len),
+        Some(1),
+        "{record}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    token_of(&world.run(&extra));
+    assert_eq!(world.front.issued(), 2);
+    let record = world.record("short-lived");
+    assert_eq!(
+        record["issued"].as_array().map(Vec::len),
+        Some(2),
+        "{record}"
+    );
+}
+
+#[test]
+fn a_replica_that_refuses_writes_is_exit_3() {
+    let Some(primary) = RedisServer::start() else {
+        return;
+    };
+    let Some(world) = World::new("faults-readonly") else {
+        return;
+    };
+    let Some(replica) = RedisServer::start_with(vec![
+        "--replicaof".into(),
+        "127.0.0.1".into(),
+        primary.port.to_string(),
+    ]) else {
+        return;
+    };
+    let out = world
+        .command_to(&replica.url(), &[], "secret", &[])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("read only replica"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_record_copied_from_another_channel_is_refused_not_served() {
+    let Some(world) = World::new("faults-copied") else {
+        return;
+    };
+    token_of(&world.run(&[]));
+    let key = format!("line-token:{CHANNEL}:stateless");
+    let mut conn = world.redis.connection();
+    let body: String = redis::cmd("HGET")
+        .arg(&key)
+        .arg("record")
+        .query(&mut conn)
+        .unwrap();
+    let foreign = body.replace(&format!(r#""channel":"{CHANNEL}""#), r#""channel":"999""#);
+    assert_ne!(foreign, body);
+    let () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("record")
+        .arg(&foreign)
+        .query(&mut conn)
+        .unwrap();
+    let out = world.run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "never served");
+    assert!(stderr(&out).contains("another channel"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_process_with_a_wrong_secret_does_not_stop_the_others() {
+    let Some(world) = World::new("faults-wrong") else {
+        return;
+    };
+    let wrong = world.command(&[], "wrong", &[]).output().unwrap();
+    assert_eq!(wrong.status.code(), Some(1), "{}", stderr(&wrong));
+    let record = world.record("stateless");
+    assert_eq!(record["failure"]["status"], 400, "{record}");
+    token_of(&world.run(&[]));
+    assert_eq!(world.front.issued(), 1);
+}
+
+#[test]
+fn a_huge_value_is_refused_without_being_read() {
+    let Some(world) = World::new("faults-huge") else {
+        return;
+    };
+    let key = format!("line-token:{CHANNEL}:stateless");
+    let huge = vec![b'x'; 8 << 20];
+    let () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("version")
+        .arg("5")
+        .arg("record")
+        .arg(huge)
+        .query(&mut world.redis.connection())
+        .unwrap();
+    let out = world.run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("64 KiB"), "{}", stderr(&out));
+}
