@@ -1,0 +1,161 @@
+//! v2.1 through `--store` keeps LINE's count within the budget when the store forgets: wiped
+//! (FLUSHDB) or failed over to a replica that missed commits (staged by writing an older
+//! record back). A real redis-server, `line-emulator` behind a counting front, and
+//! `line-token` runs, one after another.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::line_front::LineFront;
+use common::redis_server::RedisServer;
+use common::{EmulatorProcess, Scratch, LINE_TOKEN};
+
+const CHANNEL: &str = "1234567890";
+const SECRET: &str = "v21-faults-s3cret";
+
+struct World {
+    dir: Scratch,
+    _line: EmulatorProcess,
+    front: LineFront,
+    redis: RedisServer,
+    kid: String,
+}
+
+impl World {
+    fn new(name: &str) -> Option<World> {
+        let redis = RedisServer::start()?;
+        let dir = Scratch::new(name);
+        let keygen = Command::new(LINE_TOKEN)
+            .arg("keygen")
+            .arg("--private")
+            .arg(dir.path("private.jwk.json"))
+            .arg("--public")
+            .arg(dir.path("public.jwk.json"))
+            .output()
+            .unwrap();
+        assert_eq!(keygen.status.code(), Some(0));
+        let public = dir.path("public.jwk.json").to_string_lossy().into_owned();
+        let line = EmulatorProcess::start(&[
+            "--channel",
+            &format!("{CHANNEL}:{SECRET}"),
+            "--public-key",
+            &public,
+        ]);
+        let kid = line.lines[0]["kid"].as_str().unwrap().to_owned();
+        let front = LineFront::start(&line.base);
+        Some(World {
+            dir,
+            _line: line,
+            front,
+            redis,
+            kid,
+        })
+    }
+
+    fn run(&self, extra: &[&str]) -> Output {
+        Command::new(LINE_TOKEN)
+            .env_clear()
+            .env("HOME", self.dir.path("."))
+            .args([
+                "--api-base",
+                &self.front.base,
+                "token",
+                "--channel-id",
+                CHANNEL,
+            ])
+            .args(["--type", "v2.1", "--kid", &self.kid, "--key"])
+            .arg(self.dir.path("private.jwk.json"))
+            .args(["--token-exp", "86400", "--store-lease", "3"])
+            .args(["--store", &self.redis.url()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    }
+
+    fn key(&self) -> String {
+        format!("line-token:{CHANNEL}:v2.1")
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn flushdb_twice_with_a_budget_of_three_never_leaves_more_than_three_live() {
+    let Some(world) = World::new("v21-flush") else {
+        return;
+    };
+    let budget = ["--store-budget", "3"];
+    let mut codes = Vec::new();
+    for round in 0..4 {
+        let out = world.run(&budget);
+        codes.push(out.status.code());
+        assert!(
+            world.front.issued() <= 3,
+            "round {round}: {} live at LINE; {}",
+            world.front.issued(),
+            stderr(&out)
+        );
+        let () = redis::cmd("FLUSHDB")
+            .query(&mut world.redis.connection())
+            .unwrap();
+    }
+    eprintln!(
+        "v2.1, budget 3, FLUSHDB after each run: {codes:?}, {} issued",
+        world.front.issued()
+    );
+    assert_eq!(codes[..3], [Some(0), Some(0), Some(0)]);
+    assert_eq!(
+        codes[3],
+        Some(3),
+        "LINE holds the budget: wait, do not issue"
+    );
+    assert_eq!(world.front.issued(), 3);
+}
+
+#[test]
+fn a_failover_that_lost_commits_is_recounted_from_lines_listing() {
+    let Some(world) = World::new("v21-failover") else {
+        return;
+    };
+    // Refresh a second after issuance, so every run wants a new token.
+    let extra = ["--store-budget", "4", "--refresh-before", "86399"];
+    let first = world.run(&extra);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let mut conn = world.redis.connection();
+    let saved: Vec<String> = redis::cmd("HMGET")
+        .arg(world.key())
+        .arg("version")
+        .arg("record")
+        .query(&mut conn)
+        .unwrap();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(1_100));
+        let out = world.run(&extra);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_eq!(world.front.issued(), 4);
+    // The replica promoted missed the last three commits.
+    let () = redis::cmd("HSET")
+        .arg(world.key())
+        .arg("version")
+        .arg(&saved[0])
+        .arg("record")
+        .arg(&saved[1])
+        .query(&mut conn)
+        .unwrap();
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(1_100));
+        world.run(&extra);
+    }
+    assert_eq!(
+        world.front.issued(),
+        4,
+        "LINE's listing shows the budget spent: nothing more issued"
+    );
+}
