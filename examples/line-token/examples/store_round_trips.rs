@@ -50,7 +50,7 @@ fn main() {
     }
     let per_hit = start.elapsed() / hits as u32;
     let trips = (store.round_trips - before) as f64 / hits as f64;
-    println!("first fetch (read, take, read, issue, read, commit) {miss} round trips");
+    println!("first fetch (read, take, read, LINE, read, commit) {miss} Redis round trips");
     println!(
         "token fetch on a hit (loopback Redis) {:>8}",
         format!("{:.2} µs", per_hit.as_nanos() as f64 / 1e3)
