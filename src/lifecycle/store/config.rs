@@ -151,7 +151,9 @@ impl std::error::Error for ConfigError {}
 /// (at least 60 s, at most one day), never serve a token with less than 30 s left (or a tenth
 /// of its life, if shorter), tolerate 5 s of clock skew between machines, a budget of 20 of
 /// LINE's 30 active tokens, re-read every 100 ms while another process refreshes, back off
-/// 1 s doubling to 60 s after retryable failures and 300 s after a refusal.
+/// 1 s doubling to 60 s (with the cache's equal jitter) after retryable failures and 300 s
+/// after a refusal. A lease must be longer than twice the skew (a holder ends its call to
+/// LINE that long before the lease does): with the default 5 s, longer than 10 s.
 ///
 /// ```
 /// use std::time::Duration;
@@ -159,7 +161,7 @@ impl std::error::Error for ConfigError {}
 /// use line_channel_token::TokenKind;
 ///
 /// let config = StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))?
-///     .with_lease(Duration::from_secs(10))?
+///     .with_lease(Duration::from_secs(15))?
 ///     .with_budget(10)?;
 /// assert_eq!(config.budget(), Some(10));
 /// assert!(StoreConfig::new(TokenKind::LongLived, Duration::from_secs(1)).is_err());

@@ -134,7 +134,7 @@ impl Failure {
 /// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
 /// let me = OwnerId::new(42);
 /// let now = UnixTime::from_secs(1_700_000_000);
-/// let (record, _) = Record::from_store(0, None, now, &config); // the key does not exist yet
+/// let (record, _) = Record::from_store(0, None, now, &config).unwrap(); // no key yet
 /// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
 /// // ... the store applied `take` (compare-and-swap on version 0) ...
 /// let held = take.into_record();
