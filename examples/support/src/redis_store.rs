@@ -18,7 +18,7 @@ use line_channel_token::store::{
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
 /// The read, in one round trip: the store's time, the version and, unless it is larger than
-/// ARGV[1] bytes, the body (so a planted huge value is never transferred).
+/// `ARGV[1]` bytes, the body (so a planted huge value is never transferred).
 pub const READ_SCRIPT: &str = "\
 local t = redis.call('TIME')
 local v = redis.call('HGET', KEYS[1], 'version')
@@ -27,7 +27,7 @@ local body = false
 if len <= tonumber(ARGV[1]) then body = redis.call('HGET', KEYS[1], 'record') end
 return {t[1], t[2], v, body, len}";
 
-/// The compare-and-swap, which also sets the key's expiry (ARGV[4] ms). Versions are compared
+/// The compare-and-swap, which also sets the key's expiry (`ARGV[4]` ms). Versions are compared
 /// as strings: Lua numbers are doubles and would round large versions.
 pub const CAS_SCRIPT: &str = "\
 local current = redis.call('HGET', KEYS[1], 'version') or '0'
