@@ -49,6 +49,11 @@ use line_channel_token::store::{
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
+#[path = "store_model/checks.rs"]
+mod checks;
+#[path = "store_model/world.rs"]
+mod world;
+
 const PROCS: usize = 3;
 /// Each process's clock offset from true time, in seconds.
 const OFFSET: [i64; PROCS] = [-1, 0, 1];
@@ -197,120 +202,6 @@ impl State {
                 })
                 .clone()
         })
-    }
-
-    /// Applies `write` if the store holds its expected version; checks the invariants.
-    fn cas(&mut self, write: &Write, config: &StoreConfig, commit: bool) -> Result<bool, String> {
-        thread_local! {
-            /// Every version any explored path wrote, with a hash of its body (property 1),
-            /// kept across paths: stronger than per path, and no ghost state to explore.
-            static VERSIONS: std::cell::RefCell<std::collections::HashMap<u64, u64>> = Default::default();
-        }
-        if self.version != write.expected_version() {
-            return Ok(false);
-        }
-        let new = write.new_version();
-        let body_hash = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            write.body().hash(&mut h);
-            h.finish()
-        };
-        // A version may only come back with the very same body (after a wipe): then a write
-        // fenced on it applies to exactly what its writer read.
-        let clash = VERSIONS.with(|v| *v.borrow_mut().entry(new).or_insert(body_hash) != body_hash);
-        if new == self.version || clash {
-            return Err(format!("version {new} comes back with another body"));
-        }
-        if commit {
-            if self.commits.contains(&write.expected_version()) {
-                return Err(format!(
-                    "two commits on version {}",
-                    write.expected_version()
-                ));
-            }
-            self.commits.push(write.expected_version());
-        }
-        let before = self.read(1, config);
-        let after = write.record();
-        if let (Some(old), Some(new_token)) = (before.token(), after.token()) {
-            if new_token.expires_at < old.expires_at {
-                return Err("the shared token's expiry went backwards".into());
-            }
-        }
-        if before.token().is_some() && after.token().is_none() {
-            return Err("a write dropped the shared token".into());
-        }
-        self.previous.push((self.version, self.body.clone()));
-        if self.previous.len() > LOST_WRITES {
-            self.previous.remove(0);
-        }
-        self.version = new;
-        self.body = Some(write.body());
-        self.check_count(config)?;
-        Ok(true)
-    }
-
-    /// Tokens LINE holds that have not expired, in true time.
-    fn live(&self) -> impl Iterator<Item = (usize, &(u64, OwnerId))> {
-        self.tokens
-            .iter()
-            .enumerate()
-            .filter(|(_, (expiry, _))| *expiry > self.time)
-    }
-
-    /// Properties 4 and 5: LINE never holds more live tokens than the budget, and the record
-    /// lists every live token or counts it tentatively for the process that asked for it
-    /// (unless it says its count is uncertain: new, wiped, or taken over before a listing).
-    fn check_count(&self, config: &StoreConfig) -> Result<(), String> {
-        let budget = config.budget().unwrap_or(usize::MAX);
-        let live = self.live().count();
-        if live > budget {
-            return Err(format!("{live} tokens live at LINE, budget {budget}"));
-        }
-        let record = self.read_at(UnixTime::from_secs(self.time), config);
-        if record.is_uncertain() {
-            return Ok(());
-        }
-        // Per process: its live tokens the record does not list <= its tentative entries.
-        let mut unlisted: HashMap<OwnerId, (usize, usize)> = HashMap::new();
-        for (id, (_, owner)) in self.live() {
-            let kid = format!("k{id}");
-            if !record
-                .issued()
-                .iter()
-                .any(|e| e.key_id.as_deref() == Some(kid.as_str()))
-            {
-                unlisted.entry(*owner).or_default().0 += 1;
-            }
-        }
-        for e in record.issued() {
-            if let Some(owner) = e.tentative {
-                unlisted.entry(owner).or_default().1 += 1;
-            }
-        }
-        match unlisted.iter().find(|(_, (live, counted))| live > counted) {
-            Some((owner, (live, counted))) => Err(format!(
-                "{live} live tokens of {owner} unlisted, {counted} counted tentatively"
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// The property checked whenever a process serves a token.
-    fn check_served(&self, token: &str) -> Result<(), String> {
-        let id: usize = token
-            .trim_start_matches('t')
-            .parse()
-            .map_err(|_| "foreign token")?;
-        let (expiry, _) = self.tokens.get(id).ok_or("unknown token")?;
-        if self.time >= *expiry {
-            return Err(format!(
-                "token {id} served at {} past its expiry {expiry}",
-                self.time
-            ));
-        }
-        Ok(())
     }
 
     /// Process `p` takes one step. `line` picks LINE's answer when it calls LINE. Returns
@@ -482,84 +373,6 @@ impl State {
             Decision::Refresh { .. } => Pc::Refreshing,
             Decision::ListKeys { .. } => Pc::Listing(record.clone()),
         })
-    }
-
-    /// Every successor: each process's steps, crashes, time passing, a wipe.
-    fn successors(&self, config: &StoreConfig) -> Result<Vec<State>, String> {
-        let mut out = Vec::new();
-        for p in 0..PROCS {
-            for line in [Line::Issues, Line::Fails, Line::Ambiguous] {
-                if line != Line::Issues && !matches!(self.procs[p].pc, Pc::Refreshing) {
-                    continue;
-                }
-                if let Some((s, _)) = self.step(p, line, config)? {
-                    out.push(s);
-                }
-            }
-            if self.crashes < MAX_CRASHES && self.procs[p].pc != (Pc::Idle { until: None }) {
-                let mut s = self.clone();
-                s.crashes += 1;
-                s.procs[p] = Proc {
-                    pc: Pc::Idle { until: None },
-                    incarnation: self.procs[p].incarnation + 1,
-                };
-                out.push(s);
-            }
-        }
-        if self.time < START + HORIZON {
-            let mut s = self.clone();
-            s.time += TICK;
-            s.check_count(config)?;
-            out.push(s);
-        }
-        if self.failovers < MAX_FAILOVERS {
-            for (version, body) in &self.previous {
-                // A replica that missed the last write, or the last two, is promoted.
-                let mut s = self.clone();
-                s.failovers += 1;
-                s.version = *version;
-                s.body = body.clone();
-                s.previous.clear();
-                s.commits.clear();
-                out.push(s);
-            }
-        }
-        if self.wipes < MAX_WIPES && self.body.is_some() {
-            let mut s = self.clone();
-            s.wipes += 1;
-            s.version = 0;
-            s.body = None;
-            // A new store life: property 1 is per life. Across lives, versions may only come
-            // back with the very same body (checked on every write, across all paths).
-            s.commits.clear();
-            out.push(s);
-        }
-        Ok(out)
-    }
-
-    /// Property 3: process `p` running alone (the others frozen wherever they are, LINE
-    /// answering) serves a token within `bound` seconds of true time. Returns the time taken.
-    fn solo(&self, p: usize, config: &StoreConfig, bound: u64) -> Result<u64, String> {
-        let mut s = self.clone();
-        for _ in 0..200 {
-            let before = format!("{:?} at {} store {:?}", s.procs[p].pc, s.time, s.body);
-            match s
-                .step(p, Line::Issues, config)
-                .map_err(|e| format!("{e}\nafter a step from {before}"))?
-            {
-                Some((next, served)) => {
-                    s = next;
-                    if served {
-                        return Ok(s.time - self.time);
-                    }
-                }
-                None => s.time += 1,
-            }
-            if s.time - self.time > bound {
-                break;
-            }
-        }
-        Err(format!("process {p} alone has no token within {bound} s"))
     }
 }
 
