@@ -236,3 +236,68 @@ fn a_wait_longer_than_allowed_is_reported_not_slept() {
     assert_eq!(slept.get(), Duration::ZERO);
     assert_eq!(line.issued, 0);
 }
+
+/// The same store, async: every operation is ready at once.
+struct AsyncMemory<'a>(Memory<'a>);
+
+impl line_channel_token::store::AsyncStore for AsyncMemory<'_> {
+    type Error = &'static str;
+    async fn read(&mut self) -> Result<Read, &'static str> {
+        self.0.read()
+    }
+    async fn swap(&mut self, write: &Write) -> Result<bool, &'static str> {
+        self.0.swap(write)
+    }
+}
+
+/// Runs a future whose every await is ready at once (no runtime needed).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn drive_async_runs_the_same_fetch() {
+    let clock = Cell::new(1_700_000_000_000);
+    let gone = Cell::new(false);
+    let mut store = AsyncMemory(memory(&clock, &gone));
+    let c = config();
+    let issued = Cell::new(0u32);
+    let first = block_on(line_channel_token::store::drive_async(
+        &mut store,
+        &c,
+        OwnerId::new(1),
+        Duration::ZERO,
+        || UnixTime::from_millis(clock.get()),
+        |_| {
+            issued.set(issued.get() + 1);
+            let json = format!(r#"{{"access_token":"a{}","expires_in":900}}"#, issued.get());
+            let token: IssuedToken = serde_json::from_str(&json).unwrap();
+            std::future::ready(Ok::<_, (Failure, ())>(token))
+        },
+        |_| std::future::ready(Ok(Vec::new())),
+        |_| std::future::ready(()),
+    ))
+    .unwrap();
+    assert_eq!(first.token.access_token.expose_secret(), "a1");
+    let reads = store.0.reads;
+    let again = block_on(line_channel_token::store::drive_async(
+        &mut store,
+        &c,
+        OwnerId::new(2),
+        Duration::ZERO,
+        || UnixTime::from_millis(clock.get()),
+        |_| std::future::ready(Err::<IssuedToken, _>((Failure::not_sent(), ()))),
+        |_| std::future::ready(Ok(Vec::new())),
+        |_| std::future::ready(()),
+    ))
+    .unwrap();
+    assert_eq!(again.token.access_token.expose_secret(), "a1");
+    assert_eq!(store.0.reads - reads, 1, "a hit is one read");
+    assert_eq!(issued.get(), 1);
+}
