@@ -9,8 +9,8 @@ use crate::facts::TokenKind;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
-/// The token a cache holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The token a cache holds, and the fleet store's record too ([`StoredToken`](crate::store::StoredToken)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CachedToken {
     /// The token (a secret: it is persisted, so protect the file).
     pub access_token: AccessToken,

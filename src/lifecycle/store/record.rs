@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use super::config::{CredentialId, OwnerId, StoreConfig};
 use crate::facts::TokenKind;
-use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
 /// The `format` marker of an encoded record body.
@@ -44,19 +43,10 @@ pub struct Lease {
     pub listed: bool,
 }
 
-/// The token the fleet shares.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct StoredToken {
-    /// The bearer token. It is a secret: whoever can read the store can use it.
-    pub access_token: AccessToken,
-    /// When the issuing request was sent, by the issuer's clock (so `expires_at` errs early).
-    pub issued_at: UnixTime,
-    /// `issued_at + expires_in`.
-    pub expires_at: UnixTime,
-    /// The v2.1 `key_id`, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-}
+/// The token the fleet shares: the one token-at-rest type, the same the cache keeps
+/// ([`CachedToken`](crate::cache::CachedToken)). Its `issued_at` is when the issuing request
+/// was sent (so `expires_at` errs early); whoever can read the store can use `access_token`.
+pub type StoredToken = crate::lifecycle::cache::CachedToken;
 
 /// One token of a counted kind the fleet issued and that has not expired yet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
