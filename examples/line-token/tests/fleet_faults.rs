@@ -98,6 +98,21 @@ impl World {
     }
 }
 
+/// Whether `faketime` can run here (in CI it must).
+fn has_faketime() -> bool {
+    let faketime = Command::new("faketime").arg("--version").output().is_ok();
+    if !faketime {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have faketime (.ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED: faketime is not installed; `apt-get install faketime` to run this test"
+        );
+    }
+    faketime
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -109,15 +124,7 @@ fn token_of(o: &Output) -> String {
 
 #[test]
 fn clocks_ten_minutes_off_alternating_with_normal_runs_issue_at_most_twice_in_twenty() {
-    let faketime = Command::new("faketime").arg("--version").output().is_ok();
-    if !faketime {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have faketime (.ci/run installs it)"
-        );
-        eprintln!(
-            "SKIPPED: faketime is not installed; `apt-get install faketime` to run this test"
-        );
+    if !has_faketime() {
         return;
     }
     let Some(world) = World::new("faults-skew") else {
@@ -310,4 +317,42 @@ fn a_huge_value_is_refused_without_being_read() {
     let out = world.run(&[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("64 KiB"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_process_75_s_behind_never_serves_a_token_expired_by_the_stores_clock() {
+    if !has_faketime() {
+        return;
+    }
+    let Some(world) = World::new("faults-behind") else {
+        return;
+    };
+    let old = token_of(&world.run(&[]));
+    // Age the stored token by hand: issued 912 s ago by Redis's clock, so expired 12 s ago.
+    let key = format!("line-token:{CHANNEL}:stateless");
+    let mut conn = world.redis.connection();
+    let (secs, _): (u64, u64) = redis::cmd("TIME").query(&mut conn).unwrap();
+    let body: String = redis::cmd("HGET")
+        .arg(&key)
+        .arg("record")
+        .query(&mut conn)
+        .unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&body).unwrap();
+    record["token"]["issued_at"] = ((secs - 912) * 1000).into();
+    record["token"]["expires_at"] = ((secs - 12) * 1000).into();
+    let () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("record")
+        .arg(record.to_string())
+        .query(&mut conn)
+        .unwrap();
+    // By its own clock the token still has 63 s left; by the store's it is gone.
+    let out = world
+        .command(&["faketime", "-f", "-75s"], "secret", &[])
+        .output()
+        .unwrap();
+    let fresh = token_of(&out);
+    assert_ne!(fresh, old, "the expired token was served");
+    assert_eq!(world.front.issued(), 2);
+    assert!(stderr(&out).contains("clock is"), "{}", stderr(&out));
 }
