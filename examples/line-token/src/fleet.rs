@@ -4,7 +4,9 @@
 //! state lives in one Redis hash per channel and token kind (`--store-prefix`, default
 //! `line-token`), shared by every process on every machine under the library's store
 //! protocol: a bounded lease (`--store-lease`, default 30 s) fenced by the record's version,
-//! and for counted kinds a budget of tokens out (`--store-budget`, default 20).
+//! and for counted kinds a budget of tokens out (`--store-budget`, default 20), run by
+//! `store::drive` on Redis's clock. `rediss://` (with `--store-ca FILE` or the system's CAs),
+//! Unix sockets and ACL users connect through the adapter (`support::redis_store`).
 //! Nothing secret but the access token itself goes to Redis.
 
 use std::time::Duration;

@@ -127,9 +127,9 @@ pub const OPTIONS: &[OptSpec] = &[
     ),
     opt(
         "store",
-        "redis://HOST:PORT/DB",
+        "URL",
         None,
-        "share the token with every process on every machine through Redis (instead of --cache)",
+        "share the token with every process on every machine through Redis (instead of --cache): redis://[USER:PASSWORD@]HOST:PORT/DB, rediss:// (TLS), redis+unix:///PATH",
     ),
     opt(
         "store-prefix",
