@@ -74,8 +74,8 @@
 //! [`SigningKey::public_jwk`] in the Console to get a `kid`, then
 //! [`AssertionBuilder::sign`]. Keys load from private JWKs and PKCS#1/PKCS#8 PEM once, and are
 //! checked against LINE's rules (RSA-2048, RS256) and proved sound: `p × q = n`, `d` inverts
-//! `e`, the CRT values the file carries are the right ones, and a test signature verifies
-//! (which fails if `p` or `q` is not prime).
+//! `e`, the CRT values the file carries are the right ones, and `p` and `q` are probable
+//! primes (Miller–Rabin, FIPS 186-5 Table B.1 rounds: a Carmichael number is refused).
 //!
 //! ## Randomness
 //!
@@ -207,6 +207,7 @@ pub use protocol::endpoints::{
 };
 pub use protocol::error::{ApiError, DecodeError, Error};
 pub use protocol::error_body::{ErrorBody, ErrorDetail};
+pub use protocol::known_secrets::KnownSecrets;
 pub use protocol::operation::Operation;
 pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
 pub use protocol::wire::request_id;

@@ -113,10 +113,36 @@ impl fmt::Debug for UnixTime {
 }
 
 impl fmt::Display for UnixTime {
-    /// Seconds since the epoch with milliseconds, e.g. `1700000000.250`.
+    /// RFC 3339 in UTC with milliseconds, e.g. `2023-11-14T22:13:20.250Z`: what a person
+    /// reading a message or a log can place. (`Debug` shows the seconds since the epoch.)
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+        let secs = self.0 / 1000;
+        let (y, m, d) = civil_from_days(secs / 86_400);
+        let s = secs % 86_400;
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            s / 3600,
+            s % 3600 / 60,
+            s % 60,
+            self.0 % 1000
+        )
     }
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`); exact for every `u64` millisecond count, no overflow.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
 }
 
 #[cfg(test)]
@@ -140,6 +166,21 @@ mod tests {
         assert_eq!(SystemTime::from(t), now);
         let before_epoch = UNIX_EPOCH - Duration::from_secs(10);
         assert_eq!(UnixTime::from(before_epoch), UnixTime::EPOCH);
-        assert_eq!(t.to_string(), "1700000000.123");
+        assert_eq!(t.to_string(), "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn display_is_rfc_3339_utc() {
+        assert_eq!(UnixTime::EPOCH.to_string(), "1970-01-01T00:00:00.000Z");
+        // A leap day, the end of a century that is not leap, one that is.
+        let day = |d: u64| UnixTime::from_secs(d * 86_400).to_string();
+        assert_eq!(day(11_016), "2000-02-29T00:00:00.000Z");
+        assert_eq!(day(47_541), "2100-03-01T00:00:00.000Z");
+        assert_eq!(
+            UnixTime::from_millis(253_402_300_799_999).to_string(),
+            "9999-12-31T23:59:59.999Z"
+        );
+        // Never a panic, however far.
+        assert!(UnixTime::from_millis(u64::MAX).to_string().ends_with('Z'));
     }
 }

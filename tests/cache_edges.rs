@@ -426,7 +426,8 @@ fn a_secret_echoed_by_the_server_is_redacted_from_failures_events_and_state() {
             serde_json::to_string(&cache.state()).unwrap()
         );
         assert!(!shown.contains(SECRET), "{shown}");
-        assert!(shown.contains("[redacted]"), "{shown}");
+        // (A 2xx body that does not decode is described without quoting any of it.)
+        assert!(status == 200 || shown.contains("[redacted]"), "{shown}");
     }
 
     // A client assertion echoed back (LINE refusing it with 400).

@@ -51,8 +51,20 @@ fn each_wrong_number_is_named() {
 fn a_composite_prime_is_refused_at_load_not_at_the_first_signature() {
     for format in FORMATS {
         let err = SigningKey::parse(&tampered("composite-p", format)).unwrap_err();
-        assert_eq!(err, KeyError::NotPrime, "{format}");
-        assert!(err.to_string().starts_with("p or q is not prime"), "{err}");
+        assert_eq!(err, KeyError::NotPrime("p"), "{format}");
+        assert!(err.to_string().starts_with("p is not prime"), "{err}");
+    }
+}
+
+/// The attack of the second hostile review: `p` a 1024-bit Chernick Carmichael number (the
+/// product of three primes of about 341 bits), `n`, `d` and the CRT values consistent. Every
+/// Fermat test and the load-time signature pass; `openssl rsa -check` says "p not prime".
+#[test]
+fn a_carmichael_p_is_refused_at_load_naming_p() {
+    for format in FORMATS {
+        let err = SigningKey::parse(&tampered("carmichael-p", format)).unwrap_err();
+        assert_eq!(err, KeyError::NotPrime("p"), "{format}");
+        assert!(err.to_string().starts_with("p is not prime"), "{err}");
     }
 }
 
@@ -72,7 +84,14 @@ fn p_and_q_that_do_not_multiply_to_n_are_named() {
 #[test]
 fn messages_never_echo_key_material() {
     let jwk: serde_json::Value = serde_json::from_str(&tampered("wrong-dp", "jwk.json")).unwrap();
-    for name in ["wrong-d", "wrong-dp", "wrong-dq", "wrong-qi", "composite-p"] {
+    for name in [
+        "wrong-d",
+        "wrong-dp",
+        "wrong-dq",
+        "wrong-qi",
+        "composite-p",
+        "carmichael-p",
+    ] {
         for format in FORMATS {
             let err = SigningKey::parse(&tampered(name, format)).unwrap_err();
             let shown = format!("{err} {err:?}");
@@ -112,7 +131,7 @@ mod property {
             jwk[name] = serde_json::Value::String(base64url_encode(&bytes));
             let err = SigningKey::parse(&jwk.to_string()).unwrap_err();
             prop_assert!(
-                matches!(err, KeyError::Inconsistent(_) | KeyError::NotPrime),
+                matches!(err, KeyError::Inconsistent(_) | KeyError::NotPrime(_)),
                 "{name}[{at}] ^= {xor}: {err:?}"
             );
         }

@@ -300,3 +300,127 @@ fn a_secret_cut_by_the_scan_window_is_not_shown_in_part() {
     scan.check_text("Error (secret cut by the scan window)", &shown);
     assert!(!shown.contains(&SECRET[..12]), "{shown}");
 }
+
+/// `secret` as a server or proxy might echo it: the name of the encoding, and the text.
+fn encodings(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let b = secret.as_bytes();
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let groups = |s: &str, n: usize, sep: &str| {
+        let chunks: Vec<&str> = s
+            .as_bytes()
+            .chunks(n)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        chunks.join(sep)
+    };
+    vec![
+        ("text", secret.to_owned()),
+        ("form-encoded", url_encode(secret)),
+        (
+            "percent-encoded",
+            b.iter().map(|x| format!("%{x:02X}")).collect(),
+        ),
+        ("base64", STANDARD.encode(b)),
+        ("base64 unpadded", STANDARD_NO_PAD.encode(b)),
+        ("base64url", URL_SAFE.encode(b)),
+        ("base64url unpadded", URL_SAFE_NO_PAD.encode(b)),
+        (
+            "base64 of the form",
+            STANDARD.encode(format!("client_secret={secret}")),
+        ),
+        ("hex", hex.clone()),
+        ("HEX", hex.to_uppercase()),
+        ("groups of four", groups(secret, 4, " ")),
+        ("groups by dashes", groups(secret, 4, "-")),
+        ("lines", groups(secret, 8, "\n")),
+        ("hex dump", groups(&hex, 2, " ")),
+        ("xxd -p", groups(&hex, 16, "\n")),
+    ]
+}
+
+/// The needles an echo in `encoded` leaves if it is not redacted: the whole text, and its
+/// first 12 characters (so a partial redaction of groups is caught too).
+fn leaks(shown: &str, encoded: &str) -> bool {
+    let head: String = encoded.chars().take(12).collect();
+    shown.contains(encoded) || shown.contains(&head)
+}
+
+/// A server that echoes the secret it was sent, once per encoding, in each place a server
+/// controls: an error body, a proxy's error page, the request id header, and a mistyped
+/// field of a 200 body. Neither `call`'s error nor the cache's failure, event or saved state
+/// shows it.
+#[test]
+fn servers_that_echo_secrets_in_every_encoding() {
+    let secret = ChannelSecret::new(SECRET);
+    let mut leaked = Vec::new();
+    for (encoding, echoed) in encodings(SECRET) {
+        let one_line = echoed.replace('\n', " ");
+        let bodies = [
+            (
+                400,
+                serde_json::json!({"error": "invalid_client", "error_description": format!("bad {echoed}")})
+                    .to_string(),
+                None,
+            ),
+            (502, format!("<html><pre>got:\n{echoed}\n</pre></html>"), None),
+            (
+                400,
+                REFUSAL.to_owned(),
+                Some(format!("client_secret={one_line}")),
+            ),
+            (
+                200,
+                serde_json::json!({"access_token": "x", "expires_in": echoed}).to_string(),
+                Some(one_line.clone()),
+            ),
+        ];
+        for (status, body, request_id) in bodies {
+            let what = format!("{encoding} echoed in HTTP {status} {body:?} / {request_id:?}");
+            let echo = || {
+                let mut r = response(status, &body);
+                if let Some(id) = &request_id {
+                    r.headers_mut()
+                        .insert("x-line-request-id", id.parse().unwrap());
+                }
+                r
+            };
+            let op = IssueStateless::by_secret(CHANNEL, &secret);
+            let error = call(
+                &ApiBase::default(),
+                &op,
+                |_| Ok::<_, std::io::Error>(echo()),
+            )
+            .unwrap_err();
+            let shown = format!("{error} {error:?}");
+            if leaks(&shown, &echoed) {
+                leaked.push(format!("call: {what}:\n{shown}"));
+            }
+
+            let mut cache = TokenCache::new(
+                ApiBase::default(),
+                Credentials::stateless_by_secret(CHANNEL, secret.clone()),
+            );
+            let Poll::Refresh(refresh) = cache.poll(NOW) else {
+                panic!("a cold cache refreshes")
+            };
+            let handled = cache.handle_response(refresh.ticket(), NOW, &echo());
+            let events: Vec<_> = std::iter::from_fn(|| cache.poll_event()).collect();
+            let shown = format!(
+                "{handled:?} {events:?} {:?} {}",
+                cache.state(),
+                serde_json::to_string(&cache.state()).unwrap()
+            );
+            if leaks(&shown, &echoed) {
+                leaked.push(format!("cache: {what}:\n{shown}"));
+            }
+        }
+    }
+    assert!(
+        leaked.is_empty(),
+        "{} of 120 echoes leaked:\n{}",
+        leaked.len(),
+        leaked.join("\n\n")
+    );
+}

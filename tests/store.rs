@@ -1,5 +1,5 @@
 //! The store protocol's promises, one test each, and property tests over hostile records.
-//! (Every interleaving of three processes is in `store_model.rs`; Redis in `fleet.rs`.)
+//! (Every interleaving of three processes is in `store_model/`; Redis in `fleet.rs`.)
 
 use std::time::Duration;
 

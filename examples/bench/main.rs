@@ -96,7 +96,7 @@ fn main() {
         .token_exp(MAX_TOKEN_EXP);
     if let Some(reference) = signing(quick, &key, &builder, now) {
         println!(
-            "key_load_vs_openssl_sign: {:.2} (loading includes a self-check signature)",
+            "key_load_vs_openssl_sign: {:.2} (loading includes the primality proof of p and q)",
             load_jwk.as_secs_f64() / reference
         );
     }

@@ -106,6 +106,10 @@ impl Emulator {
 
     /// `GET /oauth2/v2.1/verify`: tells an expired token from an unknown or revoked one.
     pub(super) fn verify_v2_1(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+        // v2.1 tokens only: LINE documents the endpoint as "You can verify whether a Channel
+        // access token with a user-specified expiration (Channel Access Token v2.1) is valid"
+        // (verifyChannelTokenByJWT in tests/data/channel-access-token.yml). A stateless or
+        // short-lived token is answered "access_token invalid", as for any unknown token.
         let token = p.jws_access_token()?;
         for (id, c) in &self.channels {
             let found = c

@@ -38,6 +38,7 @@ use sha2::{Digest, Sha256};
 use crate::facts::TokenKind;
 use crate::jose::error::KeyError;
 use crate::jose::jwk::PublicJwk;
+use crate::protocol::http_date;
 use crate::protocol::operation::Operation;
 use crate::protocol::wire::REQUEST_ID_HEADER;
 use crate::secret::ChannelSecret;
@@ -282,7 +283,8 @@ impl Emulator {
     }
 
     /// Handles one request at `now`, exactly as LINE would answer it, with an
-    /// `X-Line-Request-Id` on every answer. Never panics.
+    /// `X-Line-Request-Id` and a `Date` (`now`, as an IMF-fixdate) on every answer. Never
+    /// panics.
     pub fn handle<B: AsRef<[u8]>>(
         &mut self,
         now: UnixTime,
@@ -293,6 +295,9 @@ impl Emulator {
         let mut reply = self.route(now, request);
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             reply.headers_mut().insert(REQUEST_ID_HEADER, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&http_date::format(now)) {
+            reply.headers_mut().insert(http::header::DATE, v);
         }
         reply
     }

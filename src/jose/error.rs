@@ -34,9 +34,10 @@ pub enum KeyError {
     /// The key's numbers do not fit together: the named JWK member (`n`, `e`, `d`, `p, q`,
     /// `dp`, `dq`, `qi`; PKCS#1 names in the message) is wrong.
     Inconsistent(&'static str),
-    /// `p` or `q` is not prime: `p × q = n` and `d` fit, but a test signature made at load did
-    /// not verify.
-    NotPrime,
+    /// The named factor (`p`, `q`) is not prime: `p × q = n` and `d` fit, but the Baillie–PSW
+    /// probable-prime test (Miller–Rabin base 2 and a strong Lucas test) proves it composite,
+    /// or a test signature made at load did not verify (`p or q`).
+    NotPrime(&'static str),
     /// More than two primes (`oth`): not supported.
     MultiPrime,
     /// The PEM is encrypted with a passphrase.
@@ -110,8 +111,9 @@ impl fmt::Display for KeyError {
                 };
                 write!(f, "the key's numbers are inconsistent: {what}; the key is corrupt or was edited")
             }
-            KeyError::NotPrime => f.write_str(
-                "p or q is not prime: the key's numbers multiply and invert correctly, but a test signature made with it does not verify; the key is corrupt or was crafted, generate a new one",
+            KeyError::NotPrime(member) => write!(
+                f,
+                "{member} is not prime: the key's numbers multiply and invert correctly, but {member} is composite (a crafted Carmichael number, or a corrupt key); generate a new one",
             ),
             KeyError::MultiPrime => f.write_str("multi-prime RSA keys (oth) are not supported; use a two-prime RSA-2048 key"),
             KeyError::Encrypted => f.write_str(

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use rsa::traits::PublicKeyParts;
-use rsa::{BoxedUint, Pkcs1v15Sign, PublicKey};
+use rsa::{BoxedUint, PublicKey};
 use sha2::{Digest, Sha256};
 
 use crate::jose::base64url;
@@ -179,10 +179,11 @@ impl PublicJwk {
 }
 
 /// Checks an RS256 signature over an already computed SHA-256 digest.
+#[cfg(feature = "emulator")]
 pub(crate) fn verify_digest(key: &PublicKey, digest: &[u8], signature: &[u8]) -> bool {
     signature.len() == key.size()
         && key
-            .verify(Pkcs1v15Sign::new::<Sha256>(), digest, signature)
+            .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), digest, signature)
             .is_ok()
 }
 

@@ -156,7 +156,7 @@ impl SigningKey {
     /// (`openssl genrsa -traditional`).
     ///
     /// The key is proved sound before it is returned (see the README's Security section): its
-    /// numbers must fit together and a test signature must verify.
+    /// numbers must fit together and `p` and `q` must be probable primes.
     ///
     /// # Errors
     ///
@@ -280,8 +280,8 @@ impl SigningKey {
             rng::with_rng(rng, |rng| PrivateKey::new(rng, REQUIRED_BITS)).map_err(|e| match e {
                 rsa::Error::Rng => KeyError::Rng,
                 // A fixed text: `rsa::Error`'s `Display` drags every PKCS#1/PKCS#8/DER
-                // message into the binary (a WASM module's size), and a key that passed the
-                // load-time self-check has no other way to fail here.
+                // message into the binary (a WASM module's size), and generating a key has
+                // no other way to fail.
                 _ => KeyError::Crypto("the RSA private-key operation failed".to_owned()),
             })?;
         SigningKey::from_rsa(key)
@@ -365,8 +365,9 @@ impl SigningKey {
     ///
     /// # Errors
     ///
-    /// [`KeyError::Rng`] if `rng` fails. A loaded key has signed once already (the load-time
-    /// self-check), so nothing else is expected; any other failure is [`KeyError::Crypto`].
+    /// [`KeyError::Rng`] if `rng` fails. A loaded key's numbers were proved sound (prime `p`
+    /// and `q`, consistent `d` and CRT values), so nothing else is expected; any other failure
+    /// is [`KeyError::Crypto`].
     pub fn sign_rs256<R: TryCryptoRng + ?Sized>(
         &self,
         message: &[u8],

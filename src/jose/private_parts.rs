@@ -7,18 +7,20 @@
 //! 3. `d < n` and `d × e ≡ 1` modulo `p − 1` and `q − 1` (by `rsa`);
 //! 4. the CRT values the key carries (`dp`, `dq`, `qi`; PKCS#1 `exponent1`, `exponent2`,
 //!    `coefficient`) equal the ones computed from `p`, `q` and `d` (compared in constant time);
-//! 5. a signature made with the key verifies with its public half. After 2 and 3 this fails
-//!    only when `p` or `q` is not prime.
+//! 5. `p` and `q` are probable primes: Miller–Rabin with the rounds of FIPS 186-5 Table B.1.
+//!    A Carmichael number in place of a prime passes every other check, and a signature made
+//!    with the key would verify: this proof replaced the load-time test signature, which
+//!    could not tell the two apart.
 
-use rsa::traits::PrivateKeyParts;
-use rsa::{BoxedUint, Pkcs1v15Sign, PrivateKey};
+use crypto_primes::hazmat::MillerRabin;
+use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use rsa::{BoxedUint, PrivateKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::jose::error::KeyError;
 use crate::jose::jwk::REQUIRED_BITS;
-use crate::jose::jwk::{bit_len, check_exponent, check_size, trim_zeros, verify_digest};
-use crate::jose::rng;
+use crate::jose::jwk::{bit_len, check_exponent, check_size, trim_zeros};
 use crate::secret::ct_eq;
 
 /// Secret bytes, wiped on drop.
@@ -35,9 +37,6 @@ pub(crate) struct Parts {
     pub(crate) dq: Option<SecretBytes>,
     pub(crate) qi: Option<SecretBytes>,
 }
-
-/// A fixed, public message signed once at load to prove the key works.
-const SELF_CHECK_MESSAGE: &[u8] = b"line-channel-token: load-time self-check";
 
 impl Parts {
     /// Proves the numbers form a sound two-prime RSA-2048 key, and builds it.
@@ -96,7 +95,7 @@ impl Parts {
                 }
             }
         }
-        self_check(&key)?;
+        check_primes(&key)?;
         Ok(key)
     }
 }
@@ -122,21 +121,73 @@ fn same_number(computed: &BoxedUint, given: &[u8]) -> bool {
     ct_eq(&computed, &padded)
 }
 
-/// Signs a fixed public message and verifies it with the public key. Once p × q = n and
-/// d × e ≡ 1 modulo p − 1 and q − 1 hold, only a composite p or q makes this fail.
-///
-/// Through the same code as every real signature (blinded, with deterministic bytes: the
-/// message is a public constant), so a key that passes has signed once already.
-fn self_check(key: &PrivateKey) -> Result<(), KeyError> {
-    let digest = Sha256::digest(SELF_CHECK_MESSAGE);
-    let signature =
-        rng::with_self_check(|rng| key.sign_with_rng(rng, Pkcs1v15Sign::new::<Sha256>(), &digest))
-            .map_err(|_| KeyError::NotPrime)?;
-    if verify_digest(key.as_public_key(), &digest, &signature) {
-        Ok(())
-    } else {
-        Err(KeyError::NotPrime)
+/// Rounds of Miller–Rabin for a 1024-bit `p` or `q`: FIPS 186-5 Table B.1 (error at most
+/// 2^-100 for `p` and `q` of 1024 bits).
+const MILLER_RABIN_ROUNDS: u8 = 4;
+
+/// Proves `p` and `q` probable primes by Miller–Rabin: base 2, then random bases (the OS RNG
+/// with `os-rng`, else SHA-256 of `n`, the factor and the round). A Carmichael number passes
+/// every Fermat test, so the key signs and verifies as a sound one would: only this check
+/// refuses it. Not constant time: it checks a key being loaded, not a secret being used.
+fn check_primes(key: &PrivateKey) -> Result<(), KeyError> {
+    let n = key.as_public_key().n().as_ref().to_be_bytes();
+    for (name, prime) in ["p", "q"].into_iter().zip(key.primes()) {
+        // At the half-modulus width: `rsa` keeps the primes as wide as `n`, and the test's
+        // cost grows with the width, not the value.
+        let bytes = Zeroizing::new(prime.as_ref().to_be_bytes());
+        let Ok(prime) = BoxedUint::from_be_slice(trim_zeros(&bytes), REQUIRED_BITS as u32 / 2)
+        else {
+            return Err(KeyError::Inconsistent("p, q"));
+        };
+        let prime = Zeroizing::new(prime);
+        let Some(odd) = prime.to_odd().into_option() else {
+            return Err(KeyError::NotPrime(name));
+        };
+        let mr = MillerRabin::new(odd);
+        let composite = (0..MILLER_RABIN_ROUNDS).any(|round| {
+            let base = if round == 0 {
+                BoxedUint::from_be_slice(&[2], REQUIRED_BITS as u32 / 2).ok()
+            } else {
+                base_from(&n, name, round, &prime)
+            };
+            base.is_none_or(|b| !mr.test(&b).is_probably_prime())
+        });
+        if composite {
+            return Err(KeyError::NotPrime(name));
+        }
     }
+    Ok(())
+}
+
+/// A Miller–Rabin base in `[2, prime − 2]`: from the OS RNG with `os-rng` (a key crafted to
+/// fool known bases cannot know these), else from SHA-256 of `n`, the factor's name and the
+/// round (the loader takes no RNG).
+fn base_from(n: &[u8], name: &str, round: u8, prime: &BoxedUint) -> Option<BoxedUint> {
+    let bits = REQUIRED_BITS as u32 / 2;
+    let mut bytes = Vec::with_capacity(128);
+    #[cfg(feature = "os-rng")]
+    {
+        bytes.resize(128, 0);
+        if getrandom::fill(&mut bytes).is_err() {
+            bytes.clear();
+        }
+    }
+    let mut block = 0u8;
+    while bytes.len() < 128 {
+        let digest = Sha256::new()
+            .chain_update(n)
+            .chain_update(name.as_bytes())
+            .chain_update([round, block])
+            .finalize();
+        bytes.extend_from_slice(&digest);
+        block += 1;
+    }
+    // One bit short of the prime's 1024, plus 2: always in range for a 1024-bit prime.
+    bytes[0] &= 0x7f;
+    let raw = BoxedUint::from_be_slice(&bytes, bits).ok()?;
+    let two = BoxedUint::from_be_slice(&[2], bits).ok()?;
+    let base = raw.wrapping_add(&two);
+    (base < prime.wrapping_sub(&two)).then_some(base)
 }
 
 /// A number as the minimal big-endian bytes a JWK wants, wiped on drop. Trimming reveals the

@@ -1,11 +1,9 @@
 //! The caller's RNG, type-erased before it reaches `rsa`, so that `rsa`'s private-key code is
-//! compiled once whatever RNG types callers use (a WASM module's size counts), and the
-//! load-time self-check runs through the very same code path as every real signature.
+//! compiled once whatever RNG types callers use (a WASM module's size counts).
 
 use std::fmt;
 
 use rsa::rand_core::{utils, TryCryptoRng, TryRng};
-use sha2::{Digest, Sha256};
 
 /// Filling bytes is all `rsa` asks of an RNG. (Also how the cache's kept blinding RNG
 /// reaches the signer.)
@@ -50,8 +48,7 @@ impl TryRng for Erased<'_> {
     }
 }
 
-/// Only ever built from a caller's `TryCryptoRng`, or from [`SelfCheck`] for a signature over
-/// a public constant.
+/// Only ever built from a caller's `TryCryptoRng`.
 impl TryCryptoRng for Erased<'_> {}
 
 /// Runs `f` with the caller's RNG, erased.
@@ -60,31 +57,4 @@ pub(crate) fn with_rng<R: TryCryptoRng + ?Sized, T>(
     f: impl FnOnce(&mut Erased<'_>) -> T,
 ) -> T {
     f(&mut Erased(&mut Caller(rng)))
-}
-
-/// Deterministic bytes (SHA-256 of a counter) for the load-time self-check's blinding: the
-/// message is a public constant, so the blinding factor need not be secret, only valid; a
-/// fresh block each time means `rsa`'s retry for an unusable factor always moves on.
-pub(crate) struct SelfCheck(u64);
-
-impl SelfCheck {
-    pub(crate) fn new() -> SelfCheck {
-        SelfCheck(0)
-    }
-}
-
-impl Fill for SelfCheck {
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), RngFailed> {
-        for chunk in dest.chunks_mut(32) {
-            self.0 = self.0.wrapping_add(1);
-            let block = Sha256::digest(self.0.to_le_bytes());
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-/// Runs `f` with the self-check's deterministic bytes, erased.
-pub(crate) fn with_self_check<T>(f: impl FnOnce(&mut Erased<'_>) -> T) -> T {
-    f(&mut Erased(&mut SelfCheck::new()))
 }

@@ -9,6 +9,7 @@ use http::{Request, Response};
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::endpoints::Endpoint;
 use crate::protocol::error::Error;
+use crate::protocol::known_secrets::KnownSecrets;
 
 /// A failed [`call`]: either your transport failed (no response at all) or LINE's response was
 /// an error.
@@ -58,7 +59,9 @@ impl<T: std::error::Error + 'static> std::error::Error for CallError<T> {
 ///
 /// [`CallError::Transport`] with `send`'s error if no response came back;
 /// [`CallError::Protocol`] if the response was not a success or did not parse
-/// (see [`Endpoint::parse_response`]).
+/// (see [`Endpoint::parse_response`]). The request's secrets (`client_secret`,
+/// `client_assertion`, `access_token`) are redacted from the error in any encoding a server
+/// may echo them in.
 ///
 /// ```
 /// use line_channel_token::{call, ApiBase, Endpoint, IssueStateless, ChannelSecret};
@@ -81,8 +84,10 @@ where
     F: FnOnce(Request<Vec<u8>>) -> Result<Response<B>, T>,
     B: AsRef<[u8]>,
 {
-    let response = send(endpoint.to_request(api)).map_err(CallError::Transport)?;
-    E::parse_response(&response).map_err(CallError::Protocol)
+    let request = endpoint.to_request(api);
+    let known = KnownSecrets::of_request(&request);
+    let response = send(request).map_err(CallError::Transport)?;
+    E::parse_response(&response).map_err(|e| CallError::Protocol(e.redact_known(&known)))
 }
 
 /// [`call`] for async clients: `send` returns a future. No runtime is involved; the crate only
@@ -116,8 +121,8 @@ where
     Fut: Future<Output = Result<Response<B>, T>>,
     B: AsRef<[u8]>,
 {
-    let response = send(endpoint.to_request(api))
-        .await
-        .map_err(CallError::Transport)?;
-    E::parse_response(&response).map_err(CallError::Protocol)
+    let request = endpoint.to_request(api);
+    let known = KnownSecrets::of_request(&request);
+    let response = send(request).await.map_err(CallError::Transport)?;
+    E::parse_response(&response).map_err(|e| CallError::Protocol(e.redact_known(&known)))
 }

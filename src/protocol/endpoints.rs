@@ -93,7 +93,7 @@ pub trait Endpoint: sealed::Sealed {
         Ok(WithHttpInfo {
             value,
             status: response.status(),
-            request_id: request_id(response).map(str::to_owned),
+            request_id: request_id(response),
         })
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use http::StatusCode;
 
 use crate::protocol::error_body::{ErrorBody, ErrorDetail};
+use crate::protocol::known_secrets::KnownSecrets;
 use crate::protocol::operation::Operation;
 use crate::protocol::refusal;
 
@@ -61,6 +62,43 @@ impl Error {
         match self {
             Error::Api(e) => Some(e),
             Error::Decode(_) => None,
+        }
+    }
+
+    /// This error with every known secret, in any encoding, redacted from the text a server
+    /// sent (its body's fields and its request id).
+    pub(crate) fn redact_known(self, known: &KnownSecrets) -> Error {
+        if known.is_empty() {
+            return self;
+        }
+        let r = |s: &mut String| *s = known.redact(s);
+        match self {
+            Error::Api(mut e) => {
+                e.request_id.iter_mut().for_each(r);
+                match &mut e.body {
+                    ErrorBody::OAuth {
+                        error,
+                        error_description,
+                    } => {
+                        r(error);
+                        error_description.iter_mut().for_each(r);
+                    }
+                    ErrorBody::Message { message, details } => {
+                        r(message);
+                        for d in details {
+                            d.message.iter_mut().for_each(r);
+                            d.property.iter_mut().for_each(r);
+                        }
+                    }
+                    ErrorBody::Unrecognized { excerpt } => r(excerpt),
+                }
+                Error::Api(e)
+            }
+            Error::Decode(mut e) => {
+                e.request_id.iter_mut().for_each(r);
+                e.reason = known.redact(&e.reason);
+                Error::Decode(e)
+            }
         }
     }
 }
@@ -226,7 +264,8 @@ impl DecodeError {
         self.operation
     }
 
-    /// What did not parse (serde's description: the missing field or wrong type, and where).
+    /// What did not parse: the field and the type LINE documents for it, or where the JSON
+    /// breaks. Never a value from the body (a server may echo a secret in a mistyped field).
     pub fn reason(&self) -> &str {
         &self.reason
     }

@@ -7,6 +7,8 @@ pub(crate) mod call;
 pub mod endpoints;
 pub(crate) mod error;
 pub(crate) mod error_body;
+pub(crate) mod http_date;
+pub(crate) mod known_secrets;
 pub(crate) mod operation;
 pub(crate) mod redact;
 pub(crate) mod refusal;

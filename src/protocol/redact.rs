@@ -18,7 +18,8 @@ pub(crate) const SCAN_LIMIT: usize = 4096;
 /// The text that replaces a redacted run.
 pub(crate) const REDACTED: &str = "[redacted]";
 
-fn is_token_char(c: char) -> bool {
+/// A character of base64, base64url, hex, JWTs or URL-encoding.
+pub(crate) fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-' | '.' | '~' | '%')
 }
 

@@ -4,7 +4,9 @@
 //! through it. Another backend (Redis) sits beside this one by implementing the same trait.
 //!
 //! The file (format v2) is self-describing: times are RFC 3339 in UTC, and it holds no
-//! secret but the access token, and no server text that still has a secret in it. Format v1
+//! secret but the access token, and no server text that still has a secret in it. After a
+//! refusal it names the refused credential by a one-way fingerprint
+//! (`secrets::fingerprint`). Format v1
 //! files (the crate's `CacheState` with Unix-millisecond times) are read and rewritten as v2.
 
 use std::fs::File;
@@ -22,14 +24,19 @@ pub trait Store {
     /// The saved state. `Ok(None)` when there is none, or when it is unreadable and will be
     /// replaced (with a warning in `warnings`).
     fn load(&mut self, warnings: &mut Vec<String>) -> Result<Loaded, Failure>;
-    /// Replaces the saved state.
-    fn save(&mut self, state: &CacheState) -> Result<(), Failure>;
+    /// Replaces the saved state. `refused_credential` names the credential LINE refused
+    /// (`secrets::fingerprint`), saved with a refusal so that later runs can tell whether they
+    /// bring the same one.
+    fn save(&mut self, state: &CacheState, refused_credential: Option<&str>)
+        -> Result<(), Failure>;
 }
 
 /// A loaded state, and whether it was in an older format (and so should be rewritten).
 pub struct Loaded {
     pub state: Option<CacheState>,
     pub outdated: bool,
+    /// The fingerprint of the credential behind the saved refusal, if any.
+    pub refused_credential: Option<String>,
 }
 
 /// The cache file, locked for as long as this value lives.
@@ -65,12 +72,21 @@ impl FileStore {
 
 impl Store for FileStore {
     fn load(&mut self, warnings: &mut Vec<String>) -> Result<Loaded, Failure> {
-        let Some(bytes) = files::read_private(&self.path, self.uid)? else {
+        let Some(contents) = files::read_private(&self.path, self.uid)? else {
             return Ok(Loaded {
                 state: None,
                 outdated: false,
+                refused_credential: None,
             });
         };
+        if let Some(mode) = contents.narrowed_from {
+            warnings.push(format!(
+                "{} was readable by group or others (mode {mode:04o}), and so was its token; \
+                 narrowed to 0600",
+                self.path.display()
+            ));
+        }
+        let bytes = contents.bytes;
         // The file holds a token: wherever it is, even in a field of the wrong type that
         // serde would quote in the warning below, it is known before any message is made.
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
@@ -93,13 +109,20 @@ impl Store for FileStore {
                 Ok(Loaded {
                     state: None,
                     outdated: false,
+                    refused_credential: None,
                 })
             }
         }
     }
 
-    fn save(&mut self, state: &CacheState) -> Result<(), Failure> {
-        let mut json = serde_json::to_vec_pretty(&encode(state)).map_err(local)?;
+    fn save(
+        &mut self,
+        state: &CacheState,
+        refused_credential: Option<&str>,
+    ) -> Result<(), Failure> {
+        let mut file = encode(state);
+        file.refused_credential = refused_credential.map(str::to_owned);
+        let mut json = serde_json::to_vec_pretty(&file).map_err(local)?;
         json.push(b'\n');
         files::write_private_atomic(&self.path, &json)
     }
@@ -126,6 +149,7 @@ fn register_tokens(value: &serde_json::Value) {
         "expires_at",
         "retry_at",
         "last_failure",
+        "refused_credential",
     ];
     match value {
         serde_json::Value::String(s) if scrub::looks_secret(s) => scrub::register(s),
@@ -167,6 +191,9 @@ struct FileV2 {
     /// When the last refresh was sent: the issuance throttle counts from it.
     #[serde(default)]
     last_refresh_at: Option<Stamp>,
+    /// With a refusal: a fingerprint of the credential LINE refused (never the credential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refused_credential: Option<String>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -219,14 +246,15 @@ impl<'de> serde::Deserialize<'de> for Stamp {
 
 fn decode(bytes: &[u8]) -> Result<Loaded, String> {
     let probe: Probe = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let (state, outdated) = match probe.format.as_str() {
+    let (state, outdated, refused_credential) = match probe.format.as_str() {
         FORMAT_V2 => {
-            let f: FileV2 = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-            (from_v2(f), false)
+            let mut f: FileV2 = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            let refused = f.refused_credential.take();
+            (from_v2(f), false, refused)
         }
         FORMAT_V1 => {
             let f: FileV1 = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-            (f.state, true)
+            (f.state, true, None)
         }
         _ => return Err("an unknown format".to_owned()),
     };
@@ -240,6 +268,7 @@ fn decode(bytes: &[u8]) -> Result<Loaded, String> {
     Ok(Loaded {
         state: Some(state),
         outdated,
+        refused_credential,
     })
 }
 
@@ -286,5 +315,6 @@ fn encode(state: &CacheState) -> FileV2 {
             retryable: l.retryable,
         }),
         last_refresh_at: state.last_refresh_at.map(Stamp),
+        refused_credential: None,
     }
 }

@@ -91,5 +91,34 @@ pub fn from_call(api: &ApiBase, error: CallError<ureq::Error>) -> Failure {
 
 /// LINE could not be reached (DNS, connection, TLS, timeout): exit 3.
 pub fn unreachable(api: &ApiBase, error: &ureq::Error) -> Failure {
-    Failure::Retry(format!("could not reach {api}: {error}"))
+    match error {
+        // ureq says only "timeout: global": say what took too long, and how long it had.
+        ureq::Error::Timeout(ureq::Timeout::Global) => Failure::Retry(format!(
+            "could not reach {api}: no complete answer within {} s (the time one request may \
+             take, from connecting to the last byte of the answer)",
+            support::transport::TIMEOUT.as_secs()
+        )),
+        ureq::Error::Timeout(which) => Failure::Retry(format!(
+            "could not reach {api}: timed out ({which:?}) within {} s",
+            support::transport::TIMEOUT.as_secs()
+        )),
+        _ => Failure::Retry(format!("could not reach {api}: {error}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_says_what_timed_out_and_after_how_long() {
+        let api = ApiBase::new("http://127.0.0.1:9").unwrap();
+        let f = unreachable(&api, &ureq::Error::Timeout(ureq::Timeout::Global));
+        assert_eq!(f.exit_code(), 3);
+        assert_eq!(
+            f.message(),
+            "could not reach http://127.0.0.1:9: no complete answer within 30 s (the time one \
+             request may take, from connecting to the last byte of the answer)"
+        );
+    }
 }

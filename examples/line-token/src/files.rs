@@ -97,8 +97,10 @@ pub fn nearest_existing(dir: &Path) -> &Path {
 }
 
 /// Refuses a directory, or any directory above it, that another user could change: owned by
-/// someone else (root aside), writable by others without the sticky bit, or reached through a
-/// link of someone else's.
+/// someone else (root aside), writable by group or others without the sticky bit (as
+/// OpenSSH's StrictModes refuses group-writable ones: a member of the group could delete the
+/// lock or the file and make a second process issue), or reached through a link of someone
+/// else's.
 pub fn check_dirs(dir: &Path, uid: u32) -> Result<(), Failure> {
     // A link in the path as given is checked before it is resolved: one planted in a shared
     // directory (`/tmp/line -> ~/project/config`) passes every check below, as its target is
@@ -135,6 +137,15 @@ pub fn check_dirs(dir: &Path, uid: u32) -> Result<(), Failure> {
                 "directory {} is writable by others (mode {mode:04o}) and not sticky: anyone \
                  could replace the cache; fix with `chmod o-w {}` (or `chmod +t`), or use \
                  a directory of your own",
+                d.display(),
+                d.display()
+            )));
+        }
+        if mode & 0o020 != 0 && mode & 0o1000 == 0 {
+            return Err(local(format!(
+                "directory {} is writable by its group (mode {mode:04o}) and not sticky: a \
+                 member could delete the lock or replace the cache; fix with `chmod g-w {}`, \
+                 or use a directory of your own",
                 d.display(),
                 d.display()
             )));
@@ -219,12 +230,42 @@ pub fn check_existing(path: &Path, uid: u32) -> Result<(), Failure> {
     }
 }
 
-/// The contents of a private file, or `None` if there is none.
-pub fn read_private(path: &Path, uid: u32) -> Result<Option<Vec<u8>>, Failure> {
+/// A private file's contents.
+pub struct Contents {
+    pub bytes: Vec<u8>,
+    /// The mode it had when it was readable by group or others, and was narrowed to 0600.
+    pub narrowed_from: Option<u32>,
+}
+
+/// The contents of a private file, or `None` if there is none. A file others could read (a
+/// token in it is a secret) is narrowed to 0600 first, and says so.
+pub fn read_private(path: &Path, uid: u32) -> Result<Option<Contents>, Failure> {
     let Some(file) = open_checked(path, uid, false)? else {
         return Ok(None);
     };
-    read_bounded(file, &path.display().to_string()).map(Some)
+    let mode = file
+        .metadata()
+        .map_err(|e| local(format!("cannot inspect {}: {e}", path.display())))?
+        .mode()
+        & 0o7777;
+    let narrowed_from = if mode & 0o044 != 0 {
+        // Through the open file: the path may have been swapped since.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| {
+                local(format!(
+                    "cannot narrow {} to mode 0600: {e}",
+                    path.display()
+                ))
+            })?;
+        Some(mode)
+    } else {
+        None
+    };
+    let bytes = read_bounded(file, &path.display().to_string())?;
+    Ok(Some(Contents {
+        bytes,
+        narrowed_from,
+    }))
 }
 
 /// Reads at most [`MAX_FILE`] bytes, and refuses more.

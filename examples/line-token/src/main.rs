@@ -9,14 +9,16 @@
 //! 429, 5xx, lock timeout). Output is one JSON object or a bare token on stdout; an error is
 //! exactly one line on stderr, with every secret the CLI knows scrubbed from it.
 //!
-//! Layout: `commands.rs` is the command table (help, options, dispatch); `options.rs` the
-//! option table; `secrets.rs` where secrets come from; `scrub.rs` how they are kept in;
+//! Layout: `args.rs` declares the commands and options (clap), `refusal.rs` words what clap
+//! refuses; `commands.rs` what each runs; `options.rs` what was given, with the environment
+//! fallbacks; `secrets.rs` where secrets come from; `scrub.rs` how they are kept in;
 //! `failure.rs` the exit codes; `net.rs` the way out to LINE; `token.rs` with
 //! `cache_file.rs` and `files.rs` the shared file cache; `fleet.rs` with
 //! `support::redis_store` (examples/support) the Redis store a fleet shares (`token --store`).
 
 #![forbid(unsafe_code)]
 
+mod args;
 mod cache_file;
 mod commands;
 mod failure;
@@ -25,6 +27,7 @@ mod fleet;
 mod handlers;
 mod net;
 mod options;
+mod refusal;
 mod scrub;
 mod secrets;
 mod time_text;
@@ -36,7 +39,6 @@ use line_channel_token::ApiBase;
 
 use crate::commands::Output;
 use crate::failure::{usage, Failure};
-use crate::options::Options;
 
 fn main() {
     let code = match run() {
@@ -68,56 +70,20 @@ fn main() {
 }
 
 fn run() -> Result<Output, Failure> {
-    let mut args = Vec::new();
-    for (i, arg) in std::env::args_os().skip(1).enumerate() {
-        let arg = arg
-            .into_string()
-            .map_err(|_| usage(format!("argument {} is not UTF-8 text", i + 1)))?;
-        args.push(arg);
-    }
-    // Global options come before the command.
-    let mut rest = &args[..];
-    let mut api_base = None;
-    while let Some(first) = rest.first() {
-        match first.as_str() {
-            "--help" | "-h" => return Ok(commands::help().into()),
-            "--version" | "-V" => {
-                return Ok(format!("line-token {}", env!("CARGO_PKG_VERSION")).into())
-            }
-            "--api-base" => {
-                let v = rest.get(1).ok_or_else(|| usage("--api-base needs a URL"))?;
-                set_once(&mut api_base, v)?;
-                rest = &rest[2..];
-            }
-            other => match other.strip_prefix("--api-base=") {
-                Some(v) => {
-                    set_once(&mut api_base, v)?;
-                    rest = &rest[1..];
-                }
-                None => break,
-            },
-        }
-    }
-    let Some((name, rest)) = rest.split_first() else {
-        return Err(usage("no command given; see line-token --help"));
+    let (name, api_base, opts) = match args::parse(std::env::args_os().skip(1).collect())? {
+        args::Parsed::Print(output) => return Ok(output),
+        args::Parsed::Run {
+            name,
+            api_base,
+            options,
+        } => (name, api_base, options),
     };
-    if name == "help" {
-        return match rest {
-            [] => Ok(commands::help().into()),
-            [topic] => commands::find(topic)
-                .map(|c| commands::command_help(c).into())
-                .ok_or_else(|| unknown_command(topic)),
-            _ => Err(usage("help takes one command name")),
-        };
-    }
-    let command = commands::find(name).ok_or_else(|| unknown_command(name))?;
-    if rest.iter().any(|a| a == "--help" || a == "-h") {
-        return Ok(commands::command_help(command).into());
-    }
-    let opts = Options::parse(command.name, command.options, rest)?;
+    // Given before and after the command is a usage error, not "the last one wins" (a script
+    // that appends its own would silently lose to the caller's).
     if api_base.is_some() && opts.given("api-base") {
         return Err(usage("--api-base given twice"));
     }
+    let command = commands::find(&name).ok_or_else(|| usage("unknown command"))?;
     let api = match api_base.or_else(|| opts.get("api-base")) {
         Some(text) => ApiBase::new(&text).map_err(failure::local)?,
         None => ApiBase::default(),
@@ -126,21 +92,4 @@ fn run() -> Result<Output, Failure> {
         net::check_proxy_env()?;
     }
     (command.run)(&net::Net::new(api), &opts)
-}
-
-/// The global `--api-base`: given twice is a usage error, as it is after the command, not
-/// "the last one wins" (a script that appends its own would silently lose to the caller's).
-fn set_once(api_base: &mut Option<String>, value: &str) -> Result<(), Failure> {
-    if api_base.is_some() {
-        return Err(usage("--api-base given twice"));
-    }
-    *api_base = Some(value.to_owned());
-    Ok(())
-}
-
-fn unknown_command(name: &str) -> Failure {
-    usage(format!(
-        "unknown command {}; see line-token --help",
-        scrub::shown(name)
-    ))
 }

@@ -1,6 +1,8 @@
 //! Secrets never leave: every secret the CLI learns (the channel secret, key material, tokens,
 //! assertions) is registered here, and every text from outside (server bodies) or bound for
-//! outside (stderr, the cache file's `last_failure`) passes through [`text`] or [`bytes`].
+//! outside (stderr, the cache file's `last_failure`) passes through [`text`] or [`bytes`]:
+//! each secret is found as text, in the escapes a server adds, in pieces, and (through the
+//! library's `KnownSecrets`) in base64, hex or URL-encoding and split into groups.
 //!
 //! Why one process-wide registry: the secrets come from many places (files, stdin, the
 //! environment, and the request bodies the library builds, which hold the signed assertion),
@@ -8,6 +10,8 @@
 //! to audit than a list passed by hand.
 
 use std::sync::Mutex;
+
+use line_channel_token::KnownSecrets;
 
 /// What replaces a secret.
 pub const REDACTED: &str = "[redacted]";
@@ -25,12 +29,23 @@ pub const MAX_LINE: usize = 2000;
 
 static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// The secrets as registered, for the library's [`KnownSecrets`]: it finds them in every
+/// common encoding (base64, hex, URL-encoding) and split into groups (`0123 4567`, a hex
+/// dump), which the spellings above do not cover.
+static RAW: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 /// Remembers a secret, in every spelling it may come back in: as is, form-urlencoded (a
 /// proxy echoing the request body), JSON-escaped and Rust-`Debug`-escaped (error excerpts).
 pub fn register(secret: &str) {
     let secret = secret.trim();
     if secret.chars().count() < MIN_SECRET {
         return;
+    }
+    {
+        let mut raw = RAW.lock().unwrap_or_else(|p| p.into_inner());
+        if !raw.iter().any(|r| r == secret) {
+            raw.push(secret.to_owned());
+        }
     }
     let mut variants = vec![secret.to_owned()];
     if let Ok(form) = serde_urlencoded::to_string([("", secret)]) {
@@ -75,6 +90,12 @@ fn known() -> Vec<String> {
     KNOWN.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+/// Every registered secret, ready to be found in any encoding or split into groups.
+fn encoded() -> KnownSecrets {
+    let raw = RAW.lock().unwrap_or_else(|p| p.into_inner());
+    KnownSecrets::new(raw.iter().map(|s| s.as_bytes()))
+}
+
 /// Replaces every known secret in a response body, before anything parses or excerpts it:
 /// scrubbing after a length cap could miss a secret the cap cut in half.
 pub fn bytes(body: &[u8]) -> Vec<u8> {
@@ -82,7 +103,10 @@ pub fn bytes(body: &[u8]) -> Vec<u8> {
     for secret in known() {
         out = replace(&out, secret.as_bytes(), REDACTED.as_bytes());
     }
-    out
+    // (A body that is not UTF-8 is no token answer: it is only ever shown, lossily.)
+    encoded()
+        .redact(&String::from_utf8_lossy(&out))
+        .into_bytes()
 }
 
 /// Replaces every known secret in a text, and any piece of one (at least [`MIN_PIECE`]
@@ -96,7 +120,7 @@ pub fn text(s: &str) -> String {
         // A whole secret (valid UTF-8) was replaced by ASCII: still valid UTF-8.
         out = String::from_utf8_lossy(&replaced).into_owned();
     }
-    replace_pieces(&out, &secrets)
+    replace_pieces(&encoded().redact(&out), &secrets)
 }
 
 /// A text made safe for a terminal, on exactly one line: secrets scrubbed, control and
@@ -237,6 +261,21 @@ mod tests {
             bytes(b"x s3cr3t+with/odd=chars\"q y"),
             format!("x {REDACTED} y").into_bytes()
         );
+    }
+
+    #[test]
+    fn a_secret_in_groups_or_a_hex_dump_is_replaced() {
+        register("grp-s3cret-0123456789abcdef");
+        let hex: String = "grp-s3cret-0123456789abcdef"
+            .bytes()
+            .map(|b| format!("{b:02x} "))
+            .collect();
+        for echo in ["grp- s3cr et-0 1234 5678 9abc def", hex.trim()] {
+            let out = text(&format!("page: {echo} end"));
+            assert_eq!(out, format!("page: {REDACTED} end"), "{echo}");
+            let out = bytes(format!("page:\n{echo}\n").as_bytes());
+            assert_eq!(out, format!("page:\n{REDACTED}\n").into_bytes(), "{echo}");
+        }
     }
 
     #[test]

@@ -11,6 +11,24 @@ use crate::files;
 use crate::options::{describe, Options};
 use crate::scrub;
 
+/// A short, one-way name for a credential (the parts: channel, type, the secret or the key
+/// and its ID), so a later run can tell whether it brings the one LINE refused. SHA-256 over
+/// a label and the length-prefixed parts, cut to 12 bytes of hex: nothing of the credential
+/// can be recovered from it (a channel secret is 128 random bits, a key far more).
+pub fn fingerprint(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"line-token/refused-credential/v1");
+    for part in parts {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The ways to give the channel secret, best first.
 pub const SECRET_SOURCES: &[&str] = &["channel-secret-file", "channel-secret"];
 /// The ways to give an access token, best first.
@@ -28,10 +46,30 @@ pub fn secret_hint() -> String {
     describe(SECRET_SOURCES)
 }
 
-/// What issues a stateless token: the channel secret or a signing key.
-pub enum Stateless {
+/// What issues a stateless token: the channel secret or a signing key (with its ID), the key
+/// parsed ([`SigningKey`]) or only read ([`KeyText`]).
+pub enum Stateless<K = SigningKey> {
     Secret(ChannelSecret),
-    Key(String, SigningKey),
+    Key(String, K),
+}
+
+/// A signing key read but not parsed. Parsing proves the key sound with a test signature
+/// (milliseconds), which a run that finds a good token in its cache never needs.
+pub struct KeyText {
+    text: String,
+    origin: String,
+}
+
+impl KeyText {
+    /// The key, checked.
+    pub fn parse(&self) -> Result<SigningKey, Failure> {
+        SigningKey::parse(&self.text).map_err(|e| local(format!("{}: {e}", self.origin)))
+    }
+
+    /// The key's text, for its fingerprint (never shown).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
 }
 
 /// The credential for a stateless token, which either can issue. The channel secret and a
@@ -40,6 +78,18 @@ pub enum Stateless {
 /// out, so it is not checked; `--type v2.1` and `short-lived` take one credential each, so a
 /// wrapper may pass both and let `--type` choose.
 pub fn stateless(opts: &Options) -> Result<Stateless, Failure> {
+    stateless_by(opts, load_key)
+}
+
+/// [`stateless`], with the key read but not parsed.
+pub fn stateless_unparsed(opts: &Options) -> Result<Stateless<KeyText>, Failure> {
+    stateless_by(opts, read_key)
+}
+
+fn stateless_by<K>(
+    opts: &Options,
+    load: fn(&Options) -> Result<K, Failure>,
+) -> Result<Stateless<K>, Failure> {
     let explicit_key = opts.given("kid") || opts.given("key");
     if explicit_key && SECRET_SOURCES.iter().any(|o| opts.given(o)) {
         return Err(usage(
@@ -55,7 +105,7 @@ pub fn stateless(opts: &Options) -> Result<Stateless, Failure> {
     match secret {
         Some(secret) => Ok(Stateless::Secret(secret)),
         None if explicit_key || key_given(opts) => {
-            let (kid, key) = signing_key(opts)?;
+            let (kid, key) = signing_key_by(opts, load)?;
             Ok(Stateless::Key(kid, key))
         }
         None => Err(usage(format!(
@@ -126,7 +176,19 @@ fn key_given(opts: &Options) -> bool {
 
 /// The key ID and the loaded signing key.
 pub fn signing_key(opts: &Options) -> Result<(String, SigningKey), Failure> {
-    let key = load_key(opts)?;
+    signing_key_by(opts, load_key)
+}
+
+/// [`signing_key`], with the key read but not parsed.
+pub fn signing_key_unparsed(opts: &Options) -> Result<(String, KeyText), Failure> {
+    signing_key_by(opts, read_key)
+}
+
+fn signing_key_by<K>(
+    opts: &Options,
+    load: fn(&Options) -> Result<K, Failure>,
+) -> Result<(String, K), Failure> {
+    let key = load(opts)?;
     let kid = opts.get("kid").ok_or_else(|| {
         usage(format!(
             "missing the key ID: give {} with the key",
@@ -138,6 +200,11 @@ pub fn signing_key(opts: &Options) -> Result<(String, SigningKey), Failure> {
 
 /// The signing key alone: `--key FILE|-`, `$LINE_PRIVATE_KEY_FILE` or `$LINE_PRIVATE_KEY`.
 pub fn load_key(opts: &Options) -> Result<SigningKey, Failure> {
+    read_key(opts)?.parse()
+}
+
+/// [`load_key`] without parsing: the text, registered for scrubbing.
+pub fn read_key(opts: &Options) -> Result<KeyText, Failure> {
     let (text, origin) = match opts.get("key") {
         Some(path) if opts.given("key") && looks_like_key(&path) => {
             return Err(usage(
@@ -157,7 +224,7 @@ pub fn load_key(opts: &Options) -> Result<SigningKey, Failure> {
         },
     };
     scrub::register_key_text(&text);
-    SigningKey::parse(&text).map_err(|e| local(format!("{origin}: {e}")))
+    Ok(KeyText { text, origin })
 }
 
 fn looks_like_key(value: &str) -> bool {

@@ -10,13 +10,16 @@ use std::time::{Duration, SystemTime};
 use line_channel_token::cache::{
     self, CacheConfig, CacheState, Credentials, DriveError, FailureKind, RefreshFailure, TokenCache,
 };
-use line_channel_token::{AssertionBuilder, OsRng, TokenKind, UnixTime, MAX_TOKEN_EXP};
+use line_channel_token::{
+    AssertionBuilder, ChannelSecret, OsRng, TokenKind, UnixTime, MAX_TOKEN_EXP,
+};
 
 use crate::cache_file::{FileStore, Store};
 use crate::commands::Output;
 use crate::failure::{self, local, usage, Failure};
 use crate::net::Net;
 use crate::options::Options;
+use crate::secrets::KeyText;
 use crate::{scrub, secrets, time_text};
 
 /// A backoff saved by an earlier process delays this one at most this long: once LINE answers
@@ -40,8 +43,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
             "--store-prefix, --store-ca, --store-lease and --store-budget need --store",
         ));
     }
-    let credentials = credentials(opts)?;
-    let config = config(opts, &credentials)?;
+    let inputs = inputs(opts)?;
+    let config = config(opts, inputs.lifetime())?;
     let path = PathBuf::from(opts.require("cache")?);
     let lock_timeout = opts
         .seconds("lock-timeout")?
@@ -58,12 +61,38 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     // The clock is read after the lock: the wait may have been long.
     let now = clock();
     if let Some(state) = &loaded.state {
-        refuse_another_entry(&path, state, &credentials, now)?;
+        refuse_another_entry(&path, state, &inputs, now)?;
     }
+    // The credential LINE refused, brought again: its answer stands until the refusal's
+    // backoff ends, and asking again would only be refused again.
+    let same_refused = !opts.given("force-refresh")
+        && loaded.refused_credential.as_deref() == Some(inputs.fingerprint.as_str());
+    if let Some(refusal) = loaded
+        .state
+        .as_ref()
+        .filter(|_| same_refused)
+        .and_then(|s| remembered_refusal(s, now))
+    {
+        return Err(refusal);
+    }
+    // A warm hit needs no key: loading one costs a test signature.
+    let fresh = loaded
+        .state
+        .as_ref()
+        .filter(|_| !opts.given("force-refresh") && !loaded.outdated)
+        .and_then(|s| fresh_token(s, &inputs, &config, now));
+    if let Some(token) = fresh.filter(|t| printable(t)) {
+        return Ok(Output {
+            text: token,
+            warnings,
+        });
+    }
+    let credential = inputs.fingerprint.clone();
+    let credentials = inputs.credentials()?;
     let mut inherited_backoff = None;
     let mut builder = TokenCache::builder(net.api.clone(), credentials).config(config);
     if let Some(state) = loaded.state {
-        let state = inherit(state, now, &config);
+        let state = inherit(state, now, &config, same_refused);
         inherited_backoff = inherited_wait(&state, now, &config);
         builder = builder.restore(state, now);
     }
@@ -82,12 +111,12 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     let saved = cache.state();
     let mut result = drive(net, &mut cache, &mut warnings);
     if cache.state() != saved || loaded.outdated {
-        store.save(&cache.state())?;
+        store.save(&cache.state(), refused(&cache, &credential))?;
     }
     // And again before printing: never print a token that has expired meanwhile.
     if result.is_ok() && cache.token(clock()).is_none() {
         result = drive(net, &mut cache, &mut warnings);
-        store.save(&cache.state())?;
+        store.save(&cache.state(), refused(&cache, &credential))?;
         if result.is_ok() && cache.token(clock()).is_none() {
             result = Err(Failure::Retry(
                 "every token obtained expired before it could be printed; is the clock right?"
@@ -96,8 +125,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         }
     }
     let token = result?;
-    // It goes to stdout raw: no terminal escape may ride on it.
-    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if !printable(&token) {
         return Err(local(
             "LINE's answer holds a token with characters no token has (not shown)",
         ));
@@ -108,6 +136,11 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     })
 }
 
+/// It goes to stdout raw: no terminal escape may ride on it.
+fn printable(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// A file holds one channel's token of one type. A run for another channel or `--type` would
 /// throw away the token in it while it is still good: a short-lived or v2.1 token that still
 /// counts against LINE's 30, and two jobs sharing the file would issue on every run. Refused
@@ -115,11 +148,10 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
 fn refuse_another_entry(
     path: &Path,
     state: &CacheState,
-    credentials: &Credentials,
+    inputs: &Inputs,
     now: UnixTime,
 ) -> Result<(), Failure> {
-    let ours = state.channel_id == credentials.channel_id()
-        && state.token_type == credentials.token_kind();
+    let ours = state.channel_id == inputs.channel_id && state.token_type == inputs.kind;
     match &state.token {
         Some(t) if !ours && t.expires_at > now => Err(local(format!(
             "{} holds a {} token of channel {}, valid until {}; give each channel and --type its \
@@ -139,19 +171,69 @@ fn open_store(path: &Path, lock_timeout: Duration) -> Result<Box<dyn Store>, Fai
     Ok(Box::new(FileStore::open(path, lock_timeout)?))
 }
 
+/// The fingerprint to save with the state: the credential, when LINE refused it.
+fn refused<'a>(cache: &TokenCache, credential: &'a str) -> Option<&'a str> {
+    let state = cache.state();
+    state
+        .last_failure
+        .as_ref()
+        .is_some_and(|f| !f.retryable)
+        .then_some(credential)
+}
+
+/// A saved refusal of the credential this run brings, while its backoff lasts and no token
+/// is left to print: the same answer, at once, without asking LINE.
+fn remembered_refusal(state: &CacheState, now: UnixTime) -> Option<Failure> {
+    let failure = state.last_failure.as_ref().filter(|f| !f.retryable)?;
+    let until = state.retry_at.filter(|&t| t > now)?;
+    if state.token.as_ref().is_some_and(|t| t.expires_at > now) {
+        return None;
+    }
+    Some(classify(
+        failure,
+        format!(
+            "{} (an earlier run's answer: {})",
+            failure.message,
+            refusal_rule(until, now)
+        ),
+    ))
+}
+
+/// What happens after a refusal, in the words every message uses.
+fn refusal_rule(until: UnixTime, now: UnixTime) -> String {
+    format!(
+        "runs with this credential give this answer without asking LINE until {}; a changed \
+         credential, or --force-refresh, asks at once",
+        time_text::at(until, now)
+    )
+}
+
 /// Saved state as this process takes it over. A refresh in flight can only be a dead
-/// process's (it held the lock); a non-retryable failure was probably fixed by the user
-/// running again; a backoff, and the issuance throttle after a failed refresh (LINE issued
+/// process's (it held the lock). A refusal stands for the credential LINE refused
+/// (`same_refused`); any other credential is asked about at once. A backoff after a
+/// retryable failure, and the issuance throttle after any failed refresh (LINE issued
 /// nothing), are honoured for at most [`INHERITED_BACKOFF_MAX`].
-fn inherit(mut state: CacheState, now: UnixTime, config: &CacheConfig) -> CacheState {
+fn inherit(
+    mut state: CacheState,
+    now: UnixTime,
+    config: &CacheConfig,
+    same_refused: bool,
+) -> CacheState {
     state.in_flight_since = None;
-    if state.last_failure.as_ref().is_some_and(|f| !f.retryable) {
-        state.last_failure = None;
-        state.retry_at = None;
+    let failed = state.last_failure.is_some();
+    let refusal = state.last_failure.as_ref().is_some_and(|f| !f.retryable);
+    if refusal && same_refused {
+        return state;
     }
     let bound = now + INHERITED_BACKOFF_MAX;
+    if refusal {
+        state.last_failure = None;
+        state.retry_at = None;
+        // The refused request issued nothing: nothing to throttle.
+        state.last_refresh_at = None;
+    }
     state.retry_at = state.retry_at.map(|r| r.min(bound));
-    if state.last_failure.is_some() {
+    if failed {
         let latest = bound - config.min_issue_interval();
         state.last_refresh_at = state.last_refresh_at.map(|t| t.min(latest));
     }
@@ -197,13 +279,25 @@ fn drive(net: &Net, cache: &mut TokenCache, warnings: &mut Vec<String>) -> Resul
     }
 }
 
-/// A refresh that left no usable token, sorted by what a script should do about it.
+/// A refresh that left no usable token, sorted by what a script should do about it, saying
+/// when the next run asks LINE again.
 fn from_refresh(f: &RefreshFailure, retry_at: UnixTime) -> Failure {
-    let message = format!(
-        "{}; the cache tries again {}",
-        f.message,
-        time_text::at(retry_at, clock())
-    );
+    let now = clock();
+    let message = if f.retryable {
+        let next = retry_at.min(now + INHERITED_BACKOFF_MAX);
+        format!(
+            "{}; the next run asks LINE again, {} at the earliest",
+            f.message,
+            time_text::at(next, now)
+        )
+    } else {
+        format!("{}; {}", f.message, refusal_rule(retry_at, now))
+    };
+    classify(f, message)
+}
+
+/// The exit a failure calls for: retry (3), refused (1) or local (2).
+fn classify(f: &RefreshFailure, message: String) -> Failure {
     match &f.kind {
         _ if f.retryable => Failure::Retry(message),
         // 408 Request Timeout: the client may repeat the request (RFC 9110).
@@ -214,31 +308,39 @@ fn from_refresh(f: &RefreshFailure, retry_at: UnixTime) -> Failure {
     }
 }
 
-fn credentials(opts: &Options) -> Result<Credentials, Failure> {
+/// What `token` was given: the channel, the type and the credential, read (files, stdin, the
+/// environment) but with any key not yet parsed, and the credential's fingerprint.
+struct Inputs {
+    channel_id: String,
+    kind: TokenKind,
+    token_exp: Duration,
+    credential: Credential,
+    fingerprint: String,
+}
+
+enum Credential {
+    Secret(ChannelSecret),
+    Key(String, KeyText),
+}
+
+fn inputs(opts: &Options) -> Result<Inputs, Failure> {
     let channel_id = opts.require("channel-id")?;
     let kind = token_kind(opts.get("type").as_deref())?;
-    Ok(match kind {
-        TokenKind::Stateless => match secrets::stateless(opts)? {
-            secrets::Stateless::Secret(secret) => {
-                Credentials::stateless_by_secret(&channel_id, secret)
-            }
-            secrets::Stateless::Key(kid, key) => {
-                Credentials::stateless_by_jwt(&channel_id, kid, key, Box::new(OsRng))
-                    .map_err(local)?
-            }
+    let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
+    let credential = match kind {
+        TokenKind::Stateless => match secrets::stateless_unparsed(opts)? {
+            secrets::Stateless::Secret(secret) => Credential::Secret(secret),
+            secrets::Stateless::Key(kid, key) => Credential::Key(kid, key),
         },
-        TokenKind::ShortLived => {
-            Credentials::short_lived(&channel_id, secrets::require_channel_secret(opts)?)
-        }
+        TokenKind::ShortLived => Credential::Secret(secrets::require_channel_secret(opts)?),
         TokenKind::V21 => {
-            let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
             // Check token_exp now, before any file is touched.
             AssertionBuilder::new(&channel_id, "kid")
                 .token_exp(token_exp)
                 .claims(UnixTime::EPOCH)
                 .map_err(local)?;
-            let (kid, key) = secrets::signing_key(opts)?;
-            Credentials::v2_1(&channel_id, kid, key, token_exp, Box::new(OsRng)).map_err(local)?
+            let (kid, key) = secrets::signing_key_unparsed(opts)?;
+            Credential::Key(kid, key)
         }
         TokenKind::LongLived => {
             return Err(usage(format!(
@@ -248,7 +350,64 @@ fn credentials(opts: &Options) -> Result<Credentials, Failure> {
                 types_hint()
             )))
         }
+    };
+    let head = [channel_id.as_bytes(), kind.as_str().as_bytes()];
+    let fingerprint = match &credential {
+        Credential::Secret(s) => {
+            secrets::fingerprint(&[head[0], head[1], b"secret", s.expose_secret().as_bytes()])
+        }
+        Credential::Key(kid, key) => {
+            secrets::fingerprint(&[head[0], head[1], b"key", kid.as_bytes(), key.as_bytes()])
+        }
+    };
+    Ok(Inputs {
+        channel_id,
+        kind,
+        token_exp,
+        credential,
+        fingerprint,
     })
+}
+
+impl Inputs {
+    fn lifetime(&self) -> Duration {
+        self.kind.fixed_lifetime().unwrap_or(self.token_exp)
+    }
+
+    /// The cache's credentials: only now is a key parsed (and proved sound by a signature).
+    fn credentials(self) -> Result<Credentials, Failure> {
+        let id = &self.channel_id;
+        Ok(match (self.kind, self.credential) {
+            (TokenKind::ShortLived, Credential::Secret(s)) => Credentials::short_lived(id, s),
+            (_, Credential::Secret(s)) => Credentials::stateless_by_secret(id, s),
+            (TokenKind::V21, Credential::Key(kid, key)) => {
+                Credentials::v2_1(id, kid, key.parse()?, self.token_exp, Box::new(OsRng))
+                    .map_err(local)?
+            }
+            (_, Credential::Key(kid, key)) => {
+                Credentials::stateless_by_jwt(id, kid, key.parse()?, Box::new(OsRng))
+                    .map_err(local)?
+            }
+        })
+    }
+}
+
+/// The saved token, when the cache is sure to hand it out at `now` without a refresh, so no
+/// key need be loaded: it is this run's channel and type, was issued in the past, and has
+/// more than the skew margin and the advisory lead left. (The cache's own window opens no
+/// earlier: its margins are at most these, and its jitter only moves the window later.)
+fn fresh_token(
+    state: &CacheState,
+    inputs: &Inputs,
+    config: &CacheConfig,
+    now: UnixTime,
+) -> Option<String> {
+    if state.channel_id != inputs.channel_id || state.token_type != inputs.kind {
+        return None;
+    }
+    let t = state.token.as_ref()?;
+    let fresh_until = t.expires_at - config.clock_skew() - config.refresh_before();
+    (t.issued_at <= now && now < fresh_until).then(|| t.access_token.expose_secret().to_owned())
 }
 
 /// The kinds `--type` can issue, by the names the crate gives them (`TokenKind::as_str`).
@@ -271,8 +430,7 @@ fn token_kind(given: Option<&str>) -> Result<TokenKind, Failure> {
         .ok_or_else(|| usage(format!("{}, not {}", types_hint(), scrub::shown(given))))
 }
 
-fn config(opts: &Options, credentials: &Credentials) -> Result<CacheConfig, Failure> {
-    let lifetime = credentials.expected_lifetime();
+fn config(opts: &Options, lifetime: Duration) -> Result<CacheConfig, Failure> {
     let mut config = CacheConfig::builder(lifetime);
     if let Some(before) = opts.seconds("refresh-before")? {
         if before >= lifetime {

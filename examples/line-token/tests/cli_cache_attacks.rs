@@ -1,7 +1,7 @@
 //! `line-token token --cache FILE` against a user sharing the machine: caches others can
 //! write (StrictModes), files that are not small regular files, planted links and
-//! temporaries. CI runs as root, so files can be given to another uid; elsewhere those checks
-//! are skipped, visibly.
+//! temporaries. CI runs as root, so files can be given to another uid; elsewhere that test is
+//! listed as ignored (the package's build script tells).
 
 mod common;
 
@@ -34,6 +34,24 @@ fn a_cache_others_can_write_is_refused_like_strict_modes() {
     // Sticky (like /tmp): fine.
     std::fs::set_permissions(dir.path("open"), PermissionsExt::from_mode(0o1777)).unwrap();
     token(&server.base, &dir.path("open/t.json"), &[]);
+    // A directory writable by its group, not sticky: refused too (StrictModes), with the fix;
+    // a group member could delete the lock and make a second run issue.
+    std::fs::create_dir(dir.path("group")).unwrap();
+    std::fs::set_permissions(dir.path("group"), PermissionsExt::from_mode(0o770)).unwrap();
+    let err = failed(
+        &token_output(&server.base, &dir.path("group/t.json"), &[]),
+        2,
+    );
+    assert!(
+        err.contains("writable by its group") && err.contains("chmod g-w"),
+        "{err}"
+    );
+    assert!(
+        !dir.path("group/t.json.lock").exists(),
+        "nothing created there"
+    );
+    std::fs::set_permissions(dir.path("group"), PermissionsExt::from_mode(0o1770)).unwrap();
+    token(&server.base, &dir.path("group/t.json"), &[]);
     // A cache file writable by the group: refused.
     let cache = dir.path("t.json");
     token(&server.base, &cache, &[]);
@@ -41,11 +59,21 @@ fn a_cache_others_can_write_is_refused_like_strict_modes() {
     let err = failed(&token_output(&server.base, &cache, &[]), 2);
     assert!(err.contains("chmod 600"), "{err}");
     std::fs::set_permissions(&cache, PermissionsExt::from_mode(0o600)).unwrap();
+}
 
-    if !is_root() {
-        eprintln!("SKIPPED: files owned by another user need root to chown (CI runs as root)");
-        return;
-    }
+#[test]
+#[cfg_attr(
+    not_root,
+    ignore = "needs root, to give files to another user (CI runs as root)"
+)]
+fn files_and_links_of_another_user_are_refused() {
+    assert!(
+        is_root(),
+        "this test gives files to another user: run it as root"
+    );
+    let (server, dir, _) = setup("cli-strict-root");
+    let cache = dir.path("t.json");
+    token(&server.base, &cache, &[]);
     // A cache file owned by another user, holding an injected token: refused, never printed.
     let mut saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
@@ -81,6 +109,29 @@ fn a_cache_others_can_write_is_refused_like_strict_modes() {
     std::fs::write(dir.path("mine.json.lock"), b"").unwrap();
     std::os::unix::fs::chown(dir.path("mine.json.lock"), Some(4242), Some(4242)).unwrap();
     failed(&token_output(&server.base, &dir.path("mine.json"), &[]), 2);
+}
+
+#[test]
+fn a_cache_file_others_can_read_is_narrowed_to_0600_with_a_note() {
+    let (server, dir, _) = setup("cli-narrow");
+    let cache = dir.path("t.json");
+    let first = token(&server.base, &cache, &[]);
+    for loose in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&cache, PermissionsExt::from_mode(loose)).unwrap();
+        // A warm hit (nothing to save) still narrows it.
+        let o = token_output(&server.base, &cache, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(stdout(&o).trim(), first, "the cached token");
+        let note = stderr(&o);
+        assert!(
+            note.contains("warning") && note.contains("narrowed to 0600"),
+            "{loose:o}: {note}"
+        );
+        assert_eq!(mode(&cache), 0o600, "{loose:o}");
+    }
+    // Private already: no note.
+    let o = token_output(&server.base, &cache, &[]);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }
 
 /// Runs `token` on `cache` and requires a quick exit 2.

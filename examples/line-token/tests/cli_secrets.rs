@@ -431,3 +431,59 @@ fn a_token_with_a_terminal_escape_is_never_printed_raw() {
     assert_eq!(o.status.code(), Some(0));
     assert!(!stdout(&o).contains('\u{1b}') && stdout(&o).contains("\\u001b"));
 }
+
+/// A proxy's 502 page that shows the channel secret in groups of four, in pieces split by
+/// dashes and newlines, as a hex dump and in base64 (the second hostile review's attack): no
+/// piece of it reaches the terminal or the cache file.
+#[test]
+fn a_secret_echoed_in_groups_or_encoded_is_not_printed_or_stored() {
+    let hex: String = SECRET.bytes().map(|b| format!("{b:02x}")).collect();
+    let groups = |s: &str, n: usize, sep: &str| {
+        let chunks: Vec<String> = s
+            .as_bytes()
+            .chunks(n)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        chunks.join(sep)
+    };
+    let b64 = "Y2xpLXMzY3JldC0wMTIzNDU2Nzg5YWJjZGVm"; // base64 of SECRET
+    let echoes = [
+        groups(SECRET, 4, " "),
+        groups(SECRET, 4, "-"),
+        groups(SECRET, 8, "\n"),
+        groups(&hex, 2, " "),
+        groups(&hex.to_uppercase(), 4, " "),
+        groups(&hex, 16, "\n"),
+        b64.to_owned(),
+    ];
+    let dir = Scratch::new("cli-echo-groups");
+    for echo in echoes {
+        let page = format!("<html><pre>you sent:\n{echo}\n</pre></html>");
+        let proxy = FakeLine::start(move |_| (502, page.clone()));
+        let env = [
+            ("LINE_API_BASE", proxy.base.as_str()),
+            ("LINE_CHANNEL_ID", CHANNEL),
+            ("LINE_CHANNEL_SECRET", SECRET),
+        ];
+        let cache = dir.path("groups.json");
+        let _ = std::fs::remove_file(&cache);
+        for args in [
+            vec!["issue-stateless"],
+            vec!["token", "--cache", cache.to_str().unwrap()],
+        ] {
+            let err = failed(&line_token(&args, &env), 3);
+            let stored = std::fs::read_to_string(&cache).unwrap_or_default();
+            // The first 12 characters of the echo, as the terminal shows them (a newline
+            // escaped) and as the cache file's JSON stores them.
+            let head: String = echo.chars().take(12).collect();
+            for shown in [head.replace('\n', "\\n"), head.clone()] {
+                assert!(!err.contains(&shown), "{args:?} printed {echo:?}: {err}");
+                assert!(
+                    !stored.contains(&shown),
+                    "{args:?} stored {echo:?}: {stored}"
+                );
+            }
+            assert!(err.contains("502"), "{err}");
+        }
+    }
+}

@@ -60,20 +60,20 @@ struct World {
 }
 
 impl World {
-    fn new(name: &str, n: usize) -> Option<World> {
-        let redis = RedisServer::start()?;
+    fn new(name: &str, n: usize) -> World {
+        let redis = RedisServer::start();
         let channel = format!("{CHANNEL}:{SECRET}");
         let line = EmulatorProcess::start(&["--channel", &channel]);
         let front = LineFront::start(&line.base);
         let machines = (0..n)
             .map(|i| Machine::new(&format!("{name}-m{i}")))
             .collect();
-        Some(World {
+        World {
             _line: line,
             front,
             redis,
             machines,
-        })
+        }
     }
 
     /// `per_machine` concurrent runs on every machine; their outputs.
@@ -109,10 +109,12 @@ fn all_same_token(outputs: &[Output]) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn sixteen_processes_on_two_machines_get_one_token_from_one_issuance() {
-    let Some(world) = World::new("fleet16", 2) else {
-        return;
-    };
+    let world = World::new("fleet16", 2);
     let started = Instant::now();
     let outputs = world.run_all(8, &[]);
     assert_eq!(outputs.len(), 16);
@@ -137,10 +139,12 @@ fn sixteen_processes_on_two_machines_get_one_token_from_one_issuance() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn forty_short_lived_runs_on_four_machines_issue_once() {
-    let Some(world) = World::new("fleet40", 4) else {
-        return;
-    };
+    let world = World::new("fleet40", 4);
     let started = Instant::now();
     let outputs = world.run_all(10, &["--type", "short-lived"]);
     assert_eq!(outputs.len(), 40);
@@ -166,10 +170,12 @@ fn forty_short_lived_runs_on_four_machines_issue_once() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn a_lease_holder_killed_mid_refresh_is_taken_over_within_the_lease_and_a_round_trip() {
-    let Some(world) = World::new("fleetkill", 2) else {
-        return;
-    };
+    let world = World::new("fleetkill", 2);
     const LEASE: u64 = 3;
     let lease = LEASE.to_string();
     let extra = ["--store-lease", lease.as_str()];
@@ -204,10 +210,12 @@ fn a_lease_holder_killed_mid_refresh_is_taken_over_within_the_lease_and_a_round_
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn redis_restarted_empty_recovers_with_one_new_issuance() {
-    let Some(mut world) = World::new("fleetwipe", 2) else {
-        return;
-    };
+    let mut world = World::new("fleetwipe", 2);
     let before = all_same_token(&world.run_all(2, &[]));
     assert_eq!(world.front.issued(), 1);
     world.redis.restart_empty();
@@ -283,10 +291,12 @@ fn store_options_are_checked() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn a_hit_is_one_round_trip_and_prefixes_separate_fleets() {
-    let Some(world) = World::new("fleethit", 1) else {
-        return;
-    };
+    let world = World::new("fleethit", 1);
     let m = &world.machines[0];
     let url = world.redis.url();
     let a = token_of(
@@ -330,10 +340,12 @@ fn a_hit_is_one_round_trip_and_prefixes_separate_fleets() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn v21_through_the_store_with_the_jwt_options_keeps_key_and_assertion_out_of_redis() {
-    let Some(redis) = RedisServer::start() else {
-        return;
-    };
+    let redis = RedisServer::start();
     let machine = Machine::new("fleetv21");
     let private = machine.dir.path("home/private.jwk.json");
     let public = machine.dir.path("home/public.jwk.json");
@@ -404,10 +416,12 @@ fn v21_through_the_store_with_the_jwt_options_keeps_key_and_assertion_out_of_red
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn the_budget_holds_the_fleet_to_the_tokens_it_has_out() {
-    let Some(world) = World::new("fleetbudget", 2) else {
-        return;
-    };
+    let world = World::new("fleetbudget", 2);
     // Refresh as soon as a token is a second old: without a budget, every later run issues.
     let due_at_once = ["--type", "short-lived", "--refresh-before", "2591999"];
     let run = |machine: usize, budget: &str| {
@@ -432,10 +446,12 @@ fn the_budget_holds_the_fleet_to_the_tokens_it_has_out() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn a_failed_refresh_backs_off_the_whole_fleet_then_one_process_recovers() {
-    let Some(world) = World::new("fleetbackoff", 2) else {
-        return;
-    };
+    let world = World::new("fleetbackoff", 2);
     let url = world.redis.url();
     world.front.counters.fail.store(true, Ordering::SeqCst);
     let failed = world.machines[0]

@@ -25,19 +25,19 @@ struct World {
 }
 
 impl World {
-    fn new(name: &str) -> Option<World> {
-        let redis = RedisServer::start()?;
+    fn new(name: &str) -> World {
+        let redis = RedisServer::start();
         let dir = Scratch::new(name);
         dir.write("secret", SECRET);
         dir.write("wrong", "not-the-secret");
         let line = EmulatorProcess::start(&["--channel", &format!("{CHANNEL}:{SECRET}")]);
         let front = LineFront::start(&line.base);
-        Some(World {
+        World {
             dir,
             _line: line,
             front,
             redis,
-        })
+        }
     }
 
     /// `line-token token --store`, under `prefix` (e.g. `faketime -f +600s`) if given.
@@ -98,21 +98,6 @@ impl World {
     }
 }
 
-/// Whether `faketime` can run here (in CI it must).
-fn has_faketime() -> bool {
-    let faketime = Command::new("faketime").arg("--version").output().is_ok();
-    if !faketime {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have faketime (.ci/run installs it)"
-        );
-        eprintln!(
-            "SKIPPED: faketime is not installed; `apt-get install faketime` to run this test"
-        );
-    }
-    faketime
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -123,13 +108,13 @@ fn token_of(o: &Output) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+#[cfg_attr(no_faketime, ignore = "needs faketime: apt-get install faketime")]
 fn clocks_ten_minutes_off_alternating_with_normal_runs_issue_at_most_twice_in_twenty() {
-    if !has_faketime() {
-        return;
-    }
-    let Some(world) = World::new("faults-skew") else {
-        return;
-    };
+    let world = World::new("faults-skew");
     let mut tokens = Vec::new();
     for i in 0..20 {
         let prefix: &[&str] = match i % 3 {
@@ -149,10 +134,12 @@ fn clocks_ten_minutes_off_alternating_with_normal_runs_issue_at_most_twice_in_tw
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn a_holder_killed_after_line_answered_is_still_counted() {
-    let Some(world) = World::new("faults-kill") else {
-        return;
-    };
+    let world = World::new("faults-kill");
     let extra = [
         "--type",
         "short-lived",
@@ -187,10 +174,12 @@ fn a_holder_killed_after_line_answered_is_still_counted() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn redis_gone_after_line_answered_still_prints_the_valid_token_and_warns() {
-    let Some(mut world) = World::new("faults-redis-gone") else {
-        return;
-    };
+    let mut world = World::new("faults-redis-gone");
     world.front.counters.hold.store(true, Ordering::SeqCst);
     let holder = world.spawn(&[]);
     world.wait_held(1);
@@ -203,10 +192,12 @@ fn redis_gone_after_line_answered_still_prints_the_valid_token_and_warns() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn line_slower_than_the_lease_leaves_its_token_counted_not_lost() {
-    let Some(world) = World::new("faults-slow") else {
-        return;
-    };
+    let world = World::new("faults-slow");
     let extra = ["--type", "short-lived", "--store-lease", "3"];
     world.front.counters.hold.store(true, Ordering::SeqCst);
     let holder = world.spawn(&extra);
@@ -233,20 +224,18 @@ fn line_slower_than_the_lease_leaves_its_token_counted_not_lost() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn a_replica_that_refuses_writes_is_exit_3() {
-    let Some(primary) = RedisServer::start() else {
-        return;
-    };
-    let Some(world) = World::new("faults-readonly") else {
-        return;
-    };
-    let Some(replica) = RedisServer::start_with(vec![
+    let primary = RedisServer::start();
+    let world = World::new("faults-readonly");
+    let replica = RedisServer::start_with(vec![
         "--replicaof".into(),
         "127.0.0.1".into(),
         primary.port.to_string(),
-    ]) else {
-        return;
-    };
+    ]);
     let out = world
         .command_to(&replica.url(), &[], "secret", &[])
         .output()
@@ -260,10 +249,12 @@ fn a_replica_that_refuses_writes_is_exit_3() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn a_record_copied_from_another_channel_is_refused_not_served() {
-    let Some(world) = World::new("faults-copied") else {
-        return;
-    };
+    let world = World::new("faults-copied");
     token_of(&world.run(&[]));
     let key = format!("line-token:{CHANNEL}:stateless");
     let mut conn = world.redis.connection();
@@ -287,10 +278,12 @@ fn a_record_copied_from_another_channel_is_refused_not_served() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn a_process_with_a_wrong_secret_does_not_stop_the_others() {
-    let Some(world) = World::new("faults-wrong") else {
-        return;
-    };
+    let world = World::new("faults-wrong");
     let wrong = world.command(&[], "wrong", &[]).output().unwrap();
     assert_eq!(wrong.status.code(), Some(1), "{}", stderr(&wrong));
     let record = world.record("stateless");
@@ -300,10 +293,12 @@ fn a_process_with_a_wrong_secret_does_not_stop_the_others() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
 fn a_huge_value_is_refused_without_being_read() {
-    let Some(world) = World::new("faults-huge") else {
-        return;
-    };
+    let world = World::new("faults-huge");
     let key = format!("line-token:{CHANNEL}:stateless");
     let huge = vec![b'x'; 8 << 20];
     let () = redis::cmd("HSET")
@@ -320,13 +315,13 @@ fn a_huge_value_is_refused_without_being_read() {
 }
 
 #[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+#[cfg_attr(no_faketime, ignore = "needs faketime: apt-get install faketime")]
 fn a_process_75_s_behind_never_serves_a_token_expired_by_the_stores_clock() {
-    if !has_faketime() {
-        return;
-    }
-    let Some(world) = World::new("faults-behind") else {
-        return;
-    };
+    let world = World::new("faults-behind");
     let old = token_of(&world.run(&[]));
     // Age the stored token by hand: issued 912 s ago by Redis's clock, so expired 12 s ago.
     let key = format!("line-token:{CHANNEL}:stateless");

@@ -2,14 +2,16 @@
 //! Just enough HTTP for token clients: Content-Length bodies, keep-alive, bounded sizes.
 //!
 //! A test tool, but people run it, so it holds up against a misbehaving client: at most
-//! [`MAX_CONNECTIONS`] connection threads, a deadline for each whole request (not each read,
-//! which a client trickling one byte at a time would reset forever) and for each whole
-//! response (a client that never reads would otherwise hold its thread forever), no body
-//! without one Content-Length, and no panic when a thread cannot be started.
+//! [`MAX_CONNECTIONS`] connection threads, a deadline for each whole request head and body (not
+//! each read, which a client trickling one byte at a time would reset forever) and for each
+//! whole response (a client that never reads would otherwise hold its thread forever), no body
+//! without one Content-Length, and no panic when a thread cannot be started. When every place
+//! is taken, a new connection is served and the one that has waited longest for a request
+//! (idle, or sending slowly) is cut: idle connections cannot lock anyone out.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,13 +20,11 @@ use line_channel_token::UnixTime;
 
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 1024 * 1024;
-/// Connections served at once; more are closed on arrival.
+/// Connections served at once; a new one beyond them replaces the longest-waiting one.
 pub const MAX_CONNECTIONS: usize = 64;
-/// The time a client has to send one whole request (head and body), and to take one whole
-/// response.
+/// The time a client has to send one whole request (head and body) from when the
+/// connection opens or its previous answer is sent, and to take one whole response.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
-/// The time an idle keep-alive connection is kept.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where "now" comes from for a served emulator.
 pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
@@ -34,43 +34,102 @@ pub fn system_clock() -> Clock {
     Arc::new(|| UnixTime::from(SystemTime::now()))
 }
 
+/// Sees every request the emulator answered, with its answer (`line-emulator --log`).
+pub type Observe =
+    Arc<dyn Fn(UnixTime, &http::Request<Vec<u8>>, &http::Response<Vec<u8>>) + Send + Sync>;
+
 /// Binds `127.0.0.1:port` (0 picks a free port) and serves `emulator` on background threads.
 pub fn serve(
     emulator: Arc<Mutex<Emulator>>,
     port: u16,
     clock: Clock,
 ) -> std::io::Result<SocketAddr> {
+    serve_observed(emulator, port, clock, Arc::new(|_, _, _| {}))
+}
+
+/// [`serve`], calling `observe` with each request the emulator answered and its answer.
+pub fn serve_observed(
+    emulator: Arc<Mutex<Emulator>>,
+    port: u16,
+    clock: Clock,
+    observe: Observe,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     let addr = listener.local_addr()?;
-    let open = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new(Mutex::new(Open::default()));
     std::thread::Builder::new()
         .name("http-accept".into())
         .spawn(move || {
             for stream in listener.incoming().flatten() {
-                if open.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    open.fetch_sub(1, Ordering::SeqCst);
-                    continue; // dropping the stream closes it
-                }
-                let slot = Slot(Arc::clone(&open));
+                let Some(slot) = Slot::take(&open, &stream) else {
+                    continue; // every place is answering: dropping the stream closes it
+                };
                 let emulator = Arc::clone(&emulator);
                 let clock = Arc::clone(&clock);
+                let observe = Arc::clone(&observe);
                 // If no thread can be started, the closure (and the stream and slot in it) is
                 // dropped: the connection closes and the server carries on.
                 let _ = std::thread::Builder::new().spawn(move || {
-                    let _slot = slot;
-                    let _ = serve_connection(stream, &emulator, &clock);
+                    let _ = serve_connection(stream, &emulator, &clock, &observe, &slot);
                 });
             }
         })?;
     Ok(addr)
 }
 
+/// The connections being served: a handle to cut each, and since when it has waited for
+/// its next request (`None` while it is being answered).
+#[derive(Default)]
+struct Open {
+    next: u64,
+    conns: BTreeMap<u64, (TcpStream, Option<Instant>)>,
+}
+
 /// One of the [`MAX_CONNECTIONS`] places, given back on drop.
-struct Slot(Arc<AtomicUsize>);
+struct Slot {
+    open: Arc<Mutex<Open>>,
+    id: u64,
+}
+
+impl Slot {
+    /// A place for `stream`, cutting the connection that has waited longest for a request if
+    /// every place is taken; `None` if every place is busy answering.
+    fn take(open: &Arc<Mutex<Open>>, stream: &TcpStream) -> Option<Slot> {
+        let handle = stream.try_clone().ok()?;
+        let mut o = open.lock().unwrap_or_else(|e| e.into_inner());
+        if o.conns.len() >= MAX_CONNECTIONS {
+            let oldest = o
+                .conns
+                .iter()
+                .filter_map(|(id, (_, since))| since.map(|s| (s, *id)))
+                .min()?;
+            if let Some((cut, _)) = o.conns.remove(&oldest.1) {
+                // Its thread's blocked read ends; its slot finds itself gone.
+                let _ = cut.shutdown(Shutdown::Both);
+            }
+        }
+        let id = o.next;
+        o.next += 1;
+        o.conns.insert(id, (handle, Some(Instant::now())));
+        Some(Slot {
+            open: Arc::clone(open),
+            id,
+        })
+    }
+
+    /// Marks the connection as waiting for a request (may be cut) or being answered.
+    fn waiting(&self, waiting: bool) {
+        let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, since)) = o.conns.get_mut(&self.id) {
+            *since = waiting.then(Instant::now);
+        }
+    }
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        o.conns.remove(&self.id);
     }
 }
 
@@ -110,23 +169,25 @@ fn serve_connection(
     stream: TcpStream,
     emulator: &Mutex<Emulator>,
     clock: &Clock,
+    observe: &Observe,
+    slot: &Slot,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(Deadlined {
         stream: stream.try_clone()?,
-        deadline: Instant::now() + IDLE_TIMEOUT,
+        deadline: Instant::now() + REQUEST_DEADLINE,
     });
     let mut writer = Deadlined {
         stream,
         deadline: Instant::now(),
     };
     loop {
-        // An idle connection may wait for its next request; once that request starts, the
-        // whole of it must arrive by the request deadline.
-        reader.get_mut().deadline = Instant::now() + IDLE_TIMEOUT;
+        // The whole of the next request, its head first, must arrive by the deadline, from
+        // when the connection opened or the last answer went out: an idle connection is cut.
+        slot.waiting(true);
+        reader.get_mut().deadline = Instant::now() + REQUEST_DEADLINE;
         if reader.fill_buf()?.is_empty() {
             return Ok(());
         }
-        reader.get_mut().deadline = Instant::now() + REQUEST_DEADLINE;
         let (request, close) = match read_request(&mut reader)? {
             Some(Ok(r)) => r,
             Some(Err(status)) => {
@@ -136,10 +197,13 @@ fn serve_connection(
             }
             None => return Ok(()),
         };
+        slot.waiting(false);
+        let now = clock();
         let response = match emulator.lock() {
-            Ok(mut e) => e.handle(clock(), &request),
+            Ok(mut e) => e.handle(now, &request),
             Err(_) => plain(500),
         };
+        observe(now, &request, &response);
         writer.deadline = Instant::now() + REQUEST_DEADLINE;
         write_response(&mut writer, &response, close)?;
         if close {

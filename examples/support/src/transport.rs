@@ -16,10 +16,13 @@ pub fn loopback_agent() -> ureq::Agent {
     config().proxy(None).build().new_agent()
 }
 
+/// The time one request may take, from connecting to the last byte of the answer.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
 fn config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_global(Some(TIMEOUT))
 }
 
 /// Sends one request and reads the whole response body.

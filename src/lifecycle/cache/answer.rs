@@ -7,6 +7,9 @@ use super::failure::RefreshFailure;
 use super::poll::Ticket;
 use super::state::CachedToken;
 use super::TokenCache;
+use crate::protocol::error::Error;
+use crate::protocol::http_date::response_date;
+use crate::protocol::known_secrets::KnownSecrets;
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
@@ -36,7 +39,10 @@ pub enum Handled {
 impl TokenCache {
     /// Takes LINE's answer to the refresh `ticket` at `now`. The token's expiry counts from
     /// when the refresh was handed out ([`Ticket::started`]), so a slow network only makes
-    /// the cache refresh early. A late answer (after the in-flight timeout, or a duplicate)
+    /// the cache refresh early, or from the answer's `Date` when that is earlier by more than
+    /// [`CacheConfig::clock_skew`](super::CacheConfig::clock_skew) (`now` is ahead of
+    /// LINE's clock): a token is never handed out past the expiry LINE gave it. A skew
+    /// beyond that margin either way queues [`Event::ClockSkew`]. A late answer (after the in-flight timeout, or a duplicate)
     /// is kept if its token is better than the one held; a counted token that is not kept is
     /// set aside for revocation ([`Handled::Surplus`]).
     pub fn handle_response<B: AsRef<[u8]>>(
@@ -52,12 +58,15 @@ impl TokenCache {
         let current = self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
         let status = response.status().as_u16();
         match self.credentials.parse(response) {
-            Ok(token) => self.take_token(ticket, current, now, status, token),
+            Ok(token) => {
+                let line_clock = response_date(response);
+                self.take_token(ticket, current, now, status, token, line_clock)
+            }
             Err(_) if !current => Handled::Ignored,
             Err(error) => {
                 self.in_flight = None;
                 // Before the assertion is forgotten: an echo of it is redacted too.
-                let failure = self.redacted(RefreshFailure::from(&error));
+                let failure = self.failure_of(error);
                 if matches!(status, 400 | 401) {
                     self.credentials.forget_assertion();
                 }
@@ -94,12 +103,15 @@ impl TokenCache {
         }
     }
 
-    /// `failure` with every secret it may echo (the request's channel secret or assertion,
-    /// the held token) redacted.
-    fn redacted(&self, failure: RefreshFailure) -> RefreshFailure {
+    /// The failure `error` is, with every secret it may echo (the request's channel secret
+    /// or assertion, the held token) redacted in any encoding: from the server's text before
+    /// it is quoted into the message (quoting escapes a newline between groups), and from the
+    /// message after.
+    fn failure_of(&self, error: Error) -> RefreshFailure {
         let held = self.token.as_ref().map(|t| t.access_token.expose_secret());
-        let secrets: Vec<&str> = self.credentials.secrets().into_iter().chain(held).collect();
-        failure.redact(&secrets)
+        let secrets = self.credentials.secrets().into_iter().chain(held);
+        let known = KnownSecrets::new(secrets.map(str::as_bytes));
+        RefreshFailure::from(&error.redact_known(&known)).redact(&known)
     }
 
     /// Keeps a counted token LINE issued but the cache does not use, for the caller to revoke.
@@ -120,11 +132,18 @@ impl TokenCache {
         now: UnixTime,
         status: u16,
         token: IssuedToken,
+        line_clock: Option<UnixTime>,
     ) -> Handled {
         if current {
             self.in_flight = None;
         }
-        let issued_at = ticket.started.min(now);
+        // Stamped by LINE's clock when ours is ahead, or a token issued while our clock ran
+        // a day fast would be handed out for a day after LINE expired it.
+        let (issued_at, skew) =
+            super::skew::issued_at(ticket.started, now, line_clock, self.config.clock_skew);
+        if let Some(line) = skew {
+            self.events.push(Event::ClockSkew { now, line });
+        }
         // LINE never issues a token of this kind living longer: cap what the answer claims,
         // or the cache would keep it for ever and a restored state would drop it as impossible.
         let kind = self.credentials.token_kind();
@@ -141,9 +160,13 @@ impl TokenCache {
             // A duplicate answer for what is held: nothing new.
             return Handled::Ignored;
         }
+        let rejected = self.rejected.as_ref() == Some(&candidate.access_token);
         let why = if same {
             // Its expiry cannot be later than LINE first said: no refresh happened.
             Some("LINE answered with the token already held")
+        } else if rejected {
+            // A replaying proxy, or a cache in front of LINE, answered with it again.
+            Some("LINE answered with the token rejected with `invalidate`")
         } else if !current && ticket.seq < self.stale_below {
             // Maybe the very token just rejected, answered twice.
             Some("the answer predates a token rejected with `invalidate`")
@@ -173,7 +196,7 @@ impl TokenCache {
             });
             return Handled::Stored;
         };
-        let counted = self.credentials.token_kind().is_counted() && !empty && !same;
+        let counted = self.credentials.token_kind().is_counted() && !empty && !same && !rejected;
         if counted {
             self.set_aside(token);
         }

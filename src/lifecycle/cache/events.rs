@@ -43,6 +43,16 @@ pub enum Event {
         /// Its v2.1 `key_id`, if any.
         key_id: Option<String>,
     },
+    /// LINE's answer stated (in its `Date` header) a time further from `now` than
+    /// [`CacheConfig::clock_skew`](super::CacheConfig::clock_skew): fix the clock (NTP).
+    /// While `now` is ahead, tokens are stamped by LINE's clock, so they end sooner by `now`
+    /// (a short-lived stateless token may be refused as too short to use).
+    ClockSkew {
+        /// The clock passed in, when the answer came.
+        now: UnixTime,
+        /// LINE's clock, as the answer's `Date` stated it (to the second).
+        line: UnixTime,
+    },
     /// A restored state was repaired or discarded (another channel, an impossible token, a
     /// marker from the future).
     StateRepaired,

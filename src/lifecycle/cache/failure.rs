@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::protocol::error::Error;
+use crate::protocol::known_secrets::KnownSecrets;
 
 /// What kind of failure a refresh met.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -91,22 +92,14 @@ impl RefreshFailure {
         )
     }
 
-    /// Replaces every occurrence of each secret (of at least 4 characters: shorter ones are
-    /// no LINE secret, and replacing them would mangle the message) with `[redacted]`, as the
-    /// protocol layer marks credential-like text it redacts from error bodies: a
-    /// server, or a proxy, may echo the request's secret in its error, and a failure is shown,
-    /// logged and persisted.
-    pub(super) fn redact(mut self, secrets: &[&str]) -> Self {
-        const MARK: &str = crate::protocol::redact::REDACTED;
-        for secret in secrets.iter().filter(|s| s.len() >= 4) {
-            if self.message.contains(secret) {
-                self.message = self.message.replace(secret, MARK);
-            }
-            if let FailureKind::Refused { error: Some(e), .. } = &mut self.kind {
-                if e.contains(secret) {
-                    *e = e.replace(secret, MARK);
-                }
-            }
+    /// Replaces each secret, in any common encoding (text, URL-encoded, base64, hex, split
+    /// into groups), with `[redacted]`, as the protocol layer marks credential-like text it
+    /// redacts from error bodies: a server, or a proxy, may echo the request's secret in its
+    /// error, and a failure is shown, logged and persisted.
+    pub(super) fn redact(mut self, known: &KnownSecrets) -> Self {
+        self.message = known.redact(&self.message);
+        if let FailureKind::Refused { error: Some(e), .. } = &mut self.kind {
+            *e = known.redact(e);
         }
         self
     }

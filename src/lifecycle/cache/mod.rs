@@ -140,6 +140,7 @@ mod poll;
 mod random;
 mod schedule;
 mod shared;
+mod skew;
 mod state;
 
 pub use answer::Handled;
@@ -198,6 +199,9 @@ pub struct TokenCache {
     /// before [`TokenCache::invalidate`] dropped a rejected token (a duplicate answer could
     /// bring that very token back).
     stale_below: u64,
+    /// The token [`TokenCache::invalidate`] last dropped: no answer may bring it back, not
+    /// even the refresh in flight (a replaying proxy may answer with it again).
+    rejected: Option<AccessToken>,
     generation: u64,
     events: events::Events,
     /// Counted tokens LINE issued that the cache does not keep: revoke them.
@@ -269,6 +273,7 @@ impl TokenCacheBuilder {
             incarnation: random::incarnation(seed),
             next_seq: 0,
             stale_below: 0,
+            rejected: None,
             generation: 0,
             events: events::Events::new(self.record_events),
             surplus: Vec::new(),
@@ -356,13 +361,15 @@ impl TokenCache {
     /// with it), so the next poll refreshes once (the throttle and backoff still apply). A
     /// token that is no longer current changes nothing: another caller already replaced it.
     /// Late answers to refreshes handed out before the drop are not stored (one may carry
-    /// the rejected token again); the refresh in flight, if any, still counts.
+    /// the rejected token again); the refresh in flight, if any, still counts, but no answer
+    /// that carries the rejected token again is ever stored.
     pub fn invalidate(&mut self, rejected: &AccessToken) -> bool {
         if self
             .token
             .as_ref()
             .is_some_and(|t| t.access_token == *rejected)
         {
+            self.rejected = self.token.take().map(|t| t.access_token);
             self.set_token(None);
             self.stale_below = self.next_seq;
             self.generation = self.generation.wrapping_add(1);

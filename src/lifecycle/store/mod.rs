@@ -86,7 +86,7 @@
 //!   leases, tokens and backoffs from the future, and treats a corrupt body as empty (it is
 //!   replaced by the next write). Keys expire an hour after everything they mention.
 //!
-//! `tests/store_model.rs` checks these exhaustively over interleavings of three processes
+//! `tests/store_model/` checks these exhaustively over interleavings of three processes
 //! with crashes (also after LINE answered), expiring leases, late writes, clock skew within
 //! the tolerance, a wipe, a failover that loses the last write or two, ambiguous LINE failures and
 //! answers that arrive after the lease: LINE never holds more live tokens than the budget,

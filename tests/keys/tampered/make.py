@@ -3,7 +3,8 @@
 
 Each starts from the LINE docs' example key (tests/keys/line-docs-pyjwt.jwk.json) and changes
 one number, keeping everything else consistent, except `composite-p`, a fresh key whose `p` is
-the product of two primes while n = p*q, d, dp, dq and qi all fit together as if p were prime.
+the product of two primes while n = p*q, d, dp, dq and qi all fit together as if p were prime,
+and `carmichael-p`, the same with a Chernick Carmichael number for `p` (see below).
 Deterministic: run it again and the files come out the same. Standard library only.
 """
 import base64, json, math, pathlib, random
@@ -104,3 +105,43 @@ while True:
 d = pow(e, -1, lam)
 write("composite-p", {"n": n, "e": e, "d": d, "p": p, "q": q,
                       "dp": d % (p - 1), "dq": d % (q - 1), "qi": pow(q, -1, p)})
+
+# `carmichael-p`: a key whose `p` is a Chernick Carmichael number (6k+1)(12k+1)(18k+1), the
+# product of three primes of about 341 bits. Every base coprime to it passes Fermat's test, so
+# with n = p*q and d, dp, dq, qi computed as if p were prime, the key signs and verifies like
+# a sound one: only a primality proof of p tells it apart.
+rng = random.Random(19)
+# k a multiple of every prime below 100 keeps 6k+1, 12k+1 and 18k+1 free of small factors.
+M = math.prod(r for r in range(5, 100) if all(r % s for s in range(2, r)))
+
+
+def icbrt(x):
+    lo, hi = 0, 1 << (x.bit_length() // 3 + 2)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if mid ** 3 <= x:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+k_low = icbrt((3 << 1022) // 1296) + 1   # p >= 1.5 * 2^1023: top two bits set
+k_high = icbrt((1 << 1024) // 1296) - 1  # p < 2^1024
+while True:
+    k = M * rng.randrange(k_low // M + 1, k_high // M)
+    factors = [6 * k + 1, 12 * k + 1, 18 * k + 1]
+    if all(pow(2, f - 1, f) == 1 for f in factors) and all(is_prime(f, rng) for f in factors):
+        break
+p = math.prod(factors)
+assert p.bit_length() == 1024 and p >> 1022 == 3
+assert all((p - 1) % (f - 1) == 0 for f in factors)  # Korselt: p is a Carmichael number
+while True:
+    q = prime(1024, rng)
+    n = p * q
+    lam = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+    if n.bit_length() == 2048 and math.gcd(e, lam) == 1:
+        break
+d = pow(e, -1, lam)
+write("carmichael-p", {"n": n, "e": e, "d": d, "p": p, "q": q,
+                       "dp": d % (p - 1), "dq": d % (q - 1), "qi": pow(q, -1, p)})

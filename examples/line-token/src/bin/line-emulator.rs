@@ -7,10 +7,11 @@
 //! Prints one JSON line per registered key, `{"channel_id": "...", "kid": "..."}`, then serves
 //! until killed. Point any client at `http://127.0.0.1:PORT` (e.g. `LINE_API_BASE`).
 
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use line_channel_token::emulator::Emulator;
-use line_channel_token::ChannelSecret;
+use line_channel_token::{ChannelSecret, Jwt, Operation, UnixTime};
 use support::http_server;
 
 const HELP: &str = "\
@@ -19,12 +20,16 @@ line-emulator: serve an emulated LINE channel access token API on 127.0.0.1
 USAGE:
   line-emulator --port PORT --channel ID:SECRET [--public-key FILE ...] [--channel ID:SECRET ...]
 
-  --port PORT          TCP port on 127.0.0.1 (0 picks a free one)
+  --port PORT          TCP port on 127.0.0.1; 0 picks a free one, and the address is
+                       the stderr line \"line-emulator: listening on http://127.0.0.1:PORT\"
   --channel ID:SECRET  a channel and its secret; repeat for more channels
   --public-key FILE    a public JWK to register on the channel named before it, as the
                        LINE Developers Console would; its kid is printed
   --long-lived         also issue a long-lived token for each channel (printed)
   --seed N             seed for deterministic tokens and key ids (default 0)
+  --log                after the lines above, one JSON line on stdout per request answered:
+                       {\"time\", \"operation\" (LINE's operationId), \"status\", \"channel\"}
+                       (never a secret or a token), e.g. to count issuances
 
 Prints one JSON line per registered key: {\"channel_id\": \"...\", \"kid\": \"...\"},
 and logs the listening address to stderr. Serves until killed.
@@ -46,6 +51,7 @@ fn run() -> Result<(), String> {
     let mut port: Option<u16> = None;
     let mut seed = 0u64;
     let mut long_lived = false;
+    let mut log = false;
     let mut steps: Vec<(String, String)> = Vec::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -69,6 +75,7 @@ fn run() -> Result<(), String> {
             }
             "--channel" | "--public-key" => steps.push((flag.clone(), value()?)),
             "--long-lived" => long_lived = true,
+            "--log" => log = true,
             other => return Err(format!("unknown option {other:?}; see --help")),
         }
     }
@@ -105,17 +112,63 @@ fn run() -> Result<(), String> {
     if current.is_none() {
         return Err("give at least one --channel ID:SECRET".into());
     }
-    let addr = http_server::serve(
-        Arc::new(Mutex::new(emulator)),
-        port,
-        http_server::system_clock(),
-    )
-    .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    // The start lines go out before the first request can be logged.
     for line in lines {
         println!("{line}");
     }
+    let observe: http_server::Observe = if log {
+        Arc::new(log_line)
+    } else {
+        Arc::new(|_, _, _| {})
+    };
+    let addr = http_server::serve_observed(
+        Arc::new(Mutex::new(emulator)),
+        port,
+        http_server::system_clock(),
+        observe,
+    )
+    .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     eprintln!("line-emulator: listening on http://{addr}");
     loop {
         std::thread::park();
     }
+}
+
+/// `--log`: one JSON line per answered request. The channel comes from the request's
+/// `client_id`, or the unverified `iss` of its client assertion, and only if it is a channel
+/// ID (digits): nothing else from the request is written, so no secret or token can be.
+fn log_line(now: UnixTime, request: &http::Request<Vec<u8>>, response: &http::Response<Vec<u8>>) {
+    let operation = Operation::ALL
+        .into_iter()
+        .find(|op| op.method() == request.method() && op.path() == request.uri().path())
+        .map(Operation::line_operation_id);
+    let line = serde_json::json!({
+        "time": now.to_string(),
+        "operation": operation,
+        "status": response.status().as_u16(),
+        "channel": channel_of(request),
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+fn channel_of(request: &http::Request<Vec<u8>>) -> Option<String> {
+    // A POST's form is its body; a GET's (v2.1 verify, key IDs) its query.
+    let form: Vec<(String, String)> = match request.body().is_empty() {
+        false => serde_urlencoded::from_bytes(request.body()).ok()?,
+        true => serde_urlencoded::from_str(request.uri().query()?).ok()?,
+    };
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let id = match field("client_id") {
+        Some(id) => id.to_owned(),
+        None => Jwt::decode_unverified(field("client_assertion")?)
+            .ok()?
+            .claim_str("iss")?
+            .to_owned(),
+    };
+    (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
 }

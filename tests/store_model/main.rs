@@ -49,9 +49,7 @@ use line_channel_token::store::{
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
-#[path = "store_model/checks.rs"]
 mod checks;
-#[path = "store_model/world.rs"]
 mod world;
 
 const PROCS: usize = 3;
