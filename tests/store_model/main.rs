@@ -8,10 +8,12 @@
 //! out, but LINE issued); the store being wiped (Redis restarted empty); and a failover to a
 //! replica that missed the last write or the last two. Answers and writes may come arbitrarily late, since a
 //! process can stay paused while time and the others move on: a LINE answer may arrive long
-//! after the lease it was asked under. The processes' clocks are skewed within the tolerance
-//! (-1 s, 0, +1 s from true time); skew beyond it is not explored here: every decision uses
-//! the store's time (`store::drive`), and a machine clock beyond the tolerance is reported
-//! (`tests/store_drive.rs`).
+//! after the lease it was asked under. The store's time as each process reads it is skewed
+//! within the tolerance (-1 s, 0, +1 s from true time); the machines' own clocks are 10
+//! minutes behind, right, and 10 minutes ahead. Every new fetch's first read goes through
+//! the library's [`Fetch`], given both clocks as `store::drive` gives them: the invariants
+//! below hold only because it decides on the store's time, and it must report the two
+//! machines beyond the tolerance (and not the other).
 //!
 //! Checked in every reachable state:
 //! 1. never two successful commits for one version, within one life of the store; across a
@@ -45,7 +47,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use line_channel_token::store::{
-    call_deadline, decide, Decision, Failure, OwnerId, Record, StoreConfig, Write,
+    call_deadline, decide, Body, Decision, Events, Failure, Fetch, Input, Outcome, OwnerId, Read,
+    Record, Step, StoreConfig, Write,
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
@@ -55,6 +58,9 @@ mod world;
 const PROCS: usize = 3;
 /// Each process's clock offset from true time, in seconds.
 const OFFSET: [i64; PROCS] = [-1, 0, 1];
+/// Each process's machine clock offset from true time, in seconds: two beyond the tolerance
+/// (the store's time is what they decide on; they must say their clock is off).
+const MACHINE: [i64; PROCS] = [-600, 0, 600];
 /// True time starts here (seconds) and the world stops ticking at START + HORIZON.
 const START: u64 = 1_000;
 const HORIZON: u64 = 20;
@@ -93,6 +99,8 @@ fn config() -> StoreConfig {
 
 /// What a read depends on: the version, the body and the reader's clock.
 type ReadKey = (u64, Option<String>, UnixTime);
+/// What a fetch's first step depends on: the read, the machine's clock and the owner.
+type FetchKey = (ReadKey, UnixTime, OwnerId);
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 enum Pc {
@@ -167,8 +175,14 @@ impl State {
         }
     }
 
+    /// The store's time as process `p` reads it (within the tolerance of true time).
     fn now(&self, p: usize) -> UnixTime {
         UnixTime::from_secs(self.time.saturating_add_signed(OFFSET[p]))
+    }
+
+    /// Process `p`'s machine clock: off by [`MACHINE`] seconds, beyond the tolerance for two.
+    fn machine(&self, p: usize) -> UnixTime {
+        UnixTime::from_secs(self.time.saturating_add_signed(MACHINE[p]))
     }
 
     fn me(&self, p: usize) -> OwnerId {
@@ -219,8 +233,7 @@ impl State {
                 if until.is_some_and(|u| now < u) {
                     return Ok(None);
                 }
-                let record = self.read(p, config);
-                self.follow(&record, now, me, config, &mut served)?
+                self.fetch_read(p, config, &mut served)?
             }
             Pc::Taking(w) => {
                 if s.cas(w, config, false)? {
@@ -342,6 +355,64 @@ impl State {
         }
         s.procs[p].pc = next;
         Ok(Some((s, served)))
+    }
+
+    /// A new fetch's first read and decision, through the library's own [`Fetch`]: it is
+    /// given the store's time and the machine's clock, as `store::drive` gives them. The
+    /// invariants hold only if it decides on the store's time; and a machine beyond the
+    /// tolerance must be reported (and one within it must not).
+    fn fetch_read(&self, p: usize, config: &StoreConfig, served: &mut bool) -> Result<Pc, String> {
+        thread_local! {
+            /// A fetch's first step is pure: remember it.
+            static FIRST: std::cell::RefCell<HashMap<FetchKey, (Step, Events)>> = Default::default();
+        }
+        let (now, me) = (self.now(p), self.me(p));
+        let read = Read {
+            now,
+            version: self.version,
+            body: match &self.body {
+                Some(b) => Body::Present(b.clone().into_bytes()),
+                None => Body::Absent,
+            },
+        };
+        let key = ((self.version, self.body.clone(), now), self.machine(p), me);
+        let (step, events) = FIRST.with(|f| {
+            f.borrow_mut()
+                .entry(key)
+                .or_insert_with(|| {
+                    let (mut fetch, first) = Fetch::new(config, me, Duration::from_secs(3600));
+                    assert_eq!(first, Step::Read);
+                    let step = fetch.next(Input::Read(read, self.machine(p)));
+                    (step, fetch.events())
+                })
+                .clone()
+        });
+        let off = MACHINE[p] - OFFSET[p];
+        let beyond = off.unsigned_abs() > config.clock_skew().as_secs();
+        if events.clock_off_ms.is_some() != beyond {
+            return Err(format!(
+                "process {p}, {off} s off the store's clock: reported {:?}",
+                events.clock_off_ms
+            ));
+        }
+        Ok(match step {
+            Step::Done(Outcome::Token { token, .. }) => {
+                self.check_served(token.access_token.expose_secret())?;
+                *served = true;
+                Pc::Idle { until: None }
+            }
+            Step::Done(Outcome::Wait(w)) => Pc::Idle {
+                until: Some(w.until),
+            },
+            Step::Sleep(d) if !d.is_zero() => Pc::Idle {
+                until: Some(now + d),
+            },
+            Step::Swap(w) => Pc::Taking(w),
+            // Holding a lease from before this fetch: read again, then call.
+            Step::Read => Pc::Refreshing,
+            Step::ListKeys { .. } => Pc::Listing(self.read(p, config)),
+            other => return Err(format!("a fetch's first decision: {other:?}")),
+        })
     }
 
     /// Where a decision on `record` leads.

@@ -88,9 +88,10 @@
 //!
 //! `tests/store_model/` checks these exhaustively over interleavings of three processes
 //! with crashes (also after LINE answered), expiring leases, late writes, clock skew within
-//! the tolerance, a wipe, a failover that loses the last write or two, ambiguous LINE failures and
-//! answers that arrive after the lease: LINE never holds more live tokens than the budget,
-//! and the record lists or tentatively counts every one.
+//! the tolerance in the store's time as read, machine clocks 10 minutes off (reported, and
+//! ignored by decisions), a wipe, a failover that loses the last write or two, ambiguous LINE
+//! failures and answers that arrive after the lease: LINE never holds more live tokens than
+//! the budget, and the record lists or tentatively counts every one.
 //!
 //! ## Redis
 //!
