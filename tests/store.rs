@@ -236,15 +236,16 @@ fn failures_back_off_for_the_whole_fleet_and_a_useless_answer_is_a_failure() {
         lease.release(at(1), B, Failure::not_sent(), &c).is_none(),
         "only the holder releases"
     );
-    // A token that is due for refresh the moment it arrives: kept, served, but no new
-    // issuance until the backoff ends.
+    // A token already due for refresh when its answer arrives (a 60 s token sent at 0 is
+    // due by 27 s, the cache's rule: half its usable life, jittered by up to a fifth): kept,
+    // served, but no new issuance until the backoff ends.
     let lease = take(&Record::empty(TokenKind::Stateless), at(0), A, &c).into_record();
     let short = lease
-        .commit(at(0), A, at(0), &issued("short", 120), &c)
+        .commit(at(28), A, at(0), &issued("short", 60), &c)
         .unwrap();
     assert!(short.record().failure().is_some());
     assert!(matches!(
-        decide(short.record(), at(0), B, &c),
+        decide(short.record(), at(28), B, &c),
         Decision::Serve(_)
     ));
     let useless = lease

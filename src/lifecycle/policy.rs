@@ -1,6 +1,7 @@
 //! The refresh rules the cache and the fleet store share, as pure functions: the lifetime cap
-//! on what an answer claims, and backoff with jitter. One place, so the in-process cache and
-//! the fleet cannot drift apart on them.
+//! on what an answer claims, a token's usable end and jittered refresh point, the issuance
+//! throttle, and backoff with jitter. One place, so the in-process cache and the fleet
+//! cannot drift apart on them.
 
 use std::time::Duration;
 
@@ -44,4 +45,50 @@ pub(crate) fn equal_jitter(base: Duration, cap: Duration, failures: u32, random:
     let half = full / 2;
     half + part_of(full.saturating_sub(half) + Duration::from_millis(1), random)
         .min(full.saturating_sub(half))
+}
+
+/// A held token's timeline under the refresh rules: when it stops being handed out and when
+/// its refresh is due. The cache and the store both compute it here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// The token is handed out strictly before this: its expiry minus the margin.
+    pub(crate) usable_until: UnixTime,
+    /// The refresh is due from this instant on (jittered, never before the lead).
+    pub(crate) refresh_at: UnixTime,
+}
+
+/// The timeline of a token issued at `issued_at` and expiring at `expires_at`. Margins are
+/// proportionate to the lifetime: a `margin` of at most a quarter of it, a refresh `lead` of
+/// at most half the usable life (so at most one refresh per half life). The refresh point
+/// is later by up to a fifth of the lead, the same for the same token and `seed`.
+pub(crate) fn window(
+    issued_at: UnixTime,
+    expires_at: UnixTime,
+    margin: Duration,
+    lead: Duration,
+    seed: u64,
+) -> Window {
+    let lifetime = expires_at - issued_at;
+    let usable_until = expires_at - margin.min(lifetime / 4);
+    let usable = usable_until - issued_at;
+    let lead = lead.min(usable / 2);
+    let jitter = part_of(lead / 5, mix(seed ^ expires_at.as_millis()));
+    Window {
+        usable_until,
+        refresh_at: (usable_until - lead) + jitter,
+    }
+}
+
+/// The issuance throttle: the earliest a new issuance may start after one started at `last`,
+/// `min_interval` apart. Pass `last` through [`last_issue`] first.
+pub(crate) fn throttle_until(last: Option<UnixTime>, min_interval: Duration) -> UnixTime {
+    last.map_or(UnixTime::EPOCH, |t| t + min_interval)
+}
+
+/// The last issuance as the throttle counts it at `now`: one that seems to have started in
+/// the future was seen by a clock that has since gone back, and is forgotten (the fleet
+/// store, which keeps no marker of its own, could not remember it pulled in; so neither
+/// does the cache). A clock that goes back thus allows one issuance, not a loop.
+pub(crate) fn last_issue(last: Option<UnixTime>, now: UnixTime) -> Option<UnixTime> {
+    last.filter(|t| *t <= now)
 }

@@ -131,6 +131,9 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
                 WaitReason::Budget { active } => Failure::Retry(format!(
                     "the fleet has {active} tokens out, its whole budget; the oldest expires {at}"
                 )),
+                WaitReason::Throttled => Failure::Retry(format!(
+                    "the fleet issued a token moments ago; it may issue again {at}"
+                )),
                 _ => Failure::Retry(format!(
                     "another process is still refreshing; its lease ends {at}"
                 )),

@@ -11,9 +11,6 @@ use super::config::CacheConfig;
 /// splitmix64's output function: a bijective mix of 64 bits.
 pub(super) use crate::lifecycle::policy::mix;
 
-/// A fraction of `span` picked by `random`, in `[0, span)` at millisecond resolution.
-pub(super) use crate::lifecycle::policy::part_of;
-
 /// Every cache built in this process gets a distinct number, so two caches never share an
 /// incarnation even when given the same seed.
 static BUILT: AtomicU64 = AtomicU64::new(0);

@@ -182,6 +182,8 @@ pub struct StoreConfig {
     backoff_base: Duration,
     backoff_cap: Duration,
     failure_pause: Duration,
+    min_issue_interval: Duration,
+    jitter_seed: u64,
 }
 
 const MIN_LEASE: Duration = Duration::from_secs(1);
@@ -219,6 +221,8 @@ impl StoreConfig {
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(60),
             failure_pause: Duration::from_secs(300),
+            min_issue_interval: Duration::from_secs(10),
+            jitter_seed: 0,
         };
         // Short lifetimes get proportionate margins; the skew shrinks with them.
         let skew = config.clock_skew.min(config.min_remaining / 2);
@@ -368,11 +372,12 @@ impl StoreConfig {
     pub const fn lease(&self) -> Duration {
         self.lease
     }
-    /// Refresh once less than this is left.
+    /// Refresh once less than this is left before the usable end (at most half the usable
+    /// life, jittered later by up to a fifth of it).
     pub const fn refresh_before(&self) -> Duration {
         self.refresh_before
     }
-    /// Never serve a token with less than this left.
+    /// Never serve a token with less than this left (at most a quarter of its lifetime).
     pub const fn min_remaining(&self) -> Duration {
         self.min_remaining
     }
@@ -391,6 +396,45 @@ impl StoreConfig {
     /// How often to re-read while another process refreshes.
     pub const fn poll_interval(&self) -> Duration {
         self.poll_interval
+    }
+
+    /// At most one issuance this often (default 10 s, as `TokenCache`'s; zero turns the
+    /// throttle off): counted from the stored token's issuance.
+    pub const fn with_min_issue_interval(self, min_issue_interval: Duration) -> StoreConfig {
+        StoreConfig {
+            min_issue_interval,
+            ..self
+        }
+    }
+
+    /// The seed of the refresh point's jitter: the refresh of a token is due later by up to
+    /// a fifth of `refresh_before`, by the same rule as `TokenCache`'s. Every process of a
+    /// fleet must use the same seed (default 0) so that they agree.
+    pub const fn with_jitter_seed(self, seed: u64) -> StoreConfig {
+        StoreConfig {
+            jitter_seed: seed,
+            ..self
+        }
+    }
+
+    /// The issuance throttle.
+    pub const fn min_issue_interval(&self) -> Duration {
+        self.min_issue_interval
+    }
+
+    /// A stored token's timeline, by the rules `TokenCache` uses (`lifecycle::policy`): the
+    /// minimum remaining life as the margin, `refresh_before` as the lead.
+    pub(crate) fn window(
+        &self,
+        t: &crate::lifecycle::cache::CachedToken,
+    ) -> crate::lifecycle::policy::Window {
+        crate::lifecycle::policy::window(
+            t.issued_at,
+            t.expires_at,
+            self.min_remaining,
+            self.refresh_before,
+            self.jitter_seed,
+        )
     }
 
     /// The longest wait a failure can impose, used to distrust markers from the future.

@@ -2,8 +2,9 @@
 //! release after a failure. All pure: the caller reads and writes the store.
 
 use super::config::{OwnerId, StoreConfig};
-use super::record::{FailureNote, IssuedEntry, Lease, Record, StoredToken, Write};
-use crate::lifecycle::policy::{capped_expiry, mix};
+use super::record::{FailureNote, IssuedEntry, Lease, Record, Write};
+use crate::lifecycle::cache::CachedToken;
+use crate::lifecycle::policy::{self, capped_expiry, mix};
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
@@ -12,7 +13,7 @@ use crate::time::UnixTime;
 #[must_use = "a decision tells the caller what to do next"]
 pub enum Decision<'r> {
     /// Use this token: it has more than the minimum remaining life by the caller's clock.
-    Serve(&'r StoredToken),
+    Serve(&'r CachedToken),
     /// Nobody holds a live lease and a token is needed: run this compare-and-swap write. If it
     /// applies, read again and decide: the answer is [`Decision::Refresh`] (or, for v2.1,
     /// [`Decision::ListKeys`] or a [`WaitReason::Settling`] wait), unless the lease was lost
@@ -69,6 +70,9 @@ pub enum WaitReason {
     /// whose lease was lost with it may still be calling LINE. At `until` its call has ended
     /// and LINE's listing is complete ([`Decision::ListKeys`]).
     Settling,
+    /// The last token was issued less than [`StoreConfig::min_issue_interval`] ago: at most
+    /// one issuance that often, as `TokenCache` does.
+    Throttled,
 }
 
 /// How a refresh failed, as far as the fleet needs to know: no server text is kept. Build it
@@ -153,7 +157,7 @@ pub fn decide<'r>(
 ) -> Decision<'r> {
     let usable = record.usable_token(now, config);
     if let Some(token) = usable {
-        if now + config.refresh_before() < token.expires_at {
+        if now < config.window(token).refresh_at {
             return Decision::Serve(token);
         }
     }
@@ -219,6 +223,18 @@ pub fn decide<'r>(
                 }),
             };
         }
+    }
+    // The issuance throttle, as `TokenCache`'s: counted from the stored token's issuance.
+    let last = policy::last_issue(record.token.as_ref().map(|t| t.issued_at), now);
+    let throttle = policy::throttle_until(last, config.min_issue_interval());
+    if now < throttle {
+        return match usable {
+            Some(token) => Decision::Serve(token),
+            None => Decision::Wait(Wait {
+                until: throttle,
+                reason: WaitReason::Throttled,
+            }),
+        };
     }
     let mut next = record.clone();
     next.sanitize(now, config);
@@ -290,7 +306,7 @@ impl Record {
     ) -> Option<Write> {
         let mut next = self.clone();
         next.sanitize(now, config);
-        let stored = StoredToken {
+        let stored = CachedToken {
             access_token: token.access_token.clone(),
             issued_at: sent_at,
             // The cache's rule: an answer claiming longer than LINE issues is capped.
@@ -328,7 +344,7 @@ impl Record {
             }
             let fresh = next
                 .usable_token(now, config)
-                .is_some_and(|t| now + config.refresh_before() < t.expires_at);
+                .is_some_and(|t| now < config.window(t).refresh_at);
             next.failure = if fresh {
                 None
             } else {

@@ -72,7 +72,7 @@ pub enum DriveError<S, E> {
 #[derive(Debug)]
 pub struct Fetched {
     /// The token.
-    pub token: super::StoredToken,
+    pub token: crate::lifecycle::cache::CachedToken,
     /// False when this process issued it and the store failed before recording it: use it,
     /// and warn (the fleet will issue again).
     pub committed: bool,

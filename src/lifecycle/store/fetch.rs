@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::config::{OwnerId, StoreConfig};
 use super::decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
-use super::record::{Record, RecordError, StoredToken, Write, MAX_RECORD_LEN};
+use super::record::{Record, RecordError, Write, MAX_RECORD_LEN};
+use crate::lifecycle::cache::CachedToken;
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
@@ -87,7 +88,7 @@ pub enum Outcome {
     /// failed before it was recorded: use it all the same (it is valid) and say so.
     Token {
         /// The token.
-        token: StoredToken,
+        token: CachedToken,
         /// Whether the store holds it (false: this process issued it and could not record it).
         committed: bool,
     },
@@ -281,7 +282,9 @@ impl<'c> Fetch<'c> {
             Decision::Wait(wait) => {
                 let give_up = self.give_up.unwrap_or(self.now);
                 let bound = match wait.reason {
-                    WaitReason::Refreshing { .. } | WaitReason::Settling => give_up,
+                    WaitReason::Refreshing { .. }
+                    | WaitReason::Settling
+                    | WaitReason::Throttled => give_up,
                     _ => give_up.min(self.now + SHORT_BACKOFF),
                 };
                 if wait.until > bound {
@@ -343,7 +346,7 @@ impl<'c> Fetch<'c> {
 
     /// Hands this process's own token over, unless it is already expired.
     fn own(&mut self, token: &IssuedToken, sent_at: UnixTime, committed: bool) -> Step {
-        let stored = StoredToken {
+        let stored = CachedToken {
             access_token: token.access_token.clone(),
             issued_at: sent_at,
             expires_at: crate::lifecycle::policy::capped_expiry(

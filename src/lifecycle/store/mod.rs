@@ -176,6 +176,6 @@ pub use decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
 pub use drive::{drive, drive_async, AsyncStore, DriveError, Fetched, Refresher, Store};
 pub use fetch::{Body, Events, Fetch, Input, Outcome, Read, Step};
 pub use record::{
-    FailureNote, IssuedEntry, Lease, Record, RecordError, Repairs, StoredToken, Write,
-    MAX_RECORD_LEN, RECORD_FORMAT,
+    FailureNote, IssuedEntry, Lease, Record, RecordError, Repairs, Write, MAX_RECORD_LEN,
+    RECORD_FORMAT,
 };

@@ -43,10 +43,10 @@ pub struct Lease {
     pub listed: bool,
 }
 
-/// The token the fleet shares: the one token-at-rest type, the same the cache keeps
-/// ([`CachedToken`](crate::cache::CachedToken)). Its `issued_at` is when the issuing request
-/// was sent (so `expires_at` errs early); whoever can read the store can use `access_token`.
-pub type StoredToken = crate::lifecycle::cache::CachedToken;
+// The token the fleet shares is the cache's `CachedToken`: the one token-at-rest type. Its
+// `issued_at` is when the issuing request was sent (so `expires_at` errs early); whoever can
+// read the store can use `access_token`.
+use crate::lifecycle::cache::CachedToken;
 
 /// One token of a counted kind the fleet issued and that has not expired yet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -131,7 +131,7 @@ pub struct Record {
     /// lost writes): the next holder lists LINE's key ids before it issues.
     pub(crate) uncertain: bool,
     pub(crate) lease: Option<Lease>,
-    pub(crate) token: Option<StoredToken>,
+    pub(crate) token: Option<CachedToken>,
     pub(crate) issued: Vec<IssuedEntry>,
     pub(crate) failure: Option<FailureNote>,
 }
@@ -147,7 +147,7 @@ struct Body {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lease: Option<Lease>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    token: Option<StoredToken>,
+    token: Option<CachedToken>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     issued: Vec<IssuedEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,7 +330,7 @@ impl Record {
         self.lease.as_ref()
     }
     /// The shared token, whatever its age; [`Record::usable_token`] is the one to serve.
-    pub fn token(&self) -> Option<&StoredToken> {
+    pub fn token(&self) -> Option<&CachedToken> {
         self.token.as_ref()
     }
     /// Counted kinds: the fleet's issued tokens not yet expired, oldest expiry first.
@@ -348,10 +348,10 @@ impl Record {
     }
 
     /// The shared token if it has more than the minimum remaining life by `now`.
-    pub fn usable_token(&self, now: UnixTime, config: &StoreConfig) -> Option<&StoredToken> {
+    pub fn usable_token(&self, now: UnixTime, config: &StoreConfig) -> Option<&CachedToken> {
         self.token
             .as_ref()
-            .filter(|t| now + config.min_remaining() < t.expires_at)
+            .filter(|t| now < config.window(t).usable_until)
     }
 
     /// The body to store beside the version: JSON with a format marker, no secret but the
