@@ -42,6 +42,9 @@ const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
 /// One channel's record on one Redis server.
 pub struct RedisStore {
     connection: redis::Connection,
+    /// The URL connected to and the CA given, to follow a `MOVED`/`ASK` to another node.
+    url: String,
+    ca_pem: Option<Vec<u8>>,
     key: String,
     /// Commands sent to Redis (each one round trip), for the benchmark and the tests.
     pub round_trips: u64,
@@ -125,29 +128,46 @@ impl RedisStore {
                 StoreError::Refused(format!("the store {} refused: {e}", shown_url(url)))
             }
         };
-        let client = match ca_pem {
-            Some(ca) => redis::Client::build_with_tls(
-                url,
-                redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(ca),
-                },
-            )
-            .map_err(|e| StoreError::Url(format!("{}: {e}", shown_url(url))))?,
-            None => redis::Client::open(url).map_err(|_| bad_url())?,
-        };
-        let connection = client
-            .get_connection_with_timeout(REDIS_TIMEOUT)
-            .map_err(unreachable)?;
-        connection
-            .set_read_timeout(Some(REDIS_TIMEOUT))
-            .and_then(|()| connection.set_write_timeout(Some(REDIS_TIMEOUT)))
-            .map_err(unreachable)?;
+        let client = client(url, ca_pem.clone()).map_err(|e| match ca_pem {
+            Some(_) => StoreError::Url(format!("{}: {e}", shown_url(url))),
+            None => bad_url(),
+        })?;
+        let connection = open(&client).map_err(unreachable)?;
         Ok(RedisStore {
             connection,
+            url: url.to_owned(),
+            ca_pem,
             key,
             round_trips: 0,
         })
+    }
+
+    /// Runs `cmd`, following one `MOVED` (to the node that now serves the key: this store
+    /// stays connected there) or `ASK` (to the node importing it, for this command only,
+    /// after `ASKING`). A second redirect is the error, which [`is_unreachable`] calls
+    /// passing.
+    fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        use redis::{ErrorKind, ServerErrorKind as S};
+        let e = match cmd.query(&mut self.connection) {
+            Err(e) if matches!(e.kind(), ErrorKind::Server(S::Moved | S::Ask)) => e,
+            other => return other,
+        };
+        let Some(url) = e
+            .redirect_node()
+            .and_then(|(addr, _slot)| redirected(&self.url, addr))
+        else {
+            return Err(e);
+        };
+        let mut connection = open(&client(&url, self.ca_pem.clone())?)?;
+        self.round_trips += 1;
+        if matches!(e.kind(), ErrorKind::Server(S::Ask)) {
+            self.round_trips += 1;
+            redis::cmd("ASKING").query::<()>(&mut connection)?;
+            return cmd.query(&mut connection);
+        }
+        self.url = url;
+        self.connection = connection;
+        cmd.query(&mut self.connection)
     }
 
     /// The store's time, the version (0 when the key is absent) and the body, bounded to
@@ -155,12 +175,12 @@ impl RedisStore {
     pub fn read(&mut self) -> redis::RedisResult<Read> {
         self.round_trips += 1;
         type Reply = (u64, u64, Option<String>, Option<Vec<u8>>, usize);
-        let (secs, micros, version, body, len): Reply = redis::cmd("EVAL")
-            .arg(READ_SCRIPT)
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(READ_SCRIPT)
             .arg(1)
             .arg(&self.key)
-            .arg(MAX_RECORD_LEN)
-            .query(&mut self.connection)?;
+            .arg(MAX_RECORD_LEN);
+        let (secs, micros, version, body, len): Reply = self.query(&cmd)?;
         let version = match version {
             None => 0,
             // Only the canonical spelling: the compare-and-swap compares strings, so "007"
@@ -190,17 +210,67 @@ impl RedisStore {
         let keep_ms = u64::try_from(write.keep_for().as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let applied: i64 = redis::cmd("EVAL")
-            .arg(CAS_SCRIPT)
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(CAS_SCRIPT)
             .arg(1)
             .arg(&self.key)
             .arg(write.expected_version().to_string())
             .arg(write.new_version().to_string())
             .arg(write.body())
-            .arg(keep_ms)
-            .query(&mut self.connection)?;
+            .arg(keep_ms);
+        let applied: i64 = self.query(&cmd)?;
         Ok(applied == 1)
     }
+}
+
+/// A client for `url`, trusting the CAs in `ca_pem` if given (TLS).
+fn client(url: &str, ca_pem: Option<Vec<u8>>) -> redis::RedisResult<redis::Client> {
+    match ca_pem {
+        Some(ca) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca),
+            },
+        ),
+        None => redis::Client::open(url),
+    }
+}
+
+/// A connection with the store's timeouts.
+fn open(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+    let connection = client.get_connection_with_timeout(REDIS_TIMEOUT)?;
+    connection.set_read_timeout(Some(REDIS_TIMEOUT))?;
+    connection.set_write_timeout(Some(REDIS_TIMEOUT))?;
+    Ok(connection)
+}
+
+/// `url` with its host and port replaced by a redirect's `addr` (`MOVED`/`ASK`, `HOST:PORT`,
+/// or `:PORT` for the same host): the same scheme, user, password, database and query.
+/// `None` for a Unix socket URL (a cluster redirects to TCP nodes only) or a malformed
+/// address.
+fn redirected(url: &str, addr: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "redis" | "rediss") {
+        return None;
+    }
+    let (user, rest) = match rest.rsplit_once('@') {
+        Some((user, rest)) => (format!("{user}@"), rest),
+        None => (String::new(), rest),
+    };
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (old_host, tail) = rest.split_at(split);
+    let (host, port) = addr.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    let host = match host.trim_start_matches('[').trim_end_matches(']') {
+        "" => old_host
+            .rsplit_once(':')
+            .map_or(old_host, |(h, _)| h)
+            .to_owned(),
+        h if h.contains(':') => format!("[{h}]"),
+        h => h.to_owned(),
+    };
+    Some(format!("{scheme}://{user}{host}:{port}{tail}"))
 }
 
 impl store::Store for RedisStore {
@@ -289,7 +359,7 @@ pub fn fetch<E>(
 /// Whether a Redis error means "not reachable now" (worth retrying, exit 3) rather than a
 /// key that holds something else: no connection, a timeout, a reset connection, or a server
 /// in a passing state (`LOADING` a dataset, a `READONLY` replica mid-failover, `TRYAGAIN`,
-/// `MOVED`/`ASK` to another cluster node, `CLUSTERDOWN`, `MASTERDOWN`).
+/// a second `MOVED`/`ASK` after the one followed, `CLUSTERDOWN`, `MASTERDOWN`).
 pub fn is_unreachable(e: &redis::RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind as S};
     let passing = matches!(
