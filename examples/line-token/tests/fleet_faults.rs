@@ -198,28 +198,43 @@ fn redis_gone_after_line_answered_still_prints_the_valid_token_and_warns() {
 )]
 fn line_slower_than_the_lease_leaves_its_token_counted_not_lost() {
     let world = World::new("faults-slow");
+    // The lease is the bound the holder's HTTP call gets (the CLI's per-request timeout is
+    // what is left of it): 3 s here stands for the 30 s HTTP timeout, which LINE outlives.
     let extra = ["--type", "short-lived", "--store-lease", "3"];
     world.front.counters.hold.store(true, Ordering::SeqCst);
     let holder = world.spawn(&extra);
     world.wait_held(1);
+    // Two more processes start while LINE sits on the holder's answer: they wait for its
+    // lease, and take over only once its call is over.
+    let others: Vec<Child> = (0..2).map(|_| world.spawn(&extra)).collect();
     // The holder's call is bounded by its lease: it gives up, LINE has issued.
     let out = holder.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "the holder served a token it never got");
     world.front.counters.hold.store(false, Ordering::SeqCst);
     let record = world.record("short-lived");
     assert_eq!(
         record["issued"].as_array().map(Vec::len),
         Some(1),
-        "{record}"
+        "the late token is counted: {record}"
     );
+    let mut served: Vec<String> = others
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .filter(|o| o.status.code() == Some(0))
+        .map(|o| token_of(&o))
+        .collect();
+    assert!(!served.is_empty(), "neither waiting process got a token");
     std::thread::sleep(Duration::from_secs(2));
-    token_of(&world.run(&extra));
+    served.push(token_of(&world.run(&extra)));
+    served.dedup();
+    assert_eq!(served.len(), 1, "one token served, not two: {served:?}");
     assert_eq!(world.front.issued(), 2);
     let record = world.record("short-lived");
     assert_eq!(
         record["issued"].as_array().map(Vec::len),
         Some(2),
-        "{record}"
+        "every issued token counted: {record}"
     );
 }
 
