@@ -210,7 +210,10 @@ fn line_slower_than_the_lease_leaves_its_token_counted_not_lost() {
     // The holder's call is bounded by its lease: it gives up, LINE has issued.
     let out = holder.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(out.stdout.is_empty(), "the holder served a token it never got");
+    assert!(
+        out.stdout.is_empty(),
+        "the holder served a token it never got"
+    );
     world.front.counters.hold.store(false, Ordering::SeqCst);
     let record = world.record("short-lived");
     assert_eq!(

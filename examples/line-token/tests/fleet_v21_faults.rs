@@ -1,6 +1,6 @@
 //! v2.1 through `--store` keeps LINE's count within the budget when the store forgets: wiped
 //! (FLUSHDB) or failed over to a replica that missed commits (staged by writing an older
-//! record back). A real redis-server, `line-emulator` behind a counting front, and
+//! record back, and with a real replica promoted). A real redis-server, `line-emulator` behind a counting front, and
 //! `line-token` runs, one after another.
 
 mod common;
@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Output, Stdio};
 
 use common::line_front::LineFront;
-use common::redis_server::RedisServer;
+use common::redis_server::{free_port, RedisServer};
 use common::{EmulatorProcess, Scratch, LINE_TOKEN};
 
 const CHANNEL: &str = "1234567890";
@@ -54,6 +54,10 @@ impl World {
     }
 
     fn run(&self, extra: &[&str]) -> Output {
+        self.run_on(&self.redis, extra)
+    }
+
+    fn run_on(&self, redis: &RedisServer, extra: &[&str]) -> Output {
         Command::new(LINE_TOKEN)
             .env_clear()
             .env("HOME", self.dir.path("."))
@@ -67,7 +71,7 @@ impl World {
             .args(["--type", "v2.1", "--kid", &self.kid, "--key"])
             .arg(self.dir.path("private.jwk.json"))
             .args(["--token-exp", "86400", "--store-lease", "3"])
-            .args(["--store", &self.redis.url()])
+            .args(["--store", &redis.url()])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -83,7 +87,11 @@ impl World {
     /// point (a third of its life before the end, jittered by up to a fifth of that), so the
     /// next run wants a new token. LINE's own count of it is untouched.
     fn age_token(&self) {
-        let mut conn = self.redis.connection();
+        self.age_token_on(&self.redis);
+    }
+
+    fn age_token_on(&self, redis: &RedisServer) {
+        let mut conn = redis.connection();
         let body: String = redis::cmd("HGET")
             .arg(self.key())
             .arg("record")
@@ -184,4 +192,83 @@ fn a_failover_that_lost_commits_is_recounted_from_lines_listing() {
         4,
         "LINE's listing shows the budget spent: nothing more issued"
     );
+}
+
+#[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+fn a_real_replica_promoted_after_missing_two_commits_never_exceeds_the_budget() {
+    let world = World::new("v21-replica");
+    let primary = &world.redis;
+    let replica = RedisServer::start_with(vec![
+        "--replicaof".into(),
+        "127.0.0.1".into(),
+        primary.port.to_string(),
+    ]);
+    let budget = ["--store-budget", "5"];
+    let version = |redis: &RedisServer| -> Option<String> {
+        redis::cmd("HGET")
+            .arg(world.key())
+            .arg("version")
+            .query(&mut redis.connection())
+            .unwrap()
+    };
+    for run in 0..3 {
+        if run > 0 {
+            world.age_token();
+        }
+        let out = world.run(&budget);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_eq!(world.front.issued(), 3);
+    // The replica has everything so far.
+    let acked: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5_000)
+        .query(&mut primary.connection())
+        .unwrap();
+    assert_eq!(acked, 1, "the replica never caught up");
+    assert_eq!(version(&replica), version(primary));
+    // Replication held back: the replica now follows an address nobody answers at, keeping
+    // its data, while the fleet commits two more tokens on the primary.
+    let () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(free_port())
+        .query(&mut replica.connection())
+        .unwrap();
+    for _ in 0..2 {
+        world.age_token();
+        let out = world.run(&budget);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_eq!(world.front.issued(), 5);
+    assert_ne!(
+        version(&replica),
+        version(primary),
+        "the replica saw the last commits"
+    );
+    // Failover: the replica is promoted and the fleet pointed at it. Its record counts 3 of
+    // LINE's 5 live tokens; every run wants a new token.
+    let () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut replica.connection())
+        .unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        world.age_token_on(&replica);
+        codes.push(world.run_on(&replica, &budget).status.code());
+        assert!(
+            world.front.issued() <= 5,
+            "{} live v2.1 tokens at LINE, budget 5",
+            world.front.issued()
+        );
+    }
+    eprintln!(
+        "after the failover: {codes:?}, {} issued",
+        world.front.issued()
+    );
+    assert_eq!(world.front.issued(), 5);
 }
