@@ -198,7 +198,8 @@ enum Command {
                                 (--cache FILE [--lock-timeout SECS] [--force-refresh]\n          \
                                 | --store redis[s]://HOST:PORT/DB [--store-ca FILE] \
                                 [--store-prefix P]\n           \
-                                [--store-lease SECS] [--store-budget N])\n         \
+                                [--store-lease SECS] [--store-budget N] \
+                                [--rejected-token-file FILE|-])\n         \
                                 [--type TYPE] [--token-exp SECS] [--refresh-before SECS]")]
     Token {
         #[command(flatten)]
@@ -318,6 +319,10 @@ struct TokenOptions {
     /// system's, or $SSL_CERT_FILE)
     #[arg(long, value_name = "FILE")]
     store_ca: Option<String>,
+    /// with --store: the Messaging API refused this token (401); the fleet drops it if it is
+    /// still the shared one (once, whoever reports it), then a new one is printed
+    #[arg(long, value_name = "FILE|-")]
+    rejected_token_file: Option<String>,
     /// with --store: how long one process may refresh before another takes over (default 30)
     #[arg(long, value_name = "SECS")]
     store_lease: Option<String>,

@@ -90,6 +90,23 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         StoreError::Refused(m) => local(m),
     })?;
     let me = redis_store::new_owner();
+    if let Some(rejected) = crate::secrets::rejected_token(opts)? {
+        match redis_store::invalidate(&mut store, &config, me, &rejected) {
+            Ok(_) => {}
+            Err(e) if redis_store::is_unreachable(&e) => {
+                return Err(Failure::Retry(format!(
+                    "lost the store {}: {e}",
+                    redis_store::shown_url(&url)
+                )))
+            }
+            Err(e) => {
+                return Err(local(format!(
+                    "the store {} refused: {e}",
+                    redis_store::shown_url(&url)
+                )))
+            }
+        }
+    }
     // v2.1 on a new or wiped record first waits out a lease (see `WaitReason::Settling`).
     let settle = match kind {
         TokenKind::V21 => config.lease() + config.clock_skew() * 2,

@@ -392,3 +392,37 @@ fn a_process_75_s_behind_never_serves_a_token_expired_by_the_stores_clock() {
     assert_eq!(world.front.issued(), 2);
     assert!(stderr(&out).contains("clock is"), "{}", stderr(&out));
 }
+
+#[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+fn a_rejected_token_is_dropped_once_for_the_whole_fleet() {
+    let world = World::new("faults-rejected");
+    let first = token_of(&world.run(&[]));
+    assert_eq!(token_of(&world.run(&[])), first, "served, not reissued");
+    world.dir.write("rejected", &first);
+    let rejected = world.dir.path("rejected").to_string_lossy().into_owned();
+    let report = ["--rejected-token-file", rejected.as_str()];
+    // The Messaging API said 401 to `first`: the fleet drops it and a new one is printed.
+    let out = world.run(&report);
+    let second = token_of(&out);
+    assert_ne!(second, first);
+    assert!(!stderr(&out).contains(&first), "{}", stderr(&out));
+    assert_eq!(world.front.issued(), 2);
+    // Another process reporting the same token later: it is no longer the shared one, so
+    // nothing is dropped twice.
+    assert_eq!(token_of(&world.run(&report)), second);
+    assert_eq!(world.front.issued(), 2);
+    // Without --store the option is a usage error.
+    let out = Command::new(LINE_TOKEN)
+        .args(["token", "--channel-id", CHANNEL, "--cache"])
+        .arg(world.dir.path("cache.json"))
+        .arg("--channel-secret-file")
+        .arg(world.dir.path("secret"))
+        .args(report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -356,6 +356,38 @@ pub fn fetch<E>(
     )
 }
 
+/// After the Messaging API refused `token` (HTTP 401): drops it from the record if it is
+/// still the shared token, so the next fetch refreshes. `Ok(false)` if the record no longer
+/// holds it (another process reported it first, or it was replaced): the fleet drops a token
+/// once. A record that is not this fleet's is left alone (`Ok(false)`; the fetch refuses it).
+pub fn invalidate(
+    store: &mut RedisStore,
+    config: &StoreConfig,
+    me: OwnerId,
+    token: &line_channel_token::AccessToken,
+) -> redis::RedisResult<bool> {
+    // A lost compare-and-swap means the record changed: read it again, a few times.
+    for _ in 0..3 {
+        let read = store.read()?;
+        let body = match &read.body {
+            Body::Absent => None,
+            Body::Present(bytes) => Some(bytes.as_slice()),
+            Body::TooLarge(_) => return Ok(false),
+        };
+        let Ok((record, _)) = store::Record::from_store(read.version, body, read.now, config)
+        else {
+            return Ok(false);
+        };
+        let Some(write) = record.invalidate(read.now, me, token, config) else {
+            return Ok(false);
+        };
+        if store.cas(&write)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Whether a Redis error means "not reachable now" (worth retrying, exit 3) rather than a
 /// key that holds something else: no connection, a timeout, a reset connection, or a server
 /// in a passing state (`LOADING` a dataset, a `READONLY` replica mid-failover, `TRYAGAIN`,
