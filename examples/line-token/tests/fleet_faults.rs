@@ -215,12 +215,11 @@ fn line_slower_than_the_lease_leaves_its_token_counted_not_lost() {
         "the holder served a token it never got"
     );
     world.front.counters.hold.store(false, Ordering::SeqCst);
+    // The late token is counted (a waiting process may already hold the next lease, with
+    // its own tentative entry).
     let record = world.record("short-lived");
-    assert_eq!(
-        record["issued"].as_array().map(Vec::len),
-        Some(1),
-        "the late token is counted: {record}"
-    );
+    let entries = record["issued"].as_array().map_or(0, Vec::len);
+    assert!((1..=2).contains(&entries), "{record}");
     let mut served: Vec<String> = others
         .into_iter()
         .map(|c| c.wait_with_output().unwrap())

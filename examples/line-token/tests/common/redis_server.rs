@@ -13,6 +13,9 @@ pub struct RedisServer {
     pub port: u16,
     /// More `redis-server` arguments (TLS, a Unix socket), given on every start.
     extra: Vec<String>,
+    /// The server's own working directory: a replica writes the dataset it receives there
+    /// (`dump.rdb`), which any later server started in the same directory would load.
+    dir: std::path::PathBuf,
 }
 
 impl RedisServer {
@@ -35,6 +38,14 @@ impl RedisServer {
             child: None,
             port: free_port(),
             extra,
+            dir: {
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let dir = std::env::temp_dir()
+                    .join(format!("line-token-redis-{}-{n}", std::process::id()));
+                std::fs::create_dir_all(&dir).expect("a directory for redis-server");
+                dir
+            },
         };
         server.spawn_on_a_free_port();
         server
@@ -67,6 +78,8 @@ impl RedisServer {
                 "--protected-mode",
                 "yes",
             ])
+            .arg("--dir")
+            .arg(&self.dir)
             .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -131,6 +144,7 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
