@@ -120,7 +120,8 @@
 //! restore. [`pool::TokenPool`] holds a million channels in under 900 bytes each, no call
 //! O(n); [`rotation`] plans v2.1 rotation within LINE's limit of 30. [`store`] lets a fleet of
 //! processes on many machines share one issuance through a store they already run (Redis,
-//! SQL, DynamoDB): a record, a lease fenced by the record's version, and [`store::decide`].
+//! SQL, DynamoDB): a record, a lease fenced by the record's version, decisions on the
+//! store's clock, and [`store::drive`] over an adapter of two operations ([`store::Store`]).
 //!
 //! ## Testing without LINE
 //!

@@ -1,5 +1,5 @@
 //! The store protocol's promises, one test each, and property tests over hostile records.
-//! (Every interleaving of three processes is in `store_model.rs`; Redis in `fleet.rs`.)
+//! (Every interleaving of three processes is in `store_model/`; Redis in `fleet.rs`.)
 
 use std::time::Duration;
 
@@ -27,6 +27,13 @@ fn v21(budget: usize) -> StoreConfig {
         .unwrap()
 }
 
+/// Counted, but not listable: no settling or listing before a refresh.
+fn short_lived(budget: usize) -> StoreConfig {
+    StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))
+        .and_then(|c| c.with_budget(budget))
+        .unwrap()
+}
+
 fn issued(token: &str, expires_in: u64) -> IssuedToken {
     serde_json::from_value(serde_json::json!({
         "access_token": token, "expires_in": expires_in, "key_id": format!("kid-{token}"),
@@ -42,6 +49,7 @@ fn reread(write: &Write, now: UnixTime, config: &StoreConfig) -> Record {
         now,
         config,
     )
+    .expect("the fleet's own record")
     .0
 }
 
@@ -136,8 +144,8 @@ fn one_process_takes_the_lease_the_others_wait_then_all_serve_the_same_token() {
 
 #[test]
 fn a_dead_holder_is_taken_over_once_its_lease_runs_out_and_its_late_commit_overwrites_nothing() {
-    let c = v21(20);
-    let lease_a = take(&Record::empty(TokenKind::V21), at(0), A, &c);
+    let c = short_lived(20);
+    let lease_a = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c);
     let seen = reread(&lease_a, at(29), &c);
     assert!(matches!(decide(&seen, at(29), B, &c), Decision::Wait(_)));
     // After the lease (30 s), B takes over and commits.
@@ -165,6 +173,10 @@ fn a_dead_holder_is_taken_over_once_its_lease_runs_out_and_its_late_commit_overw
         "a late holder never overwrites a newer token"
     );
     assert_eq!(after.issued().len(), 2, "both counted against LINE's cap");
+    assert!(
+        after.issued().iter().all(|e| e.tentative.is_none()),
+        "each real entry replaced its holder's tentative one"
+    );
 }
 
 #[test]
@@ -172,7 +184,7 @@ fn a_lease_or_backoff_from_the_future_is_not_trusted_past_its_bound() {
     let c = stateless();
     let body = |lease: &str, failure: &str| {
         format!(
-            r#"{{"format":"line-channel-token/store/v1","kind":"stateless","lease":{lease},"failure":{failure}}}"#
+            r#"{{"format":"line-channel-token/store/v2","kind":"stateless","lease":{lease},"failure":{failure}}}"#
         )
     };
     let now = at(0);
@@ -181,7 +193,8 @@ fn a_lease_or_backoff_from_the_future_is_not_trusted_past_its_bound() {
         now.as_millis(),
         u64::MAX
     );
-    let (r, repairs) = Record::from_store(5, Some(body(&forever, "null").as_bytes()), now, &c);
+    let (r, repairs) =
+        Record::from_store(5, Some(body(&forever, "null").as_bytes()), now, &c).unwrap();
     assert!(repairs.distrusted);
     assert_eq!(r.lease().unwrap().expires_at, now + c.lease());
     assert!(matches!(
@@ -193,14 +206,15 @@ fn a_lease_or_backoff_from_the_future_is_not_trusted_past_its_bound() {
         u64::MAX - 1,
         u64::MAX
     );
-    let (r, _) = Record::from_store(5, Some(body(&from_the_future, "null").as_bytes()), now, &c);
+    let (r, _) =
+        Record::from_store(5, Some(body(&from_the_future, "null").as_bytes()), now, &c).unwrap();
     assert!(r.lease().is_none());
     let stuck = format!(
         r#"{{"count":4000000000,"at":{},"retry_at":{},"retryable":true}}"#,
         now.as_millis(),
         u64::MAX
     );
-    let (r, _) = Record::from_store(5, Some(body("null", &stuck).as_bytes()), now, &c);
+    let (r, _) = Record::from_store(5, Some(body("null", &stuck).as_bytes()), now, &c).unwrap();
     assert!(r.failure().is_none());
     assert!(matches!(decide(&r, now, A, &c), Decision::TakeLease(_)));
 }
@@ -209,47 +223,29 @@ fn a_lease_or_backoff_from_the_future_is_not_trusted_past_its_bound() {
 fn failures_back_off_for_the_whole_fleet_and_a_useless_answer_is_a_failure() {
     let c = stateless();
     let lease = take(&Record::empty(TokenKind::Stateless), at(0), A, &c).into_record();
-    let failed = lease
-        .release(
-            at(1),
-            A,
-            Failure {
-                retryable: true,
-                status: Some(503),
-            },
-            &c,
-        )
-        .unwrap();
+    let failed = lease.release(at(1), A, Failure::answered(503), &c).unwrap();
     match decide(failed.record(), at(1), B, &c) {
         Decision::Wait(w) => {
             assert!(matches!(w.reason, WaitReason::Backoff(ref f) if f.status == Some(503)));
-            assert_eq!(w.until, at(2));
+            // The cache's backoff: equal jitter, half to all of the 1 s step.
+            assert!(w.until >= at(1) + Duration::from_millis(500) && w.until <= at(2));
         }
         other => panic!("{other:?}"),
     }
     assert!(
-        lease
-            .release(
-                at(1),
-                B,
-                Failure {
-                    retryable: true,
-                    status: None
-                },
-                &c
-            )
-            .is_none(),
+        lease.release(at(1), B, Failure::not_sent(), &c).is_none(),
         "only the holder releases"
     );
-    // A token that is due for refresh the moment it arrives: kept, served, but no new
-    // issuance until the backoff ends.
+    // A token already due for refresh when its answer arrives (a 60 s token sent at 0 is
+    // due by 27 s, the cache's rule: half its usable life, jittered by up to a fifth): kept,
+    // served, but no new issuance until the backoff ends.
     let lease = take(&Record::empty(TokenKind::Stateless), at(0), A, &c).into_record();
     let short = lease
-        .commit(at(0), A, at(0), &issued("short", 120), &c)
+        .commit(at(28), A, at(0), &issued("short", 60), &c)
         .unwrap();
     assert!(short.record().failure().is_some());
     assert!(matches!(
-        decide(short.record(), at(0), B, &c),
+        decide(short.record(), at(28), B, &c),
         Decision::Serve(_)
     ));
     let useless = lease
@@ -306,7 +302,7 @@ prop_compose! {
         token in prop_oneof![Just(""), Just("tok")],
     ) -> String {
         serde_json::json!({
-            "format": "line-channel-token/store/v1", "kind": kind,
+            "format": "line-channel-token/store/v2", "kind": kind,
             "lease": {"owner": owner, "taken_at": taken, "expires_at": lease_end},
             "token": {"access_token": token, "issued_at": issued_at, "expires_at": expires_at},
             "issued": entries.iter().map(|e| serde_json::json!({"expires_at": e})).collect::<Vec<_>>(),
@@ -327,9 +323,13 @@ proptest! {
     ) {
         let c = if counted { v21(20) } else { stateless() };
         let now = UnixTime::from_millis(now);
-        let (record, _) = Record::from_store(version, Some(body.as_bytes()), now, &c);
+        // Another kind's record is refused, never decided on.
+        let Ok((record, _)) = Record::from_store(version, Some(body.as_bytes()), now, &c) else {
+            return Ok(());
+        };
         if let Some(lease) = record.lease() {
-            prop_assert!(lease.expires_at <= lease.taken_at + c.lease());
+            let bound = if lease.settles { c.lease() * 2 + c.clock_skew() * 2 } else { c.lease() };
+            prop_assert!(lease.expires_at <= lease.taken_at + bound);
         }
         prop_assert!(record.issued().len() <= 64);
         match decide(&record, now, OwnerId::new(9), &c) {
@@ -340,7 +340,9 @@ proptest! {
                 prop_assert_ne!(w.new_version(), version);
                 prop_assert!(w.new_version() != 0);
             }
-            Decision::Refresh { lease_until } => prop_assert!(lease_until > now),
+            Decision::Refresh { lease_until } | Decision::ListKeys { lease_until } => {
+                prop_assert!(lease_until > now)
+            }
         }
     }
 }

@@ -28,7 +28,8 @@ pub(crate) fn fleet_store(budget: Duration) {
         .commit(now, me, now, &token, &config)
         .expect("the holder commits");
     let body = commit.body();
-    let (record, _) = Record::from_store(commit.new_version(), Some(body.as_bytes()), now, &config);
+    let (record, _) = Record::from_store(commit.new_version(), Some(body.as_bytes()), now, &config)
+        .expect("the fleet's own record");
     let hit = time(budget, || {
         matches!(
             decide(&record, now, OwnerId::new(8), &config),

@@ -1,16 +1,18 @@
-//! Finds the tools the independent checks among this package's tests need: a `redis-server`
-//! (the fleet tests), Python with PyJWT, jwcrypto and LINE's `line-bot-sdk` (the interop
-//! tests), and root (the tests that give files to another user). Each one missing sets a
-//! cfg, and the tests that need it carry `#[cfg_attr(CFG, ignore = "needs ...")]`: `cargo
-//! test` then lists them as `ignored, needs ...` and counts them in its summary, where a
-//! test that returned early used to pass. With `CI` set, nothing but root is looked for:
-//! every check runs, and a missing tool fails it. The programs do not use these cfgs.
+//! Finds the tools the independent checks among this package's tests need: `redis-server`
+//! and `faketime` (the fleet tests), Python with PyJWT, jwcrypto and LINE's `line-bot-sdk`
+//! (the interop tests), and root (the tests that give files to another user). Each one
+//! missing sets a cfg, and the tests that need it carry `#[cfg_attr(CFG, ignore = "needs
+//! ...")]`: `cargo test` then lists them as `ignored, needs ...` and counts them in its
+//! summary, where a test that returned early used to pass. With `CI` set, nothing but root
+//! is looked for: every check runs, and a missing tool fails it. The programs do not use
+//! these cfgs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const CFGS: &[&str] = &[
     "no_redis_server",
+    "no_faketime",
     "no_pyjwt",
     "no_jwcrypto",
     "no_line_bot_sdk",
@@ -33,6 +35,13 @@ fn main() {
         Some(path) => println!("cargo::rerun-if-changed={}", path.display()),
         None => {
             println!("cargo::rustc-cfg=no_redis_server");
+            missing = true;
+        }
+    }
+    match on_path("faketime") {
+        Some(path) => println!("cargo::rerun-if-changed={}", path.display()),
+        None => {
+            println!("cargo::rustc-cfg=no_faketime");
             missing = true;
         }
     }

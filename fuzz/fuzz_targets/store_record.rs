@@ -19,12 +19,17 @@ fuzz_target!(|input: (u64, u64, bool, &[u8])| {
     .expect("valid");
     let now = UnixTime::from_millis(now);
     let me = OwnerId::new(1);
-    let (record, _) = Record::from_store(version, Some(body), now, &config);
+    // A record of another kind, or too large, is refused: nothing to decide on.
+    let Ok((record, _)) = Record::from_store(version, Some(body), now, &config) else {
+        return;
+    };
     let _ = record.body();
     match decide(&record, now, me, &config) {
         Decision::Serve(t) => assert!(now + config.min_remaining() < t.expires_at),
         Decision::Wait(w) => assert!(w.until > now),
-        Decision::Refresh { lease_until } => assert!(lease_until > now),
+        Decision::Refresh { lease_until } | Decision::ListKeys { lease_until } => {
+            assert!(lease_until > now)
+        }
         Decision::TakeLease(w) => {
             assert_eq!(w.expected_version(), version);
             let held = w.into_record();
@@ -32,15 +37,8 @@ fuzz_target!(|input: (u64, u64, bool, &[u8])| {
                 serde_json::from_str(r#"{"access_token":"t","expires_in":900,"key_id":"k"}"#)
                     .expect("token");
             let _ = held.commit(now, me, now, &token, &config);
-            let _ = held.release(
-                now,
-                me,
-                Failure {
-                    retryable: true,
-                    status: None,
-                },
-                &config,
-            );
+            let _ = held.release(now, me, Failure::unanswered(), &config);
+            let _ = held.reconcile(now, me, &["k".to_owned()], &config);
         }
     }
 });

@@ -2,6 +2,7 @@
 //! the protocol and JOSE layers; nothing below calls back up here.
 
 pub mod cache;
+pub(crate) mod policy;
 pub mod pool;
 pub mod rotation;
 pub mod store;

@@ -5,7 +5,7 @@
 //! cargo run --release -p line-token --example store_round_trips
 //! ```
 //!
-//! Prints `store_round_trips_per_hit: X.XX`, or says why it could not run (no redis-server on
+//! Prints `store_round_trips_per_hit: X.XX` (each read brings the store's `TIME` along), or says why it could not run (no redis-server on
 //! PATH). The rest of the fleet figures (`store::decide`, decoding) are in the library's
 //! `cargo run --release --example bench`.
 
@@ -33,10 +33,11 @@ fn main() {
         return;
     };
     let fetch = |store: &mut redis_store::RedisStore| {
-        redis_store::fetch(store, &config, me, Duration::from_secs(1), || {
-            Ok::<_, (store::Failure, ())>(token.clone())
-        })
-        .is_ok()
+        let mut line = redis_store::Line(
+            |_| Ok::<_, (store::Failure, ())>(token.clone()),
+            |_| Ok(Vec::new()),
+        );
+        redis_store::fetch(store, &config, me, Duration::from_secs(1), &mut line).is_ok()
     };
     let before = store.round_trips;
     assert!(fetch(&mut store), "the first fetch issues");
@@ -49,7 +50,7 @@ fn main() {
     }
     let per_hit = start.elapsed() / hits as u32;
     let trips = (store.round_trips - before) as f64 / hits as f64;
-    println!("first fetch (take, issue, commit) {miss} round trips");
+    println!("first fetch (read, take, read, LINE, read, commit) {miss} Redis round trips");
     println!(
         "token fetch on a hit (loopback Redis) {:>8}",
         format!("{:.2} µs", per_hit.as_nanos() as f64 / 1e3)

@@ -196,8 +196,10 @@ enum Command {
     #[command(override_usage = "line-token token --channel-id ID \
                                 (--channel-secret-file FILE|- | --kid KID --key FILE)\n         \
                                 (--cache FILE [--lock-timeout SECS] [--force-refresh]\n          \
-                                | --store redis://HOST:PORT/DB [--store-prefix P] \
-                                [--store-lease SECS] [--store-budget N])\n         \
+                                | --store redis[s]://HOST:PORT/DB [--store-ca FILE] \
+                                [--store-prefix P]\n           \
+                                [--store-lease SECS] [--store-budget N] \
+                                [--rejected-token-file FILE|-])\n         \
                                 [--type TYPE] [--token-exp SECS] [--refresh-before SECS]")]
     Token {
         #[command(flatten)]
@@ -306,12 +308,21 @@ struct TokenOptions {
     /// issue a new token even if the cached one is still good
     #[arg(long)]
     force_refresh: bool,
-    /// share the token with every process on every machine through Redis (not --cache)
+    /// share the token with every process on every machine through Redis (instead of
+    /// --cache): redis://[USER:PASSWORD@]HOST:PORT/DB, rediss:// (TLS), redis+unix:///PATH
     #[arg(long, value_name = "redis://HOST:PORT/DB")]
     store: Option<String>,
     /// the Redis key prefix (default line-token); keys are PREFIX:CHANNEL_ID:TYPE
     #[arg(long, value_name = "PREFIX")]
     store_prefix: Option<String>,
+    /// with --store rediss://: trust only the CA certificates (PEM) in FILE (default: the
+    /// system's, or $SSL_CERT_FILE)
+    #[arg(long, value_name = "FILE")]
+    store_ca: Option<String>,
+    /// with --store: the Messaging API refused this token (401); the fleet drops it if it is
+    /// still the shared one (once, whoever reports it), then a new one is printed
+    #[arg(long, value_name = "FILE|-")]
+    rejected_token_file: Option<String>,
     /// with --store: how long one process may refresh before another takes over (default 30)
     #[arg(long, value_name = "SECS")]
     store_lease: Option<String>,

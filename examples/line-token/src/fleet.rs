@@ -4,19 +4,21 @@
 //! state lives in one Redis hash per channel and token kind (`--store-prefix`, default
 //! `line-token`), shared by every process on every machine under the library's store
 //! protocol: a bounded lease (`--store-lease`, default 30 s) fenced by the record's version,
-//! and for counted kinds a budget of tokens out (`--store-budget`, default 20).
+//! and for counted kinds a budget of tokens out (`--store-budget`, default 20), run by
+//! `store::drive` on Redis's clock. `rediss://` (with `--store-ca FILE` or the system's CAs),
+//! Unix sockets and ACL users connect through the adapter (`support::redis_store`).
 //! Nothing secret but the access token itself goes to Redis.
 
 use std::time::Duration;
 
-use line_channel_token::store::{Failure as Shared, StoreConfig, WaitReason};
+use line_channel_token::store::{CredentialId, Failure as Shared, StoreConfig, WaitReason};
 use line_channel_token::{
-    AssertionBuilder, ChannelSecret, IssueShortLived, IssueStateless, IssueV21, IssuedToken, OsRng,
-    SigningKey, TokenKind, MAX_TOKEN_EXP,
+    call, AssertionBuilder, CallError, ChannelSecret, Endpoint, Error, IssueShortLived,
+    IssueStateless, IssueV21, IssuedToken, KeyIdsV21, OsRng, SigningKey, TokenKind, MAX_TOKEN_EXP,
 };
 
 use crate::commands::Output;
-use crate::failure::{local, usage, Failure};
+use crate::failure::{self, local, usage, Failure};
 use crate::net::Net;
 use crate::options::Options;
 use crate::{scrub, secrets, time_text};
@@ -53,8 +55,26 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     {
         scrub::register(password);
     }
+    // A Unix socket URL takes it as `?pass=`.
+    if let Some(query) = url.split_once('?').map(|(_, q)| q) {
+        for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+            if name == "pass" && !value.is_empty() {
+                scrub::register(value);
+            }
+        }
+    }
+    let ca = match opts.get("store-ca") {
+        Some(path) => Some(
+            std::fs::read(&path)
+                .map_err(|e| local(format!("--store-ca {}: {e}", scrub::shown(&path))))?,
+        ),
+        None => None,
+    };
     let (issuer, kind, lifetime) = issuer(opts)?;
-    let config = config(opts, kind, lifetime)?;
+    let config = config(opts, kind, lifetime)?
+        .with_channel(channel_id(&issuer))
+        .map_err(|e| usage(format!("--channel-id: {e}")))?
+        .with_credential(credential(&issuer));
     let prefix = opts
         .get("store-prefix")
         .unwrap_or_else(|| "line-token".into());
@@ -64,16 +84,42 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         ));
     }
     let key = redis_store::key(&prefix, channel_id(&issuer), kind);
-    let mut store = RedisStore::connect(&url, key).map_err(|e| match e {
+    let mut store = RedisStore::connect_with(&url, key, ca).map_err(|e| match e {
         StoreError::Url(m) => usage(m),
         StoreError::Unreachable(m) => Failure::Retry(m),
         StoreError::Refused(m) => local(m),
     })?;
     let me = redis_store::new_owner();
-    let max_wait = config.lease() + EXTRA_WAIT;
-    let result = redis_store::fetch(&mut store, &config, me, max_wait, || issue(net, &issuer));
-    let token = match result {
-        Ok(token) => token,
+    if let Some(rejected) = crate::secrets::rejected_token(opts)? {
+        match redis_store::invalidate(&mut store, &config, me, &rejected) {
+            Ok(_) => {}
+            Err(e) if redis_store::is_unreachable(&e) => {
+                return Err(Failure::Retry(format!(
+                    "lost the store {}: {e}",
+                    redis_store::shown_url(&url)
+                )))
+            }
+            Err(e) => {
+                return Err(local(format!(
+                    "the store {} refused: {e}",
+                    redis_store::shown_url(&url)
+                )))
+            }
+        }
+    }
+    // v2.1 on a new or wiped record first waits out a lease (see `WaitReason::Settling`).
+    let settle = match kind {
+        TokenKind::V21 => config.lease() + config.clock_skew() * 2,
+        _ => Duration::ZERO,
+    };
+    let max_wait = config.lease() + settle + EXTRA_WAIT;
+    let mut line = redis_store::Line(
+        |timeout| issue(net, &issuer, timeout),
+        |timeout| key_ids(net, &issuer, timeout),
+    );
+    let result = redis_store::fetch(&mut store, &config, me, max_wait, &mut line);
+    let fetched = match result {
+        Ok(fetched) => fetched,
         Err(FetchError::Store(e)) if redis_store::is_unreachable(&e) => {
             return Err(Failure::Retry(format!(
                 "lost the store {}: {e}",
@@ -87,6 +133,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
             )))
         }
         Err(FetchError::Issue(failure)) => return Err(failure),
+        Err(FetchError::Refused(e)) => return Err(local(format!("--store: {e}"))),
+        Err(FetchError::Other(e)) => return Err(local(format!("--store: {e}"))),
         Err(FetchError::Wait(wait)) => {
             let at = time_text::at(wait.until, clock());
             return Err(match wait.reason {
@@ -100,12 +148,28 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
                 WaitReason::Budget { active } => Failure::Retry(format!(
                     "the fleet has {active} tokens out, its whole budget; the oldest expires {at}"
                 )),
+                WaitReason::Throttled => Failure::Retry(format!(
+                    "the fleet issued a token moments ago; it may issue again {at}"
+                )),
                 _ => Failure::Retry(format!(
                     "another process is still refreshing; its lease ends {at}"
                 )),
             });
         }
     };
+    if let Some(off) = fetched.events.clock_off_ms {
+        eprintln!(
+            "line-token: warning: this machine's clock is {} s {} the store's; the fleet's decisions used the store's time",
+            off.unsigned_abs() / 1000,
+            if off > 0 { "ahead of" } else { "behind" }
+        );
+    }
+    if !fetched.committed {
+        eprintln!(
+            "line-token: warning: the store failed before it recorded the token this run issued; the token is valid, the fleet will issue again"
+        );
+    }
+    let token = fetched.token;
     let text = token.access_token.expose_secret().to_owned();
     scrub::register(&text);
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
@@ -125,26 +189,68 @@ fn channel_id(issuer: &Issuer) -> &str {
     }
 }
 
-/// Sends one issuance; a failure is sorted for the fleet (retryable or not) and for this run
-/// (its exit code).
-fn issue(net: &Net, issuer: &Issuer) -> Result<IssuedToken, (Shared, Failure)> {
-    let result = match issuer {
-        Issuer::StatelessSecret(id, secret) => net.call(&IssueStateless::by_secret(id, secret)),
-        Issuer::ShortLived(id, secret) => net.call(&IssueShortLived::new(id, secret)),
-        Issuer::StatelessJwt(id, kid, key) => sign(id, kid, key, None)
-            .and_then(|assertion| net.call(&IssueStateless::by_assertion(&assertion))),
-        Issuer::V21(id, kid, key, exp) => sign(id, kid, key, Some(*exp))
-            .and_then(|assertion| net.call(&IssueV21::new(&assertion))),
+/// Which credential this process refreshes with, for the fleet's refusal scope: a hash of the
+/// secret, or the key id (never the key).
+fn credential(issuer: &Issuer) -> CredentialId {
+    match issuer {
+        Issuer::StatelessSecret(id, secret) | Issuer::ShortLived(id, secret) => {
+            CredentialId::of(format!("{id}:{}", secret.expose_secret()).as_bytes())
+        }
+        Issuer::StatelessJwt(id, kid, _) | Issuer::V21(id, kid, ..) => {
+            CredentialId::of(format!("{id}:kid:{kid}").as_bytes())
+        }
+    }
+}
+
+/// Sends one issuance within `timeout`; a failure is sorted for the fleet (with LINE's HTTP
+/// status, and whether LINE may have issued) and for this run (its exit code).
+fn issue(net: &Net, issuer: &Issuer, timeout: Duration) -> Result<IssuedToken, (Shared, Failure)> {
+    match issuer {
+        Issuer::StatelessSecret(id, secret) => {
+            send(net, &IssueStateless::by_secret(id, secret), timeout)
+        }
+        Issuer::ShortLived(id, secret) => send(net, &IssueShortLived::new(id, secret), timeout),
+        Issuer::StatelessJwt(id, kid, key) => {
+            let assertion = sign(id, kid, key, None).map_err(|f| (Shared::not_sent(), f))?;
+            send(net, &IssueStateless::by_assertion(&assertion), timeout)
+        }
+        Issuer::V21(id, kid, key, exp) => {
+            let assertion = sign(id, kid, key, Some(*exp)).map_err(|f| (Shared::not_sent(), f))?;
+            send(net, &IssueV21::new(&assertion), timeout)
+        }
+    }
+}
+
+/// v2.1: LINE's valid key ids, so the fleet counts what LINE counts.
+fn key_ids(
+    net: &Net,
+    issuer: &Issuer,
+    timeout: Duration,
+) -> Result<Vec<String>, (Shared, Failure)> {
+    let Issuer::V21(id, kid, key, _) = issuer else {
+        return Ok(Vec::new());
     };
-    result.map_err(|failure| {
-        let retryable = matches!(failure, Failure::Retry(_));
-        (
-            Shared {
-                retryable,
-                status: None,
-            },
-            failure,
-        )
+    let assertion = sign(id, kid, key, None).map_err(|f| (Shared::not_sent(), f))?;
+    let listing = send(net, &KeyIdsV21::new(&assertion), timeout)?;
+    // Nothing was issued by a listing: a failure never keeps a tentative entry.
+    Ok(listing.kids)
+}
+
+fn send<E: Endpoint>(
+    net: &Net,
+    endpoint: &E,
+    timeout: Duration,
+) -> Result<E::Output, (Shared, Failure)> {
+    call(&net.api, endpoint, |req| {
+        net.send_within(req, Some(timeout))
+    })
+    .map_err(|e| {
+        let shared = match &e {
+            CallError::Protocol(Error::Api(api)) => Shared::answered(api.status().as_u16()),
+            // No answer, or not LINE's: LINE may have issued.
+            _ => Shared::unanswered(),
+        };
+        (shared, failure::from_call(&net.api, e))
     })
 }
 
@@ -199,8 +305,17 @@ fn issuer(opts: &Options) -> Result<(Issuer, TokenKind, Duration), Failure> {
     })
 }
 
+/// Every decision uses Redis's `TIME`, so the only skew is a read's age: one second.
+const STORE_CLOCK_SKEW: Duration = Duration::from_secs(1);
+
 fn config(opts: &Options, kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, Failure> {
     let mut config = StoreConfig::new(kind, lifetime).map_err(|e| usage(e.to_string()))?;
+    config = config
+        .with_margins(
+            config.min_remaining(),
+            STORE_CLOCK_SKEW.min(config.clock_skew()),
+        )
+        .map_err(|e| usage(e.to_string()))?;
     if let Some(lease) = opts.seconds("store-lease")? {
         config = config
             .with_lease(lease)

@@ -30,15 +30,25 @@ impl Net {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, ureq::Error> {
+        self.send_within(request, None)
+    }
+
+    /// [`Net::send`], over within `timeout` if given (a fleet's lease bounds its calls).
+    pub fn send_within(
+        &self,
+        request: http::Request<Vec<u8>>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<http::Response<Vec<u8>>, ureq::Error> {
         register_secrets(&request);
         // Redirects are not followed: LINE's token endpoints never redirect, and a followed
         // 302 turns a POST into a GET, whose `200 {}` from a login page or captive portal
         // would read as "revoked". The 3xx comes back as an answer instead (exit 2).
-        let request = self
-            .agent
-            .configure_request(request)
-            .max_redirects(0)
-            .build();
+        let request = self.agent.configure_request(request).max_redirects(0);
+        let request = match timeout {
+            Some(t) => request.timeout_global(Some(t)),
+            None => request,
+        }
+        .build();
         let response = transport::send(&self.agent, request)?;
         Ok(response.map(|body| scrub::bytes(&body)))
     }

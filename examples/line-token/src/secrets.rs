@@ -168,6 +168,17 @@ pub fn access_token(opts: &Options) -> Result<AccessToken, Failure> {
     Ok(AccessToken::new(token))
 }
 
+/// `--rejected-token-file`: the token the Messaging API refused, if given.
+pub fn rejected_token(opts: &Options) -> Result<Option<AccessToken>, Failure> {
+    if !opts.given("rejected-token-file") {
+        return Ok(None);
+    }
+    let path = opts.require("rejected-token-file")?;
+    let token = read_secret(&path, "--rejected-token-file")?;
+    scrub::register(&token);
+    Ok(Some(AccessToken::new(token)))
+}
+
 /// Whether any key source is present (option or environment).
 fn key_given(opts: &Options) -> bool {
     opts.get("key").is_some()

@@ -37,9 +37,17 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     if opts.given("store") {
         return crate::fleet::run(net, opts);
     }
-    if opts.given("store-prefix") || opts.given("store-lease") || opts.given("store-budget") {
+    let store_only = [
+        "store-prefix",
+        "store-lease",
+        "store-budget",
+        "store-ca",
+        "rejected-token-file",
+    ];
+    if store_only.iter().any(|o| opts.given(o)) {
         return Err(usage(
-            "--store-prefix, --store-lease and --store-budget need --store",
+            "--store-prefix, --store-ca, --store-lease, --store-budget and \
+             --rejected-token-file need --store",
         ));
     }
     let inputs = inputs(opts)?;

@@ -317,16 +317,24 @@ fn a_hit_is_one_round_trip_and_prefixes_separate_fleets() {
     let key = redis_store::key("a", CHANNEL, TokenKind::Stateless);
     let mut store = redis_store::RedisStore::connect(&url, key).unwrap();
     let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
-    let token = redis_store::fetch(&mut store, &config, OwnerId::new(1), Duration::ZERO, || {
-        Err::<line_channel_token::IssuedToken, _>((
-            line_channel_token::store::Failure {
-                retryable: true,
-                status: None,
-            },
-            "must not issue on a hit",
-        ))
-    })
-    .unwrap();
+    let mut line = redis_store::Line(
+        |_| {
+            Err::<line_channel_token::IssuedToken, _>((
+                line_channel_token::store::Failure::not_sent(),
+                "must not issue on a hit",
+            ))
+        },
+        |_| Ok(Vec::new()),
+    );
+    let token = redis_store::fetch(
+        &mut store,
+        &config,
+        OwnerId::new(1),
+        Duration::ZERO,
+        &mut line,
+    )
+    .unwrap()
+    .token;
     assert_eq!(token.access_token.expose_secret(), a);
     assert_eq!(store.round_trips, 1, "a hit reads the record once");
 }
@@ -364,7 +372,7 @@ fn v21_through_the_store_with_the_jwt_options_keeps_key_and_assertion_out_of_red
             .command(
                 &front.base,
                 &redis.url(),
-                &["--type", "v2.1", "--kid", &kid],
+                &["--type", "v2.1", "--kid", &kid, "--store-lease", "3"],
             )
             .arg("--key")
             .arg(&private)
@@ -414,7 +422,8 @@ fn v21_through_the_store_with_the_jwt_options_keeps_key_and_assertion_out_of_red
 )]
 fn the_budget_holds_the_fleet_to_the_tokens_it_has_out() {
     let world = World::new("fleetbudget", 2);
-    // Refresh as soon as a token is a second old: without a budget, every later run issues.
+    // The token is aged past its refresh point (half its usable life, jittered by up to a
+    // fifth) before the later runs: without a budget, every later run issues.
     let due_at_once = ["--type", "short-lived", "--refresh-before", "2591999"];
     let run = |machine: usize, budget: &str| {
         let mut args = due_at_once.to_vec();
@@ -427,7 +436,25 @@ fn the_budget_holds_the_fleet_to_the_tokens_it_has_out() {
         )
     };
     let first = run(0, "1");
-    std::thread::sleep(Duration::from_millis(1100));
+    // 20 of its 30 days gone: usable, and due.
+    let key = format!("line-token:{CHANNEL}:short-lived");
+    let mut conn = world.redis.connection();
+    let body: String = redis::cmd("HGET")
+        .arg(&key)
+        .arg("record")
+        .query(&mut conn)
+        .unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for field in ["issued_at", "expires_at"] {
+        let at = record["token"][field].as_u64().unwrap();
+        record["token"][field] = (at - 20 * 86_400_000).into();
+    }
+    let () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("record")
+        .arg(record.to_string())
+        .query(&mut conn)
+        .unwrap();
     // Due for refresh, but the budget of 1 is out: the token out is served, none issued.
     assert_eq!(run(1, "1"), first);
     assert_eq!(world.front.issued(), 1);

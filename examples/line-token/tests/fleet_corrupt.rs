@@ -28,14 +28,23 @@ fn fetch_against(redis: &RedisServer, version: &str, record: &str) -> Result<Str
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
-        let result =
-            redis_store::fetch(&mut store, &config, OwnerId::new(1), Duration::ZERO, || {
+        let mut line = redis_store::Line(
+            |_| {
                 let token: IssuedToken =
                     serde_json::from_str(r#"{"access_token":"fresh","expires_in":900}"#).unwrap();
                 Ok::<_, (Failure, ())>(token)
-            });
+            },
+            |_| Ok(Vec::new()),
+        );
+        let result = redis_store::fetch(
+            &mut store,
+            &config,
+            OwnerId::new(1),
+            Duration::ZERO,
+            &mut line,
+        );
         let _ = tx.send(match result {
-            Ok(token) => Ok(token.access_token.expose_secret().to_owned()),
+            Ok(fetched) => Ok(fetched.token.access_token.expose_secret().to_owned()),
             Err(redis_store::FetchError::Store(e)) => Err(e.to_string()),
             Err(e) => Err(format!("{e:?}")),
         });

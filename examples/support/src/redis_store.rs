@@ -4,28 +4,37 @@
 //!
 //! ```text
 //! key  = PREFIX:CHANNEL_ID:KIND        e.g. line-token:1234567890:stateless
-//! HMGET key version record             read: the version ("0" when absent) and the body
-//! EVAL CAS_SCRIPT 1 key expected new body   write: 1 if applied, 0 if another version is there
+//! EVAL READ_SCRIPT 1 key 65536          read: TIME, the version and the body (unless > 64 KiB)
+//! EVAL CAS_SCRIPT 1 key expected new body keep_ms   write: 1 if applied, 0 if not; PEXPIRE
 //! ```
 
 use std::time::{Duration, SystemTime};
 
 use line_channel_token::rand_core::TryRng;
 use line_channel_token::store::{
-    decide, Decision, Failure, OwnerId, Record, StoreConfig, StoredToken, Wait, WaitReason, Write,
+    self, Body, DriveError, Failure, Fetched, Outcome, OwnerId, Read, RecordError, Refresher,
+    StoreConfig, Wait, Write, MAX_RECORD_LEN,
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
-/// The compare-and-swap. Versions are compared as strings: Lua numbers are doubles and would
-/// round large versions.
+/// The read, in one round trip: the store's time, the version and, unless it is larger than
+/// `ARGV[1]` bytes, the body (so a planted huge value is never transferred).
+pub const READ_SCRIPT: &str = "\
+local t = redis.call('TIME')
+local v = redis.call('HGET', KEYS[1], 'version')
+local len = redis.call('HSTRLEN', KEYS[1], 'record')
+local body = false
+if len <= tonumber(ARGV[1]) then body = redis.call('HGET', KEYS[1], 'record') end
+return {t[1], t[2], v, body, len}";
+
+/// The compare-and-swap, which also sets the key's expiry (`ARGV[4]` ms). Versions are compared
+/// as strings: Lua numbers are doubles and would round large versions.
 pub const CAS_SCRIPT: &str = "\
 local current = redis.call('HGET', KEYS[1], 'version') or '0'
 if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1";
-
-/// A fleet backoff this short is waited out; a longer one is reported to the caller.
-const SHORT_BACKOFF: Duration = Duration::from_secs(5);
 
 /// How long to wait for Redis to connect or answer before calling it unreachable.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
@@ -33,6 +42,9 @@ const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
 /// One channel's record on one Redis server.
 pub struct RedisStore {
     connection: redis::Connection,
+    /// The URL connected to and the CA given, to follow a `MOVED`/`ASK` to another node.
+    url: String,
+    ca_pem: Option<Vec<u8>>,
     key: String,
     /// Commands sent to Redis (each one round trip), for the benchmark and the tests.
     pub round_trips: u64,
@@ -78,14 +90,36 @@ pub fn key(prefix: &str, channel_id: &str, kind: TokenKind) -> String {
     format!("{prefix}:{channel_id}:{kind}")
 }
 
+/// The URL schemes `--store` takes.
+pub const SCHEMES: &str =
+    "redis://[USER:PASSWORD@]HOST:PORT/DB, rediss:// (TLS), redis+unix:///PATH or unix:///PATH";
+
 impl RedisStore {
-    /// Connects to `url` (`redis://HOST:PORT/DB`) for the record under `key`.
+    /// Connects to `url` for the record under `key`, trusting the system's CAs for
+    /// `rediss://` (`SSL_CERT_FILE` names a private one).
     pub fn connect(url: &str, key: String) -> Result<RedisStore, StoreError> {
-        if !url.starts_with("redis://") {
-            return Err(StoreError::Url(format!(
-                "--store takes redis://HOST:PORT/DB, not {}",
-                shown_url(url)
-            )));
+        RedisStore::connect_with(url, key, None)
+    }
+
+    /// Connects to `url` for the record under `key`: `redis://` (an ACL user and password in
+    /// the URL), `rediss://` over TLS (rustls; the CAs in `ca_pem` if given, else the
+    /// system's, where `SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured), or a Unix socket
+    /// (`redis+unix:///PATH`, `unix:///PATH`, `?db=N&user=U&pass=P`).
+    pub fn connect_with(
+        url: &str,
+        key: String,
+        ca_pem: Option<Vec<u8>>,
+    ) -> Result<RedisStore, StoreError> {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        let bad_url =
+            || StoreError::Url(format!("--store takes {SCHEMES}, not {}", shown_url(url)));
+        if !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix") {
+            return Err(bad_url());
+        }
+        if ca_pem.is_some() && scheme != "rediss" {
+            return Err(StoreError::Url(
+                "a CA file applies to rediss:// (TLS) only".to_owned(),
+            ));
         }
         let unreachable = |e: redis::RedisError| {
             if is_unreachable(&e) {
@@ -94,34 +128,59 @@ impl RedisStore {
                 StoreError::Refused(format!("the store {} refused: {e}", shown_url(url)))
             }
         };
-        let client = redis::Client::open(url).map_err(|_| {
-            StoreError::Url(format!(
-                "--store takes redis://HOST:PORT/DB, not {}",
-                shown_url(url)
-            ))
+        let client = client(url, ca_pem.clone()).map_err(|e| match ca_pem {
+            Some(_) => StoreError::Url(format!("{}: {e}", shown_url(url))),
+            None => bad_url(),
         })?;
-        let connection = client
-            .get_connection_with_timeout(REDIS_TIMEOUT)
-            .map_err(unreachable)?;
-        connection
-            .set_read_timeout(Some(REDIS_TIMEOUT))
-            .and_then(|()| connection.set_write_timeout(Some(REDIS_TIMEOUT)))
-            .map_err(unreachable)?;
+        let connection = open(&client).map_err(unreachable)?;
         Ok(RedisStore {
             connection,
+            url: url.to_owned(),
+            ca_pem,
             key,
             round_trips: 0,
         })
     }
 
-    /// The version (0 when the key is absent) and the body: one round trip.
-    pub fn read(&mut self) -> redis::RedisResult<(u64, Option<Vec<u8>>)> {
+    /// Runs `cmd`, following one `MOVED` (to the node that now serves the key: this store
+    /// stays connected there) or `ASK` (to the node importing it, for this command only,
+    /// after `ASKING`). A second redirect is the error, which [`is_unreachable`] calls
+    /// passing.
+    fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        use redis::{ErrorKind, ServerErrorKind as S};
+        let e = match cmd.query(&mut self.connection) {
+            Err(e) if matches!(e.kind(), ErrorKind::Server(S::Moved | S::Ask)) => e,
+            other => return other,
+        };
+        let Some(url) = e
+            .redirect_node()
+            .and_then(|(addr, _slot)| redirected(&self.url, addr))
+        else {
+            return Err(e);
+        };
+        let mut connection = open(&client(&url, self.ca_pem.clone())?)?;
         self.round_trips += 1;
-        let (version, body): (Option<String>, Option<Vec<u8>>) = redis::cmd("HMGET")
+        if matches!(e.kind(), ErrorKind::Server(S::Ask)) {
+            self.round_trips += 1;
+            redis::cmd("ASKING").query::<()>(&mut connection)?;
+            return cmd.query(&mut connection);
+        }
+        self.url = url;
+        self.connection = connection;
+        cmd.query(&mut self.connection)
+    }
+
+    /// The store's time, the version (0 when the key is absent) and the body, bounded to
+    /// 64 KiB: one round trip.
+    pub fn read(&mut self) -> redis::RedisResult<Read> {
+        self.round_trips += 1;
+        type Reply = (u64, u64, Option<String>, Option<Vec<u8>>, usize);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(READ_SCRIPT)
+            .arg(1)
             .arg(&self.key)
-            .arg("version")
-            .arg("record")
-            .query(&mut self.connection)?;
+            .arg(MAX_RECORD_LEN);
+        let (secs, micros, version, body, len): Reply = self.query(&cmd)?;
         let version = match version {
             None => 0,
             // Only the canonical spelling: the compare-and-swap compares strings, so "007"
@@ -134,21 +193,93 @@ impl RedisStore {
                 ))
             })?,
         };
-        Ok((version, body))
+        let body = match body {
+            _ if len > MAX_RECORD_LEN => Body::TooLarge(len),
+            Some(bytes) => Body::Present(bytes),
+            None if version == 0 => Body::Absent,
+            None => Body::Present(Vec::new()),
+        };
+        let now = UnixTime::from_millis(secs.saturating_mul(1000).saturating_add(micros / 1000));
+        Ok(Read { now, version, body })
     }
 
-    /// Runs a compare-and-swap write: `true` if it applied. One round trip.
+    /// Runs a compare-and-swap write and sets the key's expiry: `true` if it applied. One
+    /// round trip.
     pub fn cas(&mut self, write: &Write) -> redis::RedisResult<bool> {
         self.round_trips += 1;
-        let applied: i64 = redis::cmd("EVAL")
-            .arg(CAS_SCRIPT)
+        let keep_ms = u64::try_from(write.keep_for().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(CAS_SCRIPT)
             .arg(1)
             .arg(&self.key)
             .arg(write.expected_version().to_string())
             .arg(write.new_version().to_string())
             .arg(write.body())
-            .query(&mut self.connection)?;
+            .arg(keep_ms);
+        let applied: i64 = self.query(&cmd)?;
         Ok(applied == 1)
+    }
+}
+
+/// A client for `url`, trusting the CAs in `ca_pem` if given (TLS).
+fn client(url: &str, ca_pem: Option<Vec<u8>>) -> redis::RedisResult<redis::Client> {
+    match ca_pem {
+        Some(ca) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca),
+            },
+        ),
+        None => redis::Client::open(url),
+    }
+}
+
+/// A connection with the store's timeouts.
+fn open(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+    let connection = client.get_connection_with_timeout(REDIS_TIMEOUT)?;
+    connection.set_read_timeout(Some(REDIS_TIMEOUT))?;
+    connection.set_write_timeout(Some(REDIS_TIMEOUT))?;
+    Ok(connection)
+}
+
+/// `url` with its host and port replaced by a redirect's `addr` (`MOVED`/`ASK`, `HOST:PORT`,
+/// or `:PORT` for the same host): the same scheme, user, password, database and query.
+/// `None` for a Unix socket URL (a cluster redirects to TCP nodes only) or a malformed
+/// address.
+fn redirected(url: &str, addr: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "redis" | "rediss") {
+        return None;
+    }
+    let (user, rest) = match rest.rsplit_once('@') {
+        Some((user, rest)) => (format!("{user}@"), rest),
+        None => (String::new(), rest),
+    };
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (old_host, tail) = rest.split_at(split);
+    let (host, port) = addr.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    let host = match host.trim_start_matches('[').trim_end_matches(']') {
+        "" => old_host
+            .rsplit_once(':')
+            .map_or(old_host, |(h, _)| h)
+            .to_owned(),
+        h if h.contains(':') => format!("[{h}]"),
+        h => h.to_owned(),
+    };
+    Some(format!("{scheme}://{user}{host}:{port}{tail}"))
+}
+
+impl store::Store for RedisStore {
+    type Error = redis::RedisError;
+    fn read(&mut self) -> redis::RedisResult<Read> {
+        RedisStore::read(self)
+    }
+    fn swap(&mut self, write: &Write) -> redis::RedisResult<bool> {
+        self.cas(write)
     }
 }
 
@@ -159,8 +290,29 @@ pub enum FetchError<E> {
     Store(redis::RedisError),
     /// This process refreshed, and LINE (or the way to it) failed.
     Issue(E),
-    /// Another process's refresh failed; the fleet backs off until `wait.until`.
+    /// The fleet waits (another process refreshes, a backoff, the budget) until `wait.until`.
     Wait(Wait),
+    /// The key holds another channel's or kind's record, or one too large.
+    Refused(RecordError),
+    /// The fetch ended some other way (a protocol error of this adapter).
+    Other(String),
+}
+
+/// The calls to LINE as two closures: `issue` and, for v2.1, `key_ids`.
+pub struct Line<I, K>(pub I, pub K);
+
+impl<E, I, K> Refresher for Line<I, K>
+where
+    I: FnMut(Duration) -> Result<IssuedToken, (Failure, E)>,
+    K: FnMut(Duration) -> Result<Vec<String>, (Failure, E)>,
+{
+    type Error = E;
+    fn issue(&mut self, timeout: Duration) -> Result<IssuedToken, (Failure, E)> {
+        (self.0)(timeout)
+    }
+    fn key_ids(&mut self, timeout: Duration) -> Result<Vec<String>, (Failure, E)> {
+        (self.1)(timeout)
+    }
 }
 
 /// The wall clock.
@@ -182,77 +334,81 @@ pub fn new_owner() -> OwnerId {
     OwnerId::new(random)
 }
 
-/// Gets a token through the store: reads, decides, waits while another process refreshes (at
-/// most `max_wait` in all) or through a backoff of at most 5 s, takes the lease and refreshes
-/// with `issue` when it is this process's turn. `issue` gets the send time and answers LINE's token, or a failure to share
-/// with the fleet plus this process's own error.
+/// Gets a token through the store with the library's driver (`store::drive`): every decision
+/// on Redis's `TIME`, another process's refresh sat out for at most `max_wait`, and this
+/// process's calls to LINE bounded by its lease.
 pub fn fetch<E>(
     store: &mut RedisStore,
     config: &StoreConfig,
     me: OwnerId,
     max_wait: Duration,
-    mut issue: impl FnMut() -> Result<IssuedToken, (Failure, E)>,
-) -> Result<StoredToken, FetchError<E>> {
-    let give_up = clock() + max_wait;
-    loop {
-        let (version, body) = store.read().map_err(FetchError::Store)?;
-        let now = clock();
-        let (record, _) = Record::from_store(version, body.as_deref(), now, config);
-        let held = match decide(&record, now, me, config) {
-            Decision::Serve(token) => return Ok(token.clone()),
-            Decision::Wait(wait) => {
-                // Sit out another process's refresh (up to `max_wait`) and a short backoff;
-                // report anything longer.
-                let bound = match wait.reason {
-                    WaitReason::Refreshing { .. } => give_up,
-                    _ => give_up.min(now + SHORT_BACKOFF),
-                };
-                if wait.until > bound {
-                    return Err(FetchError::Wait(wait));
-                }
-                std::thread::sleep(wait.until - now);
-                continue;
-            }
-            Decision::TakeLease(write) => {
-                if !store.cas(&write).map_err(FetchError::Store)? {
-                    continue;
-                }
-                write.into_record()
-            }
-            Decision::Refresh { .. } => record,
-        };
-        let sent_at = clock();
-        match issue() {
-            Ok(token) => {
-                let mut current = held;
-                while let Some(write) = current.commit(clock(), me, sent_at, &token, config) {
-                    if store.cas(&write).map_err(FetchError::Store)? {
-                        // Usually served from what was just written, with no re-read.
-                        if let Decision::Serve(token) = decide(write.record(), clock(), me, config)
-                        {
-                            return Ok(token.clone());
-                        }
-                        break;
-                    }
-                    let (version, body) = store.read().map_err(FetchError::Store)?;
-                    current = Record::from_store(version, body.as_deref(), clock(), config).0;
-                }
-            }
-            Err((failure, error)) => {
-                if let Some(write) = held.release(clock(), me, failure, config) {
-                    store.cas(&write).map_err(FetchError::Store)?;
-                }
-                return match held.usable_token(clock(), config) {
-                    Some(token) => Ok(token.clone()),
-                    None => Err(FetchError::Issue(error)),
-                };
-            }
-        }
-    }
+    line: &mut impl Refresher<Error = E>,
+) -> Result<Fetched, FetchError<E>> {
+    store::drive(store, line, config, me, max_wait, clock, std::thread::sleep).map_err(
+        |e| match e {
+            DriveError::Store(e) => FetchError::Store(e),
+            DriveError::Refresh(_, e) => FetchError::Issue(e),
+            DriveError::Ended(Outcome::Wait(w)) => FetchError::Wait(w),
+            DriveError::Ended(Outcome::Refused(r)) => FetchError::Refused(r),
+            DriveError::Ended(other) => FetchError::Other(format!("{other:?}")),
+            _ => FetchError::Other("the fetch ended without a token".into()),
+        },
+    )
 }
 
-/// Whether a Redis error means "not reachable now" (worth retrying) rather than a key that
-/// holds something else.
+/// After the Messaging API refused `token` (HTTP 401): drops it from the record if it is
+/// still the shared token, so the next fetch refreshes. `Ok(false)` if the record no longer
+/// holds it (another process reported it first, or it was replaced): the fleet drops a token
+/// once. A record that is not this fleet's is left alone (`Ok(false)`; the fetch refuses it).
+pub fn invalidate(
+    store: &mut RedisStore,
+    config: &StoreConfig,
+    me: OwnerId,
+    token: &line_channel_token::AccessToken,
+) -> redis::RedisResult<bool> {
+    // A lost compare-and-swap means the record changed: read it again, a few times.
+    for _ in 0..3 {
+        let read = store.read()?;
+        let body = match &read.body {
+            Body::Absent => None,
+            Body::Present(bytes) => Some(bytes.as_slice()),
+            Body::TooLarge(_) => return Ok(false),
+        };
+        let Ok((record, _)) = store::Record::from_store(read.version, body, read.now, config)
+        else {
+            return Ok(false);
+        };
+        let Some(write) = record.invalidate(read.now, me, token, config) else {
+            return Ok(false);
+        };
+        if store.cas(&write)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether a Redis error means "not reachable now" (worth retrying, exit 3) rather than a
+/// key that holds something else: no connection, a timeout, a reset connection, or a server
+/// in a passing state (`LOADING` a dataset, a `READONLY` replica mid-failover, `TRYAGAIN`,
+/// a second `MOVED`/`ASK` after the one followed, `CLUSTERDOWN`, `MASTERDOWN`).
 pub fn is_unreachable(e: &redis::RedisError) -> bool {
-    e.is_io_error() || e.is_timeout() || e.is_connection_refusal() || e.is_connection_dropped()
+    use redis::{ErrorKind, ServerErrorKind as S};
+    let passing = matches!(
+        e.kind(),
+        ErrorKind::Server(
+            S::BusyLoading
+                | S::ReadOnly
+                | S::TryAgain
+                | S::Moved
+                | S::Ask
+                | S::ClusterDown
+                | S::MasterDown
+        )
+    );
+    passing
+        || e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
 }

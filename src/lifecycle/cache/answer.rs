@@ -161,12 +161,12 @@ impl TokenCache {
         }
         // LINE never issues a token of this kind living longer: cap what the answer claims,
         // or the cache would keep it for ever and a restored state would drop it as impossible.
-        let longest = super::state::longest_lifetime(self.credentials.token_kind());
+        let kind = self.credentials.token_kind();
         let empty = token.access_token.expose_secret().is_empty();
         let candidate = CachedToken {
             access_token: token.access_token.clone(),
             issued_at,
-            expires_at: issued_at + token.lifetime().min(longest),
+            expires_at: crate::lifecycle::policy::capped_expiry(kind, issued_at, token.lifetime()),
             key_id: token.key_id.clone(),
         };
         let held = self.token.as_ref().filter(|_| self.token(now).is_some());

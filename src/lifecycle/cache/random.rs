@@ -9,21 +9,7 @@ use std::time::Duration;
 use super::config::CacheConfig;
 
 /// splitmix64's output function: a bijective mix of 64 bits.
-pub(super) fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A fraction of `span` picked by `random`, in `[0, span)` at millisecond resolution.
-pub(super) fn part_of(span: Duration, random: u64) -> Duration {
-    let ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
-    if ms == 0 {
-        return Duration::ZERO;
-    }
-    Duration::from_millis(random % ms)
-}
+pub(super) use crate::lifecycle::policy::mix;
 
 /// Every cache built in this process gets a distinct number, so two caches never share an
 /// incarnation even when given the same seed.
@@ -64,13 +50,11 @@ pub(super) fn default_seed(channel_id: &str) -> u64 {
 /// assert!(backoff_delay(&config, u32::MAX, u64::MAX) <= config.backoff_cap());
 /// ```
 pub fn backoff_delay(config: &CacheConfig, failures: u32, random: u64) -> Duration {
-    let exp = failures.saturating_sub(1).min(31);
-    let full = config
-        .backoff_base()
-        .checked_mul(1u32 << exp)
-        .unwrap_or(config.backoff_cap())
-        .min(config.backoff_cap());
-    let half = full / 2;
-    half + part_of(full.saturating_sub(half) + Duration::from_millis(1), random)
-        .min(full.saturating_sub(half))
+    // The fleet store backs off by the same rule.
+    crate::lifecycle::policy::equal_jitter(
+        config.backoff_base(),
+        config.backoff_cap(),
+        failures,
+        random,
+    )
 }

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::events::Event;
 use super::failure::RefreshFailure;
-use super::random::{backoff_delay, mix, part_of};
+use super::random::{backoff_delay, mix};
 use super::state::CachedToken;
 use super::TokenCache;
+use crate::lifecycle::policy;
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
@@ -31,20 +32,20 @@ pub(super) struct Window {
 }
 
 impl TokenCache {
-    /// Margins proportionate to the lifetime: a skew of at most a quarter of it, a refresh
-    /// lead of at most half the usable life (so at most one refresh per half life), a
-    /// mandatory lead of at most an eighth of it.
+    /// The token's timeline by the shared rules (`lifecycle::policy::window`): the skew as
+    /// the margin, `refresh_before` as the lead, jittered by this instance's seed.
     pub(super) fn window(&self, t: &CachedToken) -> Window {
-        let lifetime = t.lifetime();
-        let skew = self.config.clock_skew.min(lifetime / 4);
-        let usable_until = t.expires_at - skew;
-        let usable = usable_until - t.issued_at;
-        let lead = self.config.refresh_before.min(usable / 2);
-        // Later by up to a fifth of the lead, the same for the same token and instance.
-        let jitter = part_of(lead / 5, mix(self.seed ^ t.expires_at.as_millis()));
+        let (c, seed) = (&self.config, self.seed);
+        let w = policy::window(
+            t.issued_at,
+            t.expires_at,
+            c.clock_skew,
+            c.refresh_before,
+            seed,
+        );
         Window {
-            usable_until,
-            advisory_at: (usable_until - lead) + jitter,
+            usable_until: w.usable_until,
+            advisory_at: w.refresh_at,
         }
     }
 
@@ -71,9 +72,10 @@ impl TokenCache {
     /// (unless a first rejection waived it, see [`TokenCache::invalidate`], or a first
     /// abandoned refresh).
     fn may_start_at(&self) -> UnixTime {
-        let throttle = match self.last_refresh_at {
-            Some(t) if !self.throttle_waived => t + self.config.min_issue_interval,
-            _ => UnixTime::EPOCH,
+        let throttle = if self.throttle_waived {
+            UnixTime::EPOCH
+        } else {
+            policy::throttle_until(self.last_refresh_at, self.config.min_issue_interval)
         };
         self.retry_at.unwrap_or(UnixTime::EPOCH).max(throttle)
     }

@@ -5,12 +5,13 @@ use serde::{Deserialize, Serialize};
 use super::events::Event;
 use super::failure::RefreshFailure;
 use super::TokenCache;
-use crate::facts::{TokenKind, MAX_TOKEN_EXP};
+use crate::facts::TokenKind;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
-/// The token a cache holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The token a cache holds, and the fleet store's record too
+/// ([`Record::token`](crate::store::Record::token)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CachedToken {
     /// The token (a secret: it is persisted, so protect the file).
     pub access_token: AccessToken,
@@ -61,11 +62,10 @@ pub struct CacheState {
     pub last_refresh_at: Option<UnixTime>,
 }
 
-/// The longest lifetime LINE gives a token of this kind: a restored token living longer is
-/// impossible, and an answer claiming longer is capped to it (so a restart keeps it).
-pub(super) fn longest_lifetime(kind: TokenKind) -> std::time::Duration {
-    kind.fixed_lifetime().unwrap_or(MAX_TOKEN_EXP)
-}
+/// The longest lifetime LINE gives a token of this kind (the rule the fleet store applies
+/// too): a restored token living longer is impossible, and an answer claiming longer is
+/// capped to it (so a restart keeps it).
+pub(super) use crate::lifecycle::policy::longest_lifetime;
 
 impl TokenCache {
     /// The persistable state.
@@ -131,7 +131,8 @@ impl TokenCache {
     }
 
     /// Markers further ahead than any delay the policy sets were set by a clock that has
-    /// since gone back: pull them in so nothing waits longer than the policy says.
+    /// since gone back: pull them in so nothing waits longer than the policy says (the last
+    /// refresh's start, from the future, is forgotten: `policy::last_issue`).
     pub(super) fn pull_in_markers(&mut self, now: UnixTime) -> bool {
         let limit = now + self.config.longest_delay();
         let mut pulled = false;
@@ -139,9 +140,10 @@ impl TokenCache {
             pulled = true;
             self.retry_at = Some(limit.min(r));
         }
-        if let Some(t) = self.last_refresh_at.filter(|t| *t > now) {
+        let last = crate::lifecycle::policy::last_issue(self.last_refresh_at, now);
+        if last != self.last_refresh_at {
             pulled = true;
-            self.last_refresh_at = Some(now.min(t));
+            self.last_refresh_at = last;
         }
         if let Some((seq, started)) = self.in_flight.filter(|(_, s)| *s > now) {
             pulled = true;

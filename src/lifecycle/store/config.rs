@@ -40,6 +40,56 @@ impl fmt::Display for OwnerId {
     }
 }
 
+/// Which credential a process refreshes with, as a fingerprint: a refusal (a wrong channel
+/// secret, a revoked key) pauses only the processes holding the same credential, so one
+/// misconfigured process cannot stop a fleet whose other processes hold a good one.
+///
+/// The fingerprint is the first 8 bytes of SHA-256 over what the caller passes: pass the
+/// signing key's `kid` and channel ID, or the channel secret itself (it is hashed, never kept).
+///
+/// ```
+/// use line_channel_token::store::CredentialId;
+/// assert_eq!(CredentialId::of(b"kid-1"), CredentialId::of(b"kid-1"));
+/// assert_ne!(CredentialId::of(b"kid-1"), CredentialId::of(b"kid-2"));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct CredentialId(u64);
+
+impl CredentialId {
+    /// The fingerprint of `credential` (hashed: the bytes are not kept).
+    pub fn of(credential: &[u8]) -> CredentialId {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(credential);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        CredentialId(u64::from_be_bytes(first))
+    }
+}
+
+/// The longest channel ID a record may name.
+const MAX_CHANNEL_LEN: usize = 64;
+
+/// A channel ID held inline, so the configuration stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Channel {
+    bytes: [u8; MAX_CHANNEL_LEN],
+    len: u8,
+}
+
+impl Channel {
+    fn as_str(&self) -> &str {
+        // Built from printable ASCII only.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// Why a [`StoreConfig`] could not be built. The message says which value to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -49,13 +99,16 @@ pub enum ConfigError {
     NotIssuable(TokenKind),
     /// The token lifetime is zero, or longer than LINE issues for this kind.
     Lifetime(Duration),
-    /// The lease is shorter than one second or longer than ten minutes.
+    /// The lease is shorter than one second, longer than ten minutes, or not longer than
+    /// twice the clock skew (a holder must end its call to LINE that long before the lease).
     Lease(Duration),
     /// The budget is zero or above LINE's cap of 30 active tokens.
     Budget(usize),
     /// The windows do not nest: `2 * clock_skew <= min_remaining < refresh_before < lifetime`
     /// must hold.
     Windows,
+    /// The channel ID is empty, longer than 64 bytes or not printable ASCII.
+    Channel,
 }
 
 impl fmt::Display for ConfigError {
@@ -72,7 +125,7 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::Lease(d) => write!(
                 f,
-                "lease {} ms is outside 1 s ..= 600 s; use a lease longer than one refresh round trip",
+                "lease {} ms is outside 1 s ..= 600 s or not above twice the clock skew; use a lease longer than one refresh round trip",
                 d.as_millis()
             ),
             ConfigError::Budget(n) => write!(
@@ -81,6 +134,9 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::Windows => f.write_str(
                 "the margins do not nest: need 2 x clock skew <= minimum remaining < refresh-before < lifetime",
+            ),
+            ConfigError::Channel => f.write_str(
+                "the channel ID must be 1 to 64 printable ASCII characters, as in the LINE Developers Console",
             ),
         }
     }
@@ -95,7 +151,9 @@ impl std::error::Error for ConfigError {}
 /// (at least 60 s, at most one day), never serve a token with less than 30 s left (or a tenth
 /// of its life, if shorter), tolerate 5 s of clock skew between machines, a budget of 20 of
 /// LINE's 30 active tokens, re-read every 100 ms while another process refreshes, back off
-/// 1 s doubling to 60 s after retryable failures and 300 s after a refusal.
+/// 1 s doubling to 60 s (with the cache's equal jitter) after retryable failures and 300 s
+/// after a refusal. A lease must be longer than twice the skew (a holder ends its call to
+/// LINE that long before the lease does): with the default 5 s, longer than 10 s.
 ///
 /// ```
 /// use std::time::Duration;
@@ -103,7 +161,7 @@ impl std::error::Error for ConfigError {}
 /// use line_channel_token::TokenKind;
 ///
 /// let config = StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))?
-///     .with_lease(Duration::from_secs(10))?
+///     .with_lease(Duration::from_secs(15))?
 ///     .with_budget(10)?;
 /// assert_eq!(config.budget(), Some(10));
 /// assert!(StoreConfig::new(TokenKind::LongLived, Duration::from_secs(1)).is_err());
@@ -112,6 +170,8 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreConfig {
     kind: TokenKind,
+    channel: Option<Channel>,
+    credential: Option<CredentialId>,
     lifetime: Duration,
     lease: Duration,
     refresh_before: Duration,
@@ -122,6 +182,8 @@ pub struct StoreConfig {
     backoff_base: Duration,
     backoff_cap: Duration,
     failure_pause: Duration,
+    min_issue_interval: Duration,
+    jitter_seed: u64,
 }
 
 const MIN_LEASE: Duration = Duration::from_secs(1);
@@ -145,6 +207,8 @@ impl StoreConfig {
         }
         let config = StoreConfig {
             kind,
+            channel: None,
+            credential: None,
             lifetime,
             lease: Duration::from_secs(30),
             refresh_before: (lifetime / 3)
@@ -157,6 +221,8 @@ impl StoreConfig {
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(60),
             failure_pause: Duration::from_secs(300),
+            min_issue_interval: Duration::from_secs(10),
+            jitter_seed: 0,
         };
         // Short lifetimes get proportionate margins; the skew shrinks with them.
         let skew = config.clock_skew.min(config.min_remaining / 2);
@@ -168,7 +234,9 @@ impl StoreConfig {
     }
 
     fn checked(self) -> Result<StoreConfig, ConfigError> {
-        if !(MIN_LEASE..=MAX_LEASE).contains(&self.lease) {
+        // A holder calls LINE only until twice the skew before its lease ends.
+        let callable = self.lease > self.clock_skew.saturating_mul(2);
+        if !(MIN_LEASE..=MAX_LEASE).contains(&self.lease) || !callable {
             return Err(ConfigError::Lease(self.lease));
         }
         let cap = match self.kind {
@@ -185,6 +253,38 @@ impl StoreConfig {
             return Err(ConfigError::Windows);
         }
         Ok(self)
+    }
+
+    /// Binds records to the channel `channel_id`: they name it, and a record naming another
+    /// channel (copied under the wrong key) is refused by [`Record::from_store`] instead of
+    /// served. Every fleet should set it.
+    ///
+    /// [`Record::from_store`]: super::Record::from_store
+    ///
+    /// # Errors
+    /// [`ConfigError::Channel`] for an empty, over-long or non-printable ID.
+    pub fn with_channel(self, channel_id: &str) -> Result<StoreConfig, ConfigError> {
+        let printable = channel_id.bytes().all(|b| b.is_ascii_graphic());
+        if channel_id.is_empty() || channel_id.len() > MAX_CHANNEL_LEN || !printable {
+            return Err(ConfigError::Channel);
+        }
+        let mut bytes = [0u8; MAX_CHANNEL_LEN];
+        bytes[..channel_id.len()].copy_from_slice(channel_id.as_bytes());
+        let len = u8::try_from(channel_id.len()).map_err(|_| ConfigError::Channel)?;
+        Ok(StoreConfig {
+            channel: Some(Channel { bytes, len }),
+            ..self
+        })
+    }
+
+    /// The credential this process refreshes with: a refusal it gets pauses only processes
+    /// with the same credential, and one recorded by another credential does not pause it.
+    /// Without one, every refusal pauses every process.
+    pub fn with_credential(self, credential: CredentialId) -> StoreConfig {
+        StoreConfig {
+            credential: Some(credential),
+            ..self
+        }
     }
 
     /// The lease bound: how long a process may refresh before another may take over.
@@ -256,6 +356,14 @@ impl StoreConfig {
     pub const fn kind(&self) -> TokenKind {
         self.kind
     }
+    /// The channel records are bound to, if set.
+    pub fn channel(&self) -> Option<&str> {
+        self.channel.as_ref().map(Channel::as_str)
+    }
+    /// This process's credential, if set.
+    pub const fn credential(&self) -> Option<CredentialId> {
+        self.credential
+    }
     /// The expected token lifetime.
     pub const fn lifetime(&self) -> Duration {
         self.lifetime
@@ -264,11 +372,12 @@ impl StoreConfig {
     pub const fn lease(&self) -> Duration {
         self.lease
     }
-    /// Refresh once less than this is left.
+    /// Refresh once less than this is left before the usable end (at most half the usable
+    /// life, jittered later by up to a fifth of it).
     pub const fn refresh_before(&self) -> Duration {
         self.refresh_before
     }
-    /// Never serve a token with less than this left.
+    /// Never serve a token with less than this left (at most a quarter of its lifetime).
     pub const fn min_remaining(&self) -> Duration {
         self.min_remaining
     }
@@ -289,19 +398,61 @@ impl StoreConfig {
         self.poll_interval
     }
 
+    /// At most one issuance this often (default 10 s, as `TokenCache`'s; zero turns the
+    /// throttle off): counted from the stored token's issuance.
+    pub const fn with_min_issue_interval(self, min_issue_interval: Duration) -> StoreConfig {
+        StoreConfig {
+            min_issue_interval,
+            ..self
+        }
+    }
+
+    /// The seed of the refresh point's jitter: the refresh of a token is due later by up to
+    /// a fifth of `refresh_before`, by the same rule as `TokenCache`'s. Every process of a
+    /// fleet must use the same seed (default 0) so that they agree.
+    pub const fn with_jitter_seed(self, seed: u64) -> StoreConfig {
+        StoreConfig {
+            jitter_seed: seed,
+            ..self
+        }
+    }
+
+    /// The issuance throttle.
+    pub const fn min_issue_interval(&self) -> Duration {
+        self.min_issue_interval
+    }
+
+    /// A stored token's timeline, by the rules `TokenCache` uses (`lifecycle::policy`): the
+    /// minimum remaining life as the margin, `refresh_before` as the lead.
+    pub(crate) fn window(
+        &self,
+        t: &crate::lifecycle::cache::CachedToken,
+    ) -> crate::lifecycle::policy::Window {
+        crate::lifecycle::policy::window(
+            t.issued_at,
+            t.expires_at,
+            self.min_remaining,
+            self.refresh_before,
+            self.jitter_seed,
+        )
+    }
+
     /// The longest wait a failure can impose, used to distrust markers from the future.
     pub(crate) fn longest_pause(&self) -> Duration {
         self.backoff_cap.max(self.failure_pause)
     }
 
-    /// The retry delay after `failures` failures in a row.
-    pub(crate) fn backoff(&self, failures: u32, retryable: bool) -> Duration {
+    /// The retry delay after `failures` failures in a row: the cache's rule (equal jitter,
+    /// from `random`) for retryable failures, the failure pause for refusals.
+    pub(crate) fn backoff(&self, failures: u32, retryable: bool, random: u64) -> Duration {
         if !retryable {
             return self.failure_pause;
         }
-        let shift = failures.saturating_sub(1).min(20);
-        self.backoff_base
-            .saturating_mul(1u32 << shift)
-            .min(self.backoff_cap)
+        crate::lifecycle::policy::equal_jitter(
+            self.backoff_base,
+            self.backoff_cap,
+            failures,
+            random,
+        )
     }
 }

@@ -2,7 +2,9 @@
 //! release after a failure. All pure: the caller reads and writes the store.
 
 use super::config::{OwnerId, StoreConfig};
-use super::record::{FailureNote, IssuedEntry, Lease, Record, StoredToken, Write};
+use super::record::{FailureNote, IssuedEntry, Lease, Record, Write};
+use crate::lifecycle::cache::CachedToken;
+use crate::lifecycle::policy::{self, capped_expiry, mix};
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
@@ -11,16 +13,25 @@ use crate::time::UnixTime;
 #[must_use = "a decision tells the caller what to do next"]
 pub enum Decision<'r> {
     /// Use this token: it has more than the minimum remaining life by the caller's clock.
-    Serve(&'r StoredToken),
+    Serve(&'r CachedToken),
     /// Nobody holds a live lease and a token is needed: run this compare-and-swap write. If it
-    /// applies, decide again on [`Write::record`] (no re-read needed): the answer is
-    /// [`Decision::Refresh`], unless the write took so long that the lease already ran out.
-    /// If it does not apply, another process was faster: read again.
+    /// applies, read again and decide: the answer is [`Decision::Refresh`] (or, for v2.1,
+    /// [`Decision::ListKeys`] or a [`WaitReason::Settling`] wait), unless the lease was lost
+    /// meanwhile. If it does not apply, another process was faster: read again.
     TakeLease(Write),
-    /// You hold the lease: issue a token now, and [`Record::commit`] or [`Record::release`]
-    /// before `lease_until` (give your HTTP client a timeout that ends before it, minus the
-    /// clock skew). After that another process may take over and issue too.
+    /// You hold the lease, as a record read just now shows: issue a token now, with an HTTP
+    /// timeout ending at [`call_deadline`], then read again and [`Record::commit`], or
+    /// [`Record::release`] on failure. Do not call LINE on an older decision: a store that
+    /// lost your lease may have let another process take it.
     Refresh {
+        /// When the lease runs out, by your clock.
+        lease_until: UnixTime,
+    },
+    /// v2.1, you hold the lease and have not listed under it: the record's count may be short
+    /// (the record is new, was wiped or lost writes, or a holder before you may have issued
+    /// without committing). List LINE's valid key ids (`KeyIdsV21`) now, run
+    /// [`Record::reconcile`]'s write, read again and decide. Finish before `lease_until`.
+    ListKeys {
         /// When the lease runs out, by your clock.
         lease_until: UnixTime,
     },
@@ -55,15 +66,60 @@ pub enum WaitReason {
         /// Tokens issued and not yet expired.
         active: usize,
     },
+    /// v2.1: you hold the lease on a record that lost its count (new or wiped); a holder
+    /// whose lease was lost with it may still be calling LINE. At `until` its call has ended
+    /// and LINE's listing is complete ([`Decision::ListKeys`]).
+    Settling,
+    /// The last token was issued less than [`StoreConfig::min_issue_interval`] ago: at most
+    /// one issuance that often, as `TokenCache` does.
+    Throttled,
 }
 
-/// How a refresh failed, as far as the fleet needs to know: no server text is kept.
+/// How a refresh failed, as far as the fleet needs to know: no server text is kept. Build it
+/// with [`Failure::answered`], [`Failure::unanswered`] or [`Failure::not_sent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Failure {
     /// Whether trying again may help (429, 5xx, transport errors, timeouts).
     pub retryable: bool,
     /// The HTTP status LINE answered, if it answered.
     pub status: Option<u16>,
+    /// Whether LINE may have issued a token all the same (the request left, no answer came
+    /// back): the tentative entry then stays counted until it expires.
+    pub maybe_issued: bool,
+}
+
+impl Failure {
+    /// LINE answered with an error `status`: retryable for 429 and 5xx, a refusal otherwise
+    /// (scoped to this process's credential, see [`StoreConfig::with_credential`]). Nothing
+    /// was issued.
+    pub const fn answered(status: u16) -> Failure {
+        Failure {
+            retryable: status == 429 || status >= 500,
+            status: Some(status),
+            maybe_issued: false,
+        }
+    }
+
+    /// The request may have reached LINE but no answer came back (a timeout, a reset
+    /// connection): retryable, and LINE may have issued.
+    pub const fn unanswered() -> Failure {
+        Failure {
+            retryable: true,
+            status: None,
+            maybe_issued: true,
+        }
+    }
+
+    /// The request never left (signing failed, the connection was refused, the lease was too
+    /// short to send it): retryable, nothing issued.
+    pub const fn not_sent() -> Failure {
+        Failure {
+            retryable: true,
+            status: None,
+            maybe_issued: false,
+        }
+    }
 }
 
 /// Decides what the process `me` does with `record`, read from the store at `now` by its own
@@ -82,7 +138,7 @@ pub struct Failure {
 /// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
 /// let me = OwnerId::new(42);
 /// let now = UnixTime::from_secs(1_700_000_000);
-/// let (record, _) = Record::from_store(0, None, now, &config); // the key does not exist yet
+/// let (record, _) = Record::from_store(0, None, now, &config).unwrap(); // no key yet
 /// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
 /// // ... the store applied `take` (compare-and-swap on version 0) ...
 /// let held = take.into_record();
@@ -101,14 +157,27 @@ pub fn decide<'r>(
 ) -> Decision<'r> {
     let usable = record.usable_token(now, config);
     if let Some(token) = usable {
-        if now + config.refresh_before() < token.expires_at {
+        if now < config.window(token).refresh_at {
             return Decision::Serve(token);
         }
     }
     if let Some(lease) = record.lease.as_ref().filter(|l| l.expires_at > now) {
         if lease.owner == me {
-            return Decision::Refresh {
-                lease_until: lease.expires_at,
+            let settled = lease.taken_at + settle(config);
+            if record.uncertain && now < settled {
+                return Decision::Wait(Wait {
+                    until: settled,
+                    reason: WaitReason::Settling,
+                });
+            }
+            return if record.needs_listing() {
+                Decision::ListKeys {
+                    lease_until: lease.expires_at,
+                }
+            } else {
+                Decision::Refresh {
+                    lease_until: lease.expires_at,
+                }
             };
         }
         return match usable {
@@ -119,7 +188,18 @@ pub fn decide<'r>(
             }),
         };
     }
-    if let Some(failure) = record.failure.as_ref().filter(|f| f.retry_at > now) {
+    // A refusal pauses only the credential that got it; retryable failures pause everyone.
+    let applies = |f: &FailureNote| {
+        f.retryable
+            || f.credential.is_none()
+            || config.credential().is_none()
+            || f.credential == config.credential()
+    };
+    if let Some(failure) = record
+        .failure
+        .as_ref()
+        .filter(|f| f.retry_at > now && applies(f))
+    {
         return match usable {
             Some(token) => Decision::Serve(token),
             None => Decision::Wait(Wait {
@@ -144,14 +224,61 @@ pub fn decide<'r>(
             };
         }
     }
+    // The issuance throttle, as `TokenCache`'s: counted from the stored token's issuance.
+    let last = policy::last_issue(record.token.as_ref().map(|t| t.issued_at), now);
+    let throttle = policy::throttle_until(last, config.min_issue_interval());
+    if now < throttle {
+        return match usable {
+            Some(token) => Decision::Serve(token),
+            None => Decision::Wait(Wait {
+                until: throttle,
+                reason: WaitReason::Throttled,
+            }),
+        };
+    }
     let mut next = record.clone();
     next.sanitize(now, config);
+    // A record that lost its count (new, wiped) may have lost a lease too, whose holder may
+    // still be calling LINE: this lease first lets any such call end, then lists LINE's keys.
+    let lease_until = if next.uncertain {
+        now + settle(config) + config.lease()
+    } else {
+        now + config.lease()
+    };
     next.lease = Some(Lease {
         owner: me,
         taken_at: now,
-        expires_at: now + config.lease(),
+        expires_at: lease_until,
+        settles: next.uncertain,
+        listed: false,
     });
+    if config.kind().is_counted() {
+        // Counted before LINE is called: a token issued under this lease is in the budget
+        // even if this process dies before it commits. It lives at most the lifetime from
+        // the lease's end (the call is bounded by the lease).
+        next.issued.push(IssuedEntry {
+            expires_at: lease_until + config.lifetime(),
+            key_id: None,
+            tentative: Some(me),
+        });
+        next.issued.sort_by_key(|e| e.expires_at);
+    }
     Decision::TakeLease(Write::new(next, me, now))
+}
+
+/// How long a call under a lease the record no longer shows may still run.
+fn settle(config: &StoreConfig) -> std::time::Duration {
+    config
+        .lease()
+        .saturating_add(config.clock_skew().saturating_mul(2))
+}
+
+/// The time by which a holder whose lease ends at `lease_until` must have its answer from
+/// LINE: the lease minus twice the clock skew, so that no other process, whatever its
+/// clock, takes over while the call may still issue. Give the HTTP client a timeout that ends
+/// there; a holder past it does not call LINE and releases with [`Failure::not_sent`].
+pub fn call_deadline(lease_until: UnixTime, config: &StoreConfig) -> UnixTime {
+    lease_until.saturating_sub(config.clock_skew().saturating_mul(2))
 }
 
 impl Record {
@@ -179,10 +306,11 @@ impl Record {
     ) -> Option<Write> {
         let mut next = self.clone();
         next.sanitize(now, config);
-        let stored = StoredToken {
+        let stored = CachedToken {
             access_token: token.access_token.clone(),
             issued_at: sent_at,
-            expires_at: token.expires_at(sent_at),
+            // The cache's rule: an answer claiming longer than LINE issues is capped.
+            expires_at: capped_expiry(config.kind(), sent_at, token.lifetime()),
             key_id: token.key_id.clone(),
         };
         let mut changed = false;
@@ -190,7 +318,11 @@ impl Record {
             let entry = IssuedEntry {
                 expires_at: stored.expires_at,
                 key_id: stored.key_id.clone(),
+                tentative: None,
             };
+            // The real entry replaces this process's latest tentative one (an earlier one
+            // may count a token of an ambiguous failure).
+            changed |= next.drop_tentative(me);
             let skew = config.clock_skew().saturating_mul(2);
             if stored.expires_at + skew > now && !next.issued.contains(&entry) {
                 next.issued.push(entry);
@@ -212,19 +344,11 @@ impl Record {
             }
             let fresh = next
                 .usable_token(now, config)
-                .is_some_and(|t| now + config.refresh_before() < t.expires_at);
+                .is_some_and(|t| now < config.window(t).refresh_at);
             next.failure = if fresh {
                 None
             } else {
-                Some(failure_note(
-                    &next,
-                    now,
-                    Failure {
-                        retryable: true,
-                        status: None,
-                    },
-                    config,
-                ))
+                Some(failure_note(&next, now, Failure::not_sent(), config))
             };
             return Some(Write::new(next, me, now));
         }
@@ -251,6 +375,9 @@ impl Record {
         let mut next = self.clone();
         next.sanitize(now, config);
         next.lease = None;
+        if !failure.maybe_issued {
+            next.drop_tentative(me);
+        }
         next.failure = Some(failure_note(&next, now, failure, config));
         Some(Write::new(next, me, now))
     }
@@ -269,8 +396,18 @@ fn failure_note(
     FailureNote {
         count,
         at: now,
-        retry_at: now + config.backoff(count, failure.retryable),
+        retry_at: now
+            + config.backoff(
+                count,
+                failure.retryable,
+                mix(now.as_millis() ^ count as u64),
+            ),
         retryable: failure.retryable,
         status: failure.status,
+        credential: if failure.retryable {
+            None
+        } else {
+            config.credential()
+        },
     }
 }

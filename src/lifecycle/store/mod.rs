@@ -5,25 +5,46 @@
 //! (the `line-token --cache FILE` command) for one machine. Past one machine, processes share
 //! a **record** in a store they already run (Redis, SQL, DynamoDB, a Durable Object) and agree
 //! through a **lease** fenced by the record's **version**. This module is the protocol, sans
-//! IO: it never talks to a store, reads the clock or sleeps. The store needs two operations:
+//! IO: it never talks to a store, reads the clock or sleeps. The store needs two operations
+//! (the [`Store`] trait):
 //!
-//! - **read**: the version and the body of one key, in one round trip (version 0, body `None`
-//!   if the key does not exist);
+//! - **read**: the store's own time, the version and the body of one key, in one round trip
+//!   (version 0, body absent if the key does not exist), refusing a body over
+//!   [`MAX_RECORD_LEN`] (64 KiB) without transferring it;
 //! - **compare-and-swap**: write a new version and body if, and only if, the key is still at
-//!   the expected version (`0`: does not exist).
+//!   the expected version (`0`: does not exist), and let the key expire after
+//!   [`Write::keep_for`].
+//!
+//! [`drive`] (blocking) and [`drive_async`] run the whole loop against a [`Store`] (or
+//! [`AsyncStore`]) and the caller's calls to LINE ([`Refresher`]); [`Fetch`] is the same loop
+//! as a state machine, for other executors. An adapter is the two store operations.
 //!
 //! ## The loop
 //!
 //! ```text
-//! read (version, body) ──> Record::from_store ──> decide(record, now, me, config)
+//! read (time, version, body) ──> Record::from_store ──> decide(record, time, me, config)
 //!   Serve(token)        use it. On a hit this is the only round trip.
-//!   Wait { until, .. }  another process is refreshing, or the fleet backs off: read again at `until`.
-//!   TakeLease(write)    compare-and-swap; lost: read again. Won: decide(write.record()) = Refresh.
+//!   Wait { until, .. }  another process is refreshing, the fleet backs off, or the budget is
+//!                       spent: read again at `until`.
+//!   TakeLease(write)    compare-and-swap (for counted kinds it records a tentative entry:
+//!                       a token issued under the lease is counted before LINE is called);
+//!                       lost: read again. Won: read again and decide.
+//!   ListKeys { .. }     v2.1 with an uncertain count: list LINE's key ids, record.reconcile(..),
+//!                       compare-and-swap, read again and decide.
 //!   Refresh { lease_until }
-//!        issue a token (IssueStateless, IssueShortLived, IssueV21) before `lease_until`, then
-//!        record.commit(..) or record.release(..) -> compare-and-swap on the lease's version.
-//!        A commit that loses: read again and commit on that record (it adopts, never overwrites).
+//!        decided on a fresh read: issue a token (IssueStateless, IssueShortLived, IssueV21)
+//!        at once, with a timeout ending at call_deadline(lease_until), then read again and
+//!        record.commit(..), or record.release(..) on failure, as a compare-and-swap. A commit
+//!        that loses: read again and commit on that record (it adopts, never overwrites). A
+//!        commit the store keeps failing still hands the valid token to its caller.
 //! ```
+//!
+//! ## One clock
+//!
+//! Decide with the store's time (Redis: `TIME`, in the read's round trip), not each
+//! machine's clock: then a machine whose clock is off cannot serve an expired token or make
+//! the fleet issue. [`drive`] does, and reports a machine clock further than
+//! [`StoreConfig::clock_skew`] from the store's in [`Events::clock_off_ms`].
 //!
 //! ## What it promises
 //!
@@ -39,35 +60,78 @@
 //!   [`StoreConfig::min_remaining`] left by the caller's clock, which is at least twice the
 //!   tolerated clock skew: a token stamped by a machine whose clock runs ahead is still not
 //!   served past its real expiry.
-//! - **A budget for counted kinds.** For short-lived and v2.1 tokens the record lists every
-//!   token the fleet issued and that has not expired, late ones included. No process issues
-//!   while [`StoreConfig::budget`] (default 20 of LINE's 30) are out; none is ever revoked or
-//!   evicted by the protocol, since another process may be using it.
+//! - **Calls bounded by the lease.** A holder calls LINE only on a fresh read that shows its
+//!   lease, and only until [`call_deadline`] (twice the skew before the lease ends, so a
+//!   lease must be longer than that): no other process takes over while its call may issue.
+//! - **Nothing LINE issued goes uncounted.** For short-lived and v2.1 tokens the record
+//!   lists every token the fleet issued and that has not expired, late ones included, and
+//!   counts a tentative entry for every lease from before LINE is called: a holder that dies
+//!   after LINE answered, or whose call timed out after LINE issued, is still counted until
+//!   its entry expires. No process issues while [`StoreConfig::budget`] (default 20 of LINE's
+//!   30) are out; none is ever revoked or evicted by the protocol.
+//! - **Wipes and lost writes.** A v2.1 record that is new, wiped or unreadable is uncertain:
+//!   its first holder waits one lease (any call under a lease lost with it has ended), lists
+//!   LINE's key ids and counts what LINE counts ([`Record::reconcile`]). Every v2.1 holder
+//!   lists once before it issues (one call per refresh), which also recounts what a
+//!   failover to a lagging replica lost. Short-lived tokens cannot be listed: a
+//!   wipe loses their count (keep the store's writes durable, see below).
+//! - **One bad process cannot stop the fleet.** A refusal (400, 401) pauses only processes
+//!   with the same credential ([`StoreConfig::with_credential`]); a retryable failure (429,
+//!   5xx, no answer) pauses everyone. Failure notes carry LINE's HTTP status.
 //! - **No loops.** A refresh that fails, or yields a token already due for refresh, starts a
 //!   backoff shared by the whole fleet.
-//! - **Distrust of what is read.** [`Record::from_store`] bounds leases, tokens and backoffs
-//!   from the future, and treats a corrupt body as empty (it is replaced by the next write).
+//! - **Bound and bounded records.** A record names its channel
+//!   ([`StoreConfig::with_channel`]) and token kind; one under the wrong key, or over 64 KiB,
+//!   is refused ([`RecordError`]), never served or overwritten. [`Record::from_store`] bounds
+//!   leases, tokens and backoffs from the future, and treats a corrupt body as empty (it is
+//!   replaced by the next write). Keys expire an hour after everything they mention.
 //!
-//! `tests/store_model.rs` checks these exhaustively over interleavings of three processes
-//! with crashes, expiring leases, late writes and clock skew.
+//! `tests/store_model/` checks these exhaustively over interleavings of three processes
+//! with crashes (also after LINE answered), expiring leases, late writes, clock skew within
+//! the tolerance in the store's time as read, machine clocks 10 minutes off (reported, and
+//! ignored by decisions), a wipe, a failover that loses the last write or two, ambiguous LINE
+//! failures and answers that arrive after the lease: LINE never holds more live tokens than
+//! the budget, and the record lists or tentatively counts every one.
 //!
 //! ## Redis
 //!
 //! One hash per channel and kind, e.g. `line-token:{channel}:{kind}`, with fields `version`
-//! and `record`. A read is `HMGET key version record`. The compare-and-swap is a Lua script,
-//! run atomically by Redis (`EVALSHA`, one round trip):
+//! and `record`. Both operations are Lua scripts, run atomically by Redis with `EVAL` (the
+//! script text each time, one round trip; `EVALSHA` would save the bytes but needs a
+//! fallback when the server's script cache is empty). The read returns the store's time
+//! and the body only if it is at most 64 KiB:
 //!
 //! ```lua
-//! -- KEYS[1] = key; ARGV[1] = expected version ("0": absent), ARGV[2] = new version, ARGV[3] = body
+//! -- KEYS[1] = key; ARGV[1] = 65536
+//! local t = redis.call('TIME')
+//! local v = redis.call('HGET', KEYS[1], 'version')
+//! local len = redis.call('HSTRLEN', KEYS[1], 'record')
+//! local body = false
+//! if len <= tonumber(ARGV[1]) then body = redis.call('HGET', KEYS[1], 'record') end
+//! return {t[1], t[2], v, body, len}
+//! ```
+//!
+//! The compare-and-swap:
+//!
+//! ```lua
+//! -- KEYS[1] = key; ARGV[1] = expected version ("0": absent), ARGV[2] = new version,
+//! -- ARGV[3] = body, ARGV[4] = Write::keep_for in milliseconds
 //! local current = redis.call('HGET', KEYS[1], 'version') or '0'
 //! if current ~= ARGV[1] then return 0 end
 //! redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
+//! redis.call('PEXPIRE', KEYS[1], ARGV[4])
 //! return 1
 //! ```
 //!
 //! Versions are compared as strings, exactly (Lua numbers are doubles and would round large
-//! versions). `WATCH key` / `HMGET` / `MULTI` / `HSET` / `EXEC` does the same in three round
-//! trips. `examples/support/src/redis_store.rs` is a complete adapter over the `redis` crate.
+//! versions). `examples/support/src/redis_store.rs` is a complete adapter over the `redis`
+//! crate.
+//!
+//! The budget relies on the store keeping what it acknowledged. v2.1 recovers from a wipe or
+//! a lost write by listing LINE's key ids; short-lived tokens cannot be listed, so for them
+//! run Redis with `appendonly yes` and `appendfsync always`, and, with replicas, make each
+//! write wait for one (`min-replicas-to-write 1`), or accept that a failover may lose count
+//! of the tokens issued since the last write a replica received.
 //!
 //! ## SQL
 //!
@@ -101,11 +165,17 @@
 //! the signing key or a client assertion.
 
 mod config;
+mod count;
 mod decide;
+mod drive;
+mod fetch;
 mod record;
 
-pub use config::{ConfigError, OwnerId, StoreConfig};
-pub use decide::{decide, Decision, Failure, Wait, WaitReason};
+pub use config::{ConfigError, CredentialId, OwnerId, StoreConfig};
+pub use decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
+pub use drive::{drive, drive_async, AsyncStore, DriveError, Fetched, Refresher, Store};
+pub use fetch::{Body, Events, Fetch, Input, Outcome, Read, Step};
 pub use record::{
-    FailureNote, IssuedEntry, Lease, Record, Repairs, StoredToken, Write, RECORD_FORMAT,
+    FailureNote, IssuedEntry, Lease, Record, RecordError, Repairs, Write, MAX_RECORD_LEN,
+    RECORD_FORMAT,
 };

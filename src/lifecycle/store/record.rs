@@ -3,16 +3,26 @@
 
 use std::time::Duration;
 
-use super::config::{OwnerId, StoreConfig};
+use super::config::{CredentialId, OwnerId, StoreConfig};
 use crate::facts::TokenKind;
-use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
 /// The `format` marker of an encoded record body.
-pub const RECORD_FORMAT: &str = "line-channel-token/store/v1";
+/// `v2` names its channel; a `v1` body is read as unreadable and replaced by the next write.
+pub const RECORD_FORMAT: &str = "line-channel-token/store/v2";
+
+/// The largest record body [`Record::from_store`] accepts, as for files: 64 KiB. A store
+/// adapter should refuse larger values before reading them (Redis: check `HSTRLEN` in the
+/// read script), so a planted value cannot make every process allocate it.
+pub const MAX_RECORD_LEN: usize = 64 * 1024;
+
+/// How long a key is kept after the last time its record mentions (a token's or an issued
+/// entry's expiry, the lease, a backoff): long enough for a late reader, short enough that a
+/// channel nobody uses leaves nothing behind.
+const KEEP_AFTER: Duration = Duration::from_secs(3_600);
 
 /// The most issued-token entries a record keeps; more than LINE's cap of 30 is never useful.
-const MAX_ISSUED: usize = 64;
+pub(crate) const MAX_ISSUED: usize = 64;
 
 /// A lease: `owner` may refresh until `expires_at`; nobody else may.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -22,23 +32,21 @@ pub struct Lease {
     /// When it was taken, by the holder's clock.
     pub taken_at: UnixTime,
     /// When it runs out, by the holder's clock; trusted no further than `taken_at` plus the
-    /// reader's lease bound.
+    /// reader's lease bound (twice it, plus the skew, for a settling lease).
     pub expires_at: UnixTime,
+    /// Taken on a record that lost its count (v2.1): it first waits for calls under leases
+    /// lost with the count to end, so it may last twice the lease bound plus the skew.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub settles: bool,
+    /// v2.1: the holder has listed LINE's key ids under this lease; it may issue.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub listed: bool,
 }
 
-/// The token the fleet shares.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct StoredToken {
-    /// The bearer token. It is a secret: whoever can read the store can use it.
-    pub access_token: AccessToken,
-    /// When the issuing request was sent, by the issuer's clock (so `expires_at` errs early).
-    pub issued_at: UnixTime,
-    /// `issued_at + expires_in`.
-    pub expires_at: UnixTime,
-    /// The v2.1 `key_id`, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-}
+// The token the fleet shares is the cache's `CachedToken`: the one token-at-rest type. Its
+// `issued_at` is when the issuing request was sent (so `expires_at` errs early); whoever can
+// read the store can use `access_token`.
+use crate::lifecycle::cache::CachedToken;
 
 /// One token of a counted kind the fleet issued and that has not expired yet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -48,6 +56,12 @@ pub struct IssuedEntry {
     /// The v2.1 `key_id`, if any (matches LINE's key-ids listing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// Set on the entry a process records when it takes the lease, before it calls LINE, so
+    /// a token LINE issues is counted even if the process dies before it commits: it then
+    /// stays counted until `expires_at`. The holder's commit replaces it with the real entry;
+    /// a failure that certainly issued nothing removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tentative: Option<OwnerId>,
 }
 
 /// The last refresh failure and the backoff it imposes on the fleet. No server text is kept.
@@ -65,7 +79,43 @@ pub struct FailureNote {
     /// The HTTP status LINE answered, if it answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// The credential that got a refusal: the pause applies only to processes holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialId>,
 }
+
+/// Why [`Record::from_store`] refused what the store returned. Nothing from it may be served
+/// or overwritten: a person must look at the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The body is larger than [`MAX_RECORD_LEN`].
+    TooLarge(usize),
+    /// The record names another channel (or none while this fleet names one): it was copied
+    /// under the wrong key.
+    OtherChannel,
+    /// The record holds another token kind than the key is for.
+    OtherKind,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordError::TooLarge(n) => write!(
+                f,
+                "the store's record is {n} bytes, more than the 64 KiB a record can be; delete the key"
+            ),
+            RecordError::OtherChannel => f.write_str(
+                "the store's record belongs to another channel; delete the key or check the key prefix",
+            ),
+            RecordError::OtherKind => f.write_str(
+                "the store's record holds another token kind; delete the key or check the key prefix",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
 
 /// What one store key holds: a version, a lease, the shared token and, for counted kinds, the
 /// tokens issued. No channel secret, key or assertion is ever in it.
@@ -76,8 +126,12 @@ pub struct FailureNote {
 pub struct Record {
     pub(crate) version: u64,
     pub(crate) kind: TokenKind,
+    pub(crate) channel: Option<String>,
+    /// v2.1: the issued list may miss tokens LINE holds (the record is new, was wiped, or
+    /// lost writes): the next holder lists LINE's key ids before it issues.
+    pub(crate) uncertain: bool,
     pub(crate) lease: Option<Lease>,
-    pub(crate) token: Option<StoredToken>,
+    pub(crate) token: Option<CachedToken>,
     pub(crate) issued: Vec<IssuedEntry>,
     pub(crate) failure: Option<FailureNote>,
 }
@@ -87,9 +141,13 @@ struct Body {
     format: String,
     kind: TokenKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    channel: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    uncertain: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     lease: Option<Lease>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    token: Option<StoredToken>,
+    token: Option<CachedToken>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     issued: Vec<IssuedEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +170,8 @@ impl Record {
         Record {
             version: 0,
             kind,
+            channel: None,
+            uncertain: kind == TokenKind::V21,
             lease: None,
             token: None,
             issued: Vec::new(),
@@ -119,9 +179,10 @@ impl Record {
         }
     }
 
-    /// Decodes what the store returned and checks it against `now` (the caller's clock) and
-    /// `config`, repairing rather than failing: an absent key (`body` is `None`) or a corrupt
-    /// body is an empty record at that version, so the next write replaces it.
+    /// Decodes what the store returned and checks it against `now` (the fleet's clock: the
+    /// store's time, see the module docs) and `config`, repairing rather than failing: an
+    /// absent key (`body` is `None`) or a corrupt body is an empty record at that version, so
+    /// the next write replaces it.
     ///
     /// Nothing read is trusted further than its bound: a lease is held no longer than
     /// `taken_at + lease` and not at all if taken more than the clock skew in the future; a
@@ -129,30 +190,50 @@ impl Record {
     /// dropped (a counted one stays in the budget); a backoff longer than the longest pause is
     /// ignored. The decision never serves a token past its expiry by `now`, whatever the body.
     ///
+    /// # Errors
+    /// A record that is well formed but not this fleet's is refused, never served or
+    /// replaced: [`RecordError::OtherChannel`], [`RecordError::OtherKind`]; so is a body over
+    /// [`MAX_RECORD_LEN`] ([`RecordError::TooLarge`]).
+    ///
     /// ```
     /// use std::time::Duration;
     /// use line_channel_token::store::{Record, StoreConfig};
     /// use line_channel_token::{TokenKind, UnixTime};
     /// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
     /// let now = UnixTime::from_secs(1_700_000_000);
-    /// let (record, repairs) = Record::from_store(7, Some(b"not json"), now, &config);
+    /// let (record, repairs) = Record::from_store(7, Some(b"not json"), now, &config)?;
     /// assert_eq!(record.version(), 7);
     /// assert!(repairs.unreadable && record.token().is_none());
+    /// # Ok::<(), line_channel_token::store::RecordError>(())
     /// ```
     pub fn from_store(
         version: u64,
         body: Option<&[u8]>,
         now: UnixTime,
         config: &StoreConfig,
-    ) -> (Record, Repairs) {
+    ) -> Result<(Record, Repairs), RecordError> {
         let mut repairs = Repairs::default();
         let mut record = Record::empty(config.kind());
         record.version = version;
+        record.channel = config.channel().map(str::to_owned);
         let Some(bytes) = body else {
-            return (record, repairs);
+            return Ok((record, repairs));
         };
+        if bytes.len() > MAX_RECORD_LEN {
+            return Err(RecordError::TooLarge(bytes.len()));
+        }
         match serde_json::from_slice::<Body>(bytes) {
-            Ok(b) if b.format == RECORD_FORMAT && b.kind == config.kind() => {
+            Ok(b) if b.format == RECORD_FORMAT => {
+                if b.kind != config.kind() {
+                    return Err(RecordError::OtherKind);
+                }
+                if config
+                    .channel()
+                    .is_some_and(|c| b.channel.as_deref() != Some(c))
+                {
+                    return Err(RecordError::OtherChannel);
+                }
+                record.uncertain = b.uncertain;
                 record.lease = b.lease;
                 record.token = b.token;
                 record.issued = b.issued;
@@ -160,16 +241,17 @@ impl Record {
             }
             _ => {
                 repairs.unreadable = true;
-                return (record, repairs);
+                return Ok((record, repairs));
             }
         }
         repairs.distrusted = record.sanitize(now, config);
-        (record, repairs)
+        Ok((record, repairs))
     }
 
     /// Drops or bounds whatever `now` and `config` make implausible; true if anything changed.
     pub(crate) fn sanitize(&mut self, now: UnixTime, config: &StoreConfig) -> bool {
         let before = self.clone();
+        self.channel = config.channel().map(str::to_owned);
         // Two machines' clocks may be twice the skew apart.
         let skew = config.clock_skew().saturating_mul(2);
         let horizon = now + skew;
@@ -179,7 +261,13 @@ impl Record {
             if lease.taken_at > horizon || lease.expires_at < lease.taken_at {
                 self.lease = None;
             } else {
-                lease.expires_at = lease.expires_at.min(lease.taken_at + config.lease());
+                // A lease on a record that lost its count also waits for lost calls to end.
+                let bound = if lease.settles {
+                    config.lease().saturating_mul(2).saturating_add(skew)
+                } else {
+                    config.lease()
+                };
+                lease.expires_at = lease.expires_at.min(lease.taken_at + bound);
             }
         }
         if let Some(t) = &self.token {
@@ -193,6 +281,7 @@ impl Record {
                     let entry = IssuedEntry {
                         expires_at: t.expires_at,
                         key_id: t.key_id.clone(),
+                        tentative: None,
                     };
                     if !self.issued.contains(&entry) {
                         self.issued.push(entry);
@@ -202,8 +291,9 @@ impl Record {
             }
         }
         if config.kind().is_counted() {
-            // Entries from the future are bounded, not dropped: they still count.
-            let latest = now + max_life;
+            // Entries from the future are bounded, not dropped: they still count. A tentative
+            // entry may reach a lease past `now` (a token sent at the lease's end).
+            let latest = now + max_life + config.lease().saturating_mul(2) + skew;
             for e in &mut self.issued {
                 e.expires_at = e.expires_at.min(latest);
             }
@@ -240,12 +330,17 @@ impl Record {
         self.lease.as_ref()
     }
     /// The shared token, whatever its age; [`Record::usable_token`] is the one to serve.
-    pub fn token(&self) -> Option<&StoredToken> {
+    pub fn token(&self) -> Option<&CachedToken> {
         self.token.as_ref()
     }
     /// Counted kinds: the fleet's issued tokens not yet expired, oldest expiry first.
     pub fn issued(&self) -> &[IssuedEntry] {
         &self.issued
+    }
+    /// v2.1: whether the count of issued tokens may be short of LINE's (a new, wiped or
+    /// taken-over record); the next holder lists LINE's key ids first.
+    pub fn is_uncertain(&self) -> bool {
+        self.uncertain
     }
     /// The last refresh failure, if the fleet is backing off.
     pub fn failure(&self) -> Option<&FailureNote> {
@@ -253,10 +348,10 @@ impl Record {
     }
 
     /// The shared token if it has more than the minimum remaining life by `now`.
-    pub fn usable_token(&self, now: UnixTime, config: &StoreConfig) -> Option<&StoredToken> {
+    pub fn usable_token(&self, now: UnixTime, config: &StoreConfig) -> Option<&CachedToken> {
         self.token
             .as_ref()
-            .filter(|t| now + config.min_remaining() < t.expires_at)
+            .filter(|t| now < config.window(t).usable_until)
     }
 
     /// The body to store beside the version: JSON with a format marker, no secret but the
@@ -265,6 +360,8 @@ impl Record {
         let body = Body {
             format: RECORD_FORMAT.to_owned(),
             kind: self.kind,
+            channel: self.channel.clone(),
+            uncertain: self.uncertain,
             lease: self.lease.clone(),
             token: self.token.clone(),
             issued: self.issued.clone(),
@@ -275,10 +372,7 @@ impl Record {
     }
 }
 
-/// The longest life LINE gives a token of this kind.
-fn max_lifetime(kind: TokenKind) -> Duration {
-    kind.fixed_lifetime().unwrap_or(crate::facts::MAX_TOKEN_EXP)
-}
+use crate::lifecycle::policy::longest_lifetime as max_lifetime;
 
 /// A compare-and-swap write: replace the record at `expected_version` with `record()` (at
 /// `new_version`), or do nothing if the store holds another version. Run it with your store's
@@ -288,13 +382,38 @@ fn max_lifetime(kind: TokenKind) -> Duration {
 pub struct Write {
     pub(crate) expected: u64,
     pub(crate) record: Record,
+    pub(crate) keep_for: Duration,
 }
 
 impl Write {
     pub(crate) fn new(mut record: Record, me: OwnerId, now: UnixTime) -> Write {
         let expected = record.version;
         record.version = next_version(&record, me, now);
-        Write { expected, record }
+        let last = [
+            record.token.as_ref().map(|t| t.expires_at),
+            record.issued.iter().map(|e| e.expires_at).max(),
+            record.lease.as_ref().map(|l| l.expires_at),
+            record.failure.as_ref().map(|f| f.retry_at),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(now);
+        let keep_for = last
+            .saturating_duration_since(now)
+            .saturating_add(KEEP_AFTER);
+        Write {
+            expected,
+            record,
+            keep_for,
+        }
+    }
+
+    /// How long the store should keep the key after this write (Redis: `PEXPIRE` in the
+    /// same script): an hour past the latest time the record mentions, so the key expires
+    /// some time after its token and every counted entry do.
+    pub fn keep_for(&self) -> Duration {
+        self.keep_for
     }
 
     /// The version the store must hold for the write to apply (`0`: the key must not exist).
@@ -334,6 +453,7 @@ fn next_version(record: &Record, me: OwnerId, now: UnixTime) -> u64 {
         &record.token,
         &record.issued,
         &record.failure,
+        record.uncertain,
     )
         .hash(&mut h);
     // 0 means "no record": never use it.

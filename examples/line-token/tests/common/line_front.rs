@@ -26,6 +26,10 @@ pub struct Counters {
     /// While set, issuance requests get a 500 (counted in `failed`).
     pub fail: AtomicBool,
     pub failed: AtomicU64,
+    /// While set, an issuance LINE answered is held back from the caller (LINE issued, the
+    /// answer is late), counted in `held`.
+    pub hold: AtomicBool,
+    pub held: AtomicU64,
 }
 
 pub struct LineFront {
@@ -91,7 +95,9 @@ fn relay(client: TcpStream, upstream: SocketAddr, counters: &Counters) -> std::i
     let mut to_server = server;
     while let Some((head, body)) = read_message(&mut from_client)? {
         let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
-        let issuing = ISSUE_PATHS.iter().any(|p| path.starts_with(p));
+        // Exactly an issuing path: `/oauth2/v2.1/tokens/kid` (the listing) issues nothing.
+        let route = path.split('?').next().unwrap_or_default();
+        let issuing = ISSUE_PATHS.contains(&route);
         if issuing && counters.stall.load(Ordering::SeqCst) {
             counters.stalled.fetch_add(1, Ordering::SeqCst);
             // No answer until the caller gives up or is killed (it closes the connection).
@@ -115,6 +121,12 @@ fn relay(client: TcpStream, upstream: SocketAddr, counters: &Counters) -> std::i
         };
         if issuing && answer.starts_with("HTTP/1.1 200") {
             counters.issued.fetch_add(1, Ordering::SeqCst);
+            if counters.hold.load(Ordering::SeqCst) {
+                counters.held.fetch_add(1, Ordering::SeqCst);
+                while counters.hold.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
         }
         to_client.write_all(answer.as_bytes())?;
         to_client.write_all(&answer_body)?;

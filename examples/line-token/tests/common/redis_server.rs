@@ -11,11 +11,21 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// More `redis-server` arguments (TLS, a Unix socket), given on every start.
+    extra: Vec<String>,
+    /// The server's own working directory: a replica writes the dataset it receives there
+    /// (`dump.rdb`), which any later server started in the same directory would load.
+    dir: std::path::PathBuf,
 }
 
 impl RedisServer {
     /// A running server.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(Vec::new())
+    }
+
+    /// [`RedisServer::start`] with more `redis-server` arguments.
+    pub fn start_with(extra: Vec<String>) -> RedisServer {
         let available = Command::new("redis-server")
             .arg("--version")
             .output()
@@ -27,6 +37,15 @@ impl RedisServer {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
+            extra,
+            dir: {
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let dir = std::env::temp_dir()
+                    .join(format!("line-token-redis-{}-{n}", std::process::id()));
+                std::fs::create_dir_all(&dir).expect("a directory for redis-server");
+                dir
+            },
         };
         server.spawn_on_a_free_port();
         server
@@ -59,6 +78,9 @@ impl RedisServer {
                 "--protected-mode",
                 "yes",
             ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -122,11 +144,12 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 /// A port nothing listened on when asked (it may be taken again before it is used).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -1,0 +1,230 @@
+//! Redis's passing states and redirects, at the fleet adapter (`support::redis_store`): a
+//! `MOVED` is followed to the node that now serves the key (and stays there), an `ASK` is
+//! followed once with `ASKING`, and `LOADING`, `TRYAGAIN`, a second redirect and a reset
+//! connection are errors worth retrying (exit 3 in the CLI). `READONLY` comes from a real
+//! replica (`fleet_faults.rs`); the other states are hard to catch on a real server, so a tiny
+//! fake RESP server on 127.0.0.1 answers here, in front of a real `redis-server` where one
+//! helps.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::redis_server::RedisServer;
+use line_channel_token::TokenKind;
+use support::redis_store::{self, RedisStore};
+
+/// What the fake answers a command: RESP bytes, or `None` to drop the connection.
+type Reply = dyn Fn(&[String], bool) -> Option<Vec<u8>> + Send + Sync;
+
+/// A fake Redis on a free loopback port, stopped on drop. It answers every command but `EVAL`
+/// and `ASKING` with `+OK` (the client's connection setup); `EVAL` with `reply(command,
+/// asked)`, where `asked` says the connection's previous command was `ASKING`.
+struct Fake {
+    port: u16,
+    evals: Arc<Mutex<u32>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Fake {
+    fn start(reply: impl Fn(&[String], bool) -> Option<Vec<u8>> + Send + Sync + 'static) -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let evals = Arc::new(Mutex::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reply: Arc<Reply> = Arc::new(reply);
+        let (counter, stopped) = (evals.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let (reply, counter) = (reply.clone(), counter.clone());
+                std::thread::spawn(move || serve(stream, &*reply, &counter));
+            }
+        });
+        Fake { port, evals, stop }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn evals(&self) -> u32 {
+        *self.evals.lock().unwrap()
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve(stream: TcpStream, reply: &Reply, evals: &Mutex<u32>) {
+    let mut out = stream.try_clone().unwrap();
+    let mut input = BufReader::new(stream);
+    let mut asked = false;
+    while let Some(command) = read_command(&mut input) {
+        let name = command
+            .first()
+            .map(|c| c.to_ascii_uppercase())
+            .unwrap_or_default();
+        let answer = match name.as_str() {
+            "ASKING" => {
+                asked = true;
+                let _ = out.write_all(b"+OK\r\n");
+                continue;
+            }
+            "EVAL" => {
+                *evals.lock().unwrap() += 1;
+                reply(&command, asked)
+            }
+            _ => Some(b"+OK\r\n".to_vec()),
+        };
+        asked = false;
+        match answer {
+            Some(bytes) => {
+                if out.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+            None => {
+                let _ = out.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+        }
+    }
+}
+
+/// One RESP command (an array of bulk strings), or `None` at the end of the stream.
+fn read_command(input: &mut BufReader<TcpStream>) -> Option<Vec<String>> {
+    let mut line = String::new();
+    input.read_line(&mut line).ok()?;
+    let n: usize = line.trim_end().strip_prefix('*')?.parse().ok()?;
+    let mut parts = Vec::with_capacity(n);
+    for _ in 0..n {
+        line.clear();
+        input.read_line(&mut line).ok()?;
+        let len: usize = line.trim_end().strip_prefix('$')?.parse().ok()?;
+        let mut bytes = vec![0; len + 2];
+        input.read_exact(&mut bytes).ok()?;
+        bytes.truncate(len);
+        parts.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    Some(parts)
+}
+
+/// The read script's answer for an absent key at this Unix time.
+fn absent_at(secs: u64) -> Vec<u8> {
+    format!(
+        "*5\r\n${}\r\n{secs}\r\n$1\r\n0\r\n$-1\r\n$-1\r\n:0\r\n",
+        secs.to_string().len()
+    )
+    .into_bytes()
+}
+
+fn key() -> String {
+    redis_store::key("transient", "1234567890", TokenKind::Stateless)
+}
+
+fn read_error(url: &str) -> redis::RedisError {
+    let mut store = RedisStore::connect(url, key()).unwrap_or_else(|e| panic!("{e}"));
+    match store.read() {
+        Ok(r) => panic!("read {r:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn loading_tryagain_a_second_redirect_and_a_reset_are_worth_retrying() {
+    let loading =
+        Fake::start(|_, _| Some(b"-LOADING Redis is loading the dataset in memory\r\n".to_vec()));
+    let tryagain = Fake::start(|_, _| {
+        Some(b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n".to_vec())
+    });
+    let reset = Fake::start(|_, _| None);
+    // A node that redirects to itself: the one redirect followed, the second is the error.
+    let looping = Arc::new(Mutex::new(0u16));
+    let port = looping.clone();
+    let moved = Fake::start(move |_, _| {
+        let port = *port.lock().unwrap();
+        Some(format!("-MOVED 866 127.0.0.1:{port}\r\n").into_bytes())
+    });
+    *looping.lock().unwrap() = moved.port;
+    for (fake, what) in [
+        (&loading, "LOADING"),
+        (&tryagain, "TRYAGAIN"),
+        (&reset, "a reset connection"),
+        (&moved, "MOVED twice"),
+    ] {
+        let e = read_error(&fake.url());
+        assert!(
+            redis_store::is_unreachable(&e),
+            "{what}: {e} ({:?})",
+            e.kind()
+        );
+    }
+    assert_eq!(moved.evals(), 2, "one redirect followed, not more");
+    // The control: an error that is not passing is not called so.
+    let refused = Fake::start(|_, _| Some(b"-NOSCRIPT No matching script\r\n".to_vec()));
+    let e = read_error(&refused.url());
+    assert!(!redis_store::is_unreachable(&e), "{e}");
+}
+
+#[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+fn moved_is_followed_to_the_node_that_serves_the_key_and_stays_there() {
+    let real = RedisServer::start();
+    let target = real.port;
+    let old_node =
+        Fake::start(move |_, _| Some(format!("-MOVED 866 127.0.0.1:{target}\r\n").into_bytes()));
+    let mut store = RedisStore::connect(&old_node.url(), key()).unwrap();
+    let first = store.read().expect("MOVED followed");
+    assert_eq!(first.version, 0);
+    let () = redis::cmd("HSET")
+        .arg(key())
+        .arg("version")
+        .arg("7")
+        .arg("record")
+        .arg("{}")
+        .query(&mut real.connection())
+        .unwrap();
+    let second = store.read().unwrap();
+    assert_eq!(second.version, 7, "read from the node the key moved to");
+    assert_eq!(old_node.evals(), 1, "the store stayed on the new node");
+}
+
+#[test]
+fn ask_is_followed_once_with_asking() {
+    // The importing node answers only after ASKING, as a cluster node does.
+    let importing = Fake::start(|_, asked| {
+        Some(if asked {
+            absent_at(1_700_000_000)
+        } else {
+            b"-ERR ASKING was not sent\r\n".to_vec()
+        })
+    });
+    let target = importing.port;
+    let owner =
+        Fake::start(move |_, _| Some(format!("-ASK 866 127.0.0.1:{target}\r\n").into_bytes()));
+    let mut store = RedisStore::connect(&owner.url(), key()).unwrap();
+    for n in 1..=2 {
+        let read = store.read().expect("ASK followed");
+        assert_eq!(read.now.as_millis(), 1_700_000_000_000);
+        assert_eq!(
+            owner.evals(),
+            n,
+            "ASK is for one command: the next asks the owner again"
+        );
+    }
+    assert_eq!(importing.evals(), 2);
+}

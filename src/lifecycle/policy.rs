@@ -1,0 +1,94 @@
+//! The refresh rules the cache and the fleet store share, as pure functions: the lifetime cap
+//! on what an answer claims, a token's usable end and jittered refresh point, the issuance
+//! throttle, and backoff with jitter. One place, so the in-process cache and the fleet
+//! cannot drift apart on them.
+
+use std::time::Duration;
+
+use crate::facts::{TokenKind, MAX_TOKEN_EXP};
+use crate::time::UnixTime;
+
+/// The longest lifetime LINE gives a token of this kind: a stored token living longer is
+/// impossible, and an answer claiming longer is capped to it.
+pub(crate) fn longest_lifetime(kind: TokenKind) -> Duration {
+    kind.fixed_lifetime().unwrap_or(MAX_TOKEN_EXP)
+}
+
+/// When a token of `kind` issued at `issued_at` and claiming `lifetime` expires: never later
+/// than LINE's longest lifetime for the kind (a stateless token claiming a day lives 15 min).
+pub(crate) fn capped_expiry(kind: TokenKind, issued_at: UnixTime, lifetime: Duration) -> UnixTime {
+    issued_at + lifetime.min(longest_lifetime(kind))
+}
+
+/// SplitMix64: spreads a seed into a well-mixed random number.
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A fraction of `span` picked by `random`, in `[0, span)` at millisecond resolution.
+pub(crate) fn part_of(span: Duration, random: u64) -> Duration {
+    let ms = u64::try_from(span.as_millis()).unwrap_or(u64::MAX);
+    if ms == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(random % ms)
+}
+
+/// "Equal jitter" backoff after `failures` failures in a row: half the exponential delay
+/// (`base` doubling, at most `cap`), plus a random part of the other half.
+pub(crate) fn equal_jitter(base: Duration, cap: Duration, failures: u32, random: u64) -> Duration {
+    let exp = failures.saturating_sub(1).min(31);
+    let full = base.checked_mul(1u32 << exp).unwrap_or(cap).min(cap);
+    let half = full / 2;
+    half + part_of(full.saturating_sub(half) + Duration::from_millis(1), random)
+        .min(full.saturating_sub(half))
+}
+
+/// A held token's timeline under the refresh rules: when it stops being handed out and when
+/// its refresh is due. The cache and the store both compute it here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// The token is handed out strictly before this: its expiry minus the margin.
+    pub(crate) usable_until: UnixTime,
+    /// The refresh is due from this instant on (jittered, never before the lead).
+    pub(crate) refresh_at: UnixTime,
+}
+
+/// The timeline of a token issued at `issued_at` and expiring at `expires_at`. Margins are
+/// proportionate to the lifetime: a `margin` of at most a quarter of it, a refresh `lead` of
+/// at most half the usable life (so at most one refresh per half life). The refresh point
+/// is later by up to a fifth of the lead, the same for the same token and `seed`.
+pub(crate) fn window(
+    issued_at: UnixTime,
+    expires_at: UnixTime,
+    margin: Duration,
+    lead: Duration,
+    seed: u64,
+) -> Window {
+    let lifetime = expires_at - issued_at;
+    let usable_until = expires_at - margin.min(lifetime / 4);
+    let usable = usable_until - issued_at;
+    let lead = lead.min(usable / 2);
+    let jitter = part_of(lead / 5, mix(seed ^ expires_at.as_millis()));
+    Window {
+        usable_until,
+        refresh_at: (usable_until - lead) + jitter,
+    }
+}
+
+/// The issuance throttle: the earliest a new issuance may start after one started at `last`,
+/// `min_interval` apart. Pass `last` through [`last_issue`] first.
+pub(crate) fn throttle_until(last: Option<UnixTime>, min_interval: Duration) -> UnixTime {
+    last.map_or(UnixTime::EPOCH, |t| t + min_interval)
+}
+
+/// The last issuance as the throttle counts it at `now`: one that seems to have started in
+/// the future was seen by a clock that has since gone back, and is forgotten (the fleet
+/// store, which keeps no marker of its own, could not remember it pulled in; so neither
+/// does the cache). A clock that goes back thus allows one issuance, not a loop.
+pub(crate) fn last_issue(last: Option<UnixTime>, now: UnixTime) -> Option<UnixTime> {
+    last.filter(|t| *t <= now)
+}

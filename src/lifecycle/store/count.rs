@@ -1,0 +1,122 @@
+//! The count of tokens a counted kind has out, kept right: tentative entries, LINE's own
+//! listing (v2.1), and a fleet-wide invalidation.
+
+use super::config::{OwnerId, StoreConfig};
+use super::record::{IssuedEntry, Record, Write, MAX_ISSUED};
+use crate::facts::TokenKind;
+use crate::secret::AccessToken;
+use crate::time::UnixTime;
+
+impl Record {
+    /// After the Messaging API refused the shared token (HTTP 401): the write that drops it,
+    /// so the fleet refreshes once. `None` if the record no longer holds `token` (another
+    /// process already dropped or replaced it): the fleet drops a token once, not once per
+    /// process. A counted token stays in the budget.
+    pub fn invalidate(
+        &self,
+        now: UnixTime,
+        me: OwnerId,
+        token: &AccessToken,
+        config: &StoreConfig,
+    ) -> Option<Write> {
+        let current = self.token.as_ref()?;
+        if current.access_token.expose_secret() != token.expose_secret() {
+            return None;
+        }
+        let mut next = self.clone();
+        next.sanitize(now, config);
+        if let Some(t) = next.token.take() {
+            if config.kind().is_counted() {
+                let entry = IssuedEntry {
+                    expires_at: t.expires_at,
+                    key_id: t.key_id,
+                    tentative: None,
+                };
+                if !next.issued.contains(&entry) {
+                    next.issued.push(entry);
+                    next.issued.sort_by_key(|e| e.expires_at);
+                }
+            }
+        }
+        Some(Write::new(next, me, now))
+    }
+
+    /// v2.1, after [`Decision::ListKeys`](super::Decision::ListKeys): the write that replaces the record's count with
+    /// LINE's own, `key_ids` being the `kids` of `KeyIdsV21` listed at `now`. A listed token
+    /// the record knows keeps its expiry; one it does not know is counted for the fleet's
+    /// lifetime from `now`; entries LINE no longer lists and other processes' tentative
+    /// entries (their leases are over: their calls ended) are dropped. If LINE holds the
+    /// whole budget already, the lease is released in the same write, without issuing.
+    /// `None` if the lease is no longer yours.
+    pub fn reconcile(
+        &self,
+        now: UnixTime,
+        me: OwnerId,
+        key_ids: &[String],
+        config: &StoreConfig,
+    ) -> Option<Write> {
+        if !self.lease.as_ref().is_some_and(|l| l.owner == me) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.sanitize(now, config);
+        let mine: Vec<IssuedEntry> = next
+            .issued
+            .iter()
+            .filter(|e| e.tentative == Some(me))
+            .cloned()
+            .collect();
+        let mut listed: Vec<IssuedEntry> = key_ids
+            .iter()
+            .take(MAX_ISSUED)
+            .map(|kid| {
+                let known = next
+                    .issued
+                    .iter()
+                    .find(|e| e.tentative.is_none() && e.key_id.as_deref() == Some(kid.as_str()));
+                IssuedEntry {
+                    expires_at: known.map_or(now + config.lifetime(), |e| e.expires_at),
+                    key_id: Some(kid.clone()),
+                    tentative: None,
+                }
+            })
+            .collect();
+        listed.sort_by_key(|e| e.expires_at);
+        listed.dedup();
+        next.uncertain = false;
+        let budget = config.budget().unwrap_or(usize::MAX);
+        if listed.len() >= budget {
+            next.lease = None;
+            next.issued = listed;
+        } else {
+            next.issued = listed;
+            next.issued.extend(mine);
+            next.issued.sort_by_key(|e| e.expires_at);
+            if let Some(lease) = &mut next.lease {
+                lease.listed = true;
+            }
+        }
+        Some(Write::new(next, me, now))
+    }
+
+    /// Drops `me`'s latest tentative entry (the current lease's); true if there was one.
+    pub(crate) fn drop_tentative(&mut self, me: OwnerId) -> bool {
+        let latest = self
+            .issued
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.tentative == Some(me))
+            .max_by_key(|(_, e)| e.expires_at)
+            .map(|(i, _)| i);
+        latest.map(|i| self.issued.remove(i)).is_some()
+    }
+
+    /// v2.1: whether the count may be short and the holder must list LINE's key ids first.
+    ///
+    /// Every v2.1 lease lists once before it issues: a listing is one cheap call per refresh,
+    /// and it also catches what a failover to a lagging replica lost, which the record
+    /// cannot tell.
+    pub(crate) fn needs_listing(&self) -> bool {
+        self.kind == TokenKind::V21 && self.lease.as_ref().is_some_and(|l| !l.listed)
+    }
+}

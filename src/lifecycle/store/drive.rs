@@ -1,0 +1,231 @@
+//! The store as a trait, and the two drivers that run a [`Fetch`] against it: [`drive`] for
+//! blocking code, [`drive_async`] for any async runtime. An adapter implements [`Store`] (or
+//! [`AsyncStore`]) and [`Refresher`] and calls one of them.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::config::{OwnerId, StoreConfig};
+use super::decide::Failure;
+use super::fetch::{Events, Fetch, Input, Outcome, Read, Step};
+use super::record::Write;
+use crate::protocol::token::IssuedToken;
+
+/// A store a fleet shares: one key's record, read and compare-and-swapped.
+pub trait Store {
+    /// Why the store failed (the driver only counts failures; the caller keeps the error).
+    type Error;
+    /// One round trip: the store's time, the version and the body, refusing to transfer a
+    /// body over [`MAX_RECORD_LEN`](super::MAX_RECORD_LEN) ([`Body::TooLarge`](super::Body)).
+    ///
+    /// # Errors
+    /// The store could not be read.
+    fn read(&mut self) -> Result<Read, Self::Error>;
+    /// Writes `write` if the key is still at [`Write::expected_version`]; `Ok(true)` if it
+    /// applied. Sets the key's expiry to [`Write::keep_for`].
+    ///
+    /// # Errors
+    /// The store could not be written (whether the write applied is unknown).
+    fn swap(&mut self, write: &Write) -> Result<bool, Self::Error>;
+}
+
+/// [`Store`] for async code.
+pub trait AsyncStore {
+    /// Why the store failed.
+    type Error;
+    /// See [`Store::read`].
+    fn read(&mut self) -> impl Future<Output = Result<Read, Self::Error>>;
+    /// See [`Store::swap`].
+    fn swap(&mut self, write: &Write) -> impl Future<Output = Result<bool, Self::Error>>;
+}
+
+/// The calls to LINE a fetch may make, each bounded by `timeout` (the lease ends soon after).
+pub trait Refresher {
+    /// This process's own error, handed back when the fetch ends on it.
+    type Error;
+    /// Issues a token (`IssueStateless`, `IssueShortLived`, `IssueV21`).
+    ///
+    /// # Errors
+    /// The failure for the fleet (see [`Failure::answered`]) and this process's error.
+    fn issue(&mut self, timeout: Duration) -> Result<IssuedToken, (Failure, Self::Error)>;
+    /// v2.1: LINE's valid key ids (`KeyIdsV21`); never called for other kinds.
+    ///
+    /// # Errors
+    /// As [`Refresher::issue`].
+    fn key_ids(&mut self, timeout: Duration) -> Result<Vec<String>, (Failure, Self::Error)>;
+}
+
+/// How [`drive`] ended without a token, or with one the store did not record.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DriveError<S, E> {
+    /// The store failed; `S` is its last error.
+    Store(S),
+    /// This process's call to LINE failed.
+    Refresh(Failure, E),
+    /// Something the fetch cannot finish: another process refreshes, a backoff, the budget,
+    /// or a record that is not this fleet's.
+    Ended(Outcome),
+}
+
+/// A token from [`drive`], and what happened on the way.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The token.
+    pub token: crate::lifecycle::cache::CachedToken,
+    /// False when this process issued it and the store failed before recording it: use it,
+    /// and warn (the fleet will issue again).
+    pub committed: bool,
+    /// What the fetch noticed (a clock off from the store's, commit retries).
+    pub events: Events,
+}
+
+/// Runs one fetch against a blocking store: reads, decides, sits out another process's
+/// refresh for at most `max_wait`, takes the lease and refreshes when it is this process's
+/// turn. `local_clock` is this machine's clock, used only to report how far it is off;
+/// `sleep` waits. Every decision uses the store's time.
+///
+/// # Errors
+/// [`DriveError`]: the store failed, this process's refresh failed, or the fleet cannot
+/// serve a token within `max_wait`.
+pub fn drive<S: Store, R: Refresher>(
+    store: &mut S,
+    refresher: &mut R,
+    config: &StoreConfig,
+    me: OwnerId,
+    max_wait: Duration,
+    mut local_clock: impl FnMut() -> crate::time::UnixTime,
+    mut sleep: impl FnMut(Duration),
+) -> Result<Fetched, DriveError<S::Error, R::Error>> {
+    let (mut fetch, mut step) = Fetch::new(config, me, max_wait);
+    let mut store_error = None;
+    let mut refresh_error = None;
+    loop {
+        let input = match step {
+            Step::Read => match store.read() {
+                Ok(read) => Input::Read(read, local_clock()),
+                Err(e) => {
+                    store_error = Some(e);
+                    Input::StoreFailed
+                }
+            },
+            Step::Swap(write) => match store.swap(&write) {
+                Ok(applied) => Input::Swapped(applied),
+                Err(e) => {
+                    store_error = Some(e);
+                    Input::StoreFailed
+                }
+            },
+            Step::Issue { timeout } => match refresher.issue(timeout) {
+                Ok(token) => Input::Issued(token),
+                Err((failure, e)) => {
+                    refresh_error = Some(e);
+                    Input::IssueFailed(failure)
+                }
+            },
+            Step::ListKeys { timeout } => match refresher.key_ids(timeout) {
+                Ok(kids) => Input::Listed(kids),
+                Err((failure, e)) => {
+                    refresh_error = Some(e);
+                    Input::IssueFailed(failure)
+                }
+            },
+            Step::Sleep(d) => {
+                sleep(d);
+                Input::Waited
+            }
+            Step::Done(outcome) => {
+                return finish(outcome, fetch.events(), store_error, refresh_error)
+            }
+        };
+        step = fetch.next(input);
+    }
+}
+
+/// [`drive`] for async code: the same fetch, with an [`AsyncStore`], an async `issue` and
+/// `key_ids`, and an async `sleep` from your runtime.
+///
+/// # Errors
+/// As [`drive`].
+#[allow(clippy::too_many_arguments)]
+pub async fn drive_async<S, E, I, IF, K, KF, W, WF>(
+    store: &mut S,
+    config: &StoreConfig,
+    me: OwnerId,
+    max_wait: Duration,
+    mut local_clock: impl FnMut() -> crate::time::UnixTime,
+    mut issue: I,
+    mut key_ids: K,
+    mut sleep: W,
+) -> Result<Fetched, DriveError<S::Error, E>>
+where
+    S: AsyncStore,
+    I: FnMut(Duration) -> IF,
+    IF: Future<Output = Result<IssuedToken, (Failure, E)>>,
+    K: FnMut(Duration) -> KF,
+    KF: Future<Output = Result<Vec<String>, (Failure, E)>>,
+    W: FnMut(Duration) -> WF,
+    WF: Future<Output = ()>,
+{
+    let (mut fetch, mut step) = Fetch::new(config, me, max_wait);
+    let mut store_error = None;
+    let mut refresh_error = None;
+    loop {
+        let input = match step {
+            Step::Read => match store.read().await {
+                Ok(read) => Input::Read(read, local_clock()),
+                Err(e) => {
+                    store_error = Some(e);
+                    Input::StoreFailed
+                }
+            },
+            Step::Swap(write) => match store.swap(&write).await {
+                Ok(applied) => Input::Swapped(applied),
+                Err(e) => {
+                    store_error = Some(e);
+                    Input::StoreFailed
+                }
+            },
+            Step::Issue { timeout } => match issue(timeout).await {
+                Ok(token) => Input::Issued(token),
+                Err((failure, e)) => {
+                    refresh_error = Some(e);
+                    Input::IssueFailed(failure)
+                }
+            },
+            Step::ListKeys { timeout } => match key_ids(timeout).await {
+                Ok(kids) => Input::Listed(kids),
+                Err((failure, e)) => {
+                    refresh_error = Some(e);
+                    Input::IssueFailed(failure)
+                }
+            },
+            Step::Sleep(d) => {
+                sleep(d).await;
+                Input::Waited
+            }
+            Step::Done(outcome) => {
+                return finish(outcome, fetch.events(), store_error, refresh_error)
+            }
+        };
+        step = fetch.next(input);
+    }
+}
+
+fn finish<S, E>(
+    outcome: Outcome,
+    events: Events,
+    store_error: Option<S>,
+    refresh_error: Option<E>,
+) -> Result<Fetched, DriveError<S, E>> {
+    match (outcome, store_error, refresh_error) {
+        (Outcome::Token { token, committed }, ..) => Ok(Fetched {
+            token,
+            committed,
+            events,
+        }),
+        (Outcome::IssueFailed(f), _, Some(e)) => Err(DriveError::Refresh(f, e)),
+        (Outcome::StoreFailed, Some(e), _) => Err(DriveError::Store(e)),
+        (other, ..) => Err(DriveError::Ended(other)),
+    }
+}

@@ -1,0 +1,385 @@
+//! One fetch through a store, as a state machine: it says what to do next ([`Step`]) and the
+//! caller answers ([`Input`]). [`super::drive`] and [`super::drive_async`] run it; a caller
+//! with another executor runs the same loop.
+
+use std::time::Duration;
+
+use super::config::{OwnerId, StoreConfig};
+use super::decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
+use super::record::{Record, RecordError, Write, MAX_RECORD_LEN};
+use crate::lifecycle::cache::CachedToken;
+use crate::protocol::token::IssuedToken;
+use crate::time::UnixTime;
+
+/// What one read of the store returned, in one round trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// The store's time (Redis: `TIME`), read in the same round trip: the fleet's one clock.
+    pub now: UnixTime,
+    /// The record's version, `0` if the key does not exist.
+    pub version: u64,
+    /// The record's body.
+    pub body: Body,
+}
+
+/// A record body as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// The key does not exist.
+    Absent,
+    /// The bytes, at most [`MAX_RECORD_LEN`].
+    Present(Vec<u8>),
+    /// The store holds more than [`MAX_RECORD_LEN`] bytes (this many), left unread.
+    TooLarge(usize),
+}
+
+/// What the fetch needs next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a step tells the caller what to do next"]
+pub enum Step {
+    /// Read the store and answer [`Input::Read`] (or [`Input::StoreFailed`]).
+    Read,
+    /// Run this compare-and-swap (with [`Write::keep_for`] as the key's expiry) and answer
+    /// [`Input::Swapped`] (or [`Input::StoreFailed`]).
+    Swap(Write),
+    /// Issue a token now, with an HTTP timeout of at most `timeout`, and answer
+    /// [`Input::Issued`] or [`Input::IssueFailed`].
+    Issue {
+        /// The call must be over by then: the lease ends soon after.
+        timeout: Duration,
+    },
+    /// v2.1: list LINE's valid key ids (`KeyIdsV21`) with at most `timeout`, and answer
+    /// [`Input::Listed`] or [`Input::IssueFailed`].
+    ListKeys {
+        /// The call must be over by then.
+        timeout: Duration,
+    },
+    /// Sleep this long, then answer [`Input::Waited`].
+    Sleep(Duration),
+    /// The fetch is over.
+    Done(Outcome),
+}
+
+/// The caller's answer to the last [`Step`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The store read, and this machine's clock when the answer came (only to report a
+    /// clock that is off: decisions use the store's time).
+    Read(Read, UnixTime),
+    /// Whether the compare-and-swap applied.
+    Swapped(bool),
+    /// The store failed or could not be reached.
+    StoreFailed,
+    /// LINE issued this token.
+    Issued(IssuedToken),
+    /// LINE's key ids.
+    Listed(Vec<String>),
+    /// The call to LINE failed.
+    IssueFailed(Failure),
+    /// The sleep is over.
+    Waited,
+}
+
+/// How a fetch ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A token to use. `committed` is false when this process issued it and the store
+    /// failed before it was recorded: use it all the same (it is valid) and say so.
+    Token {
+        /// The token.
+        token: CachedToken,
+        /// Whether the store holds it (false: this process issued it and could not record it).
+        committed: bool,
+    },
+    /// No token now: the fleet waits (another process refreshes, a backoff, the budget)
+    /// longer than the fetch may.
+    Wait(Wait),
+    /// The store failed; nothing was issued that is not counted.
+    StoreFailed,
+    /// This process's call to LINE failed.
+    IssueFailed(Failure),
+    /// The record is not this fleet's, or too large: a person must look at the key.
+    Refused(RecordError),
+}
+
+/// What the fetch noticed on the way that the caller should report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Events {
+    /// This machine's clock was this far from the store's, beyond the tolerated skew
+    /// (positive: ahead). Decisions used the store's time; report it once.
+    pub clock_off_ms: Option<i64>,
+    /// A commit failed and was retried.
+    pub commit_retries: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// Waiting for a read, to decide on.
+    Deciding,
+    /// Waiting for a read after winning the lease or a reconcile: decide again, then call.
+    Confirming,
+    /// Waiting for the lease's compare-and-swap.
+    Taking(Write),
+    /// Waiting for LINE's key ids, holding `Record`.
+    Listing(Record),
+    /// Waiting for a reconcile's compare-and-swap.
+    Reconciling(Write),
+    /// Waiting for LINE's answer; the request was sent at this store time.
+    Issuing { held: Record, sent_at: UnixTime },
+    /// Waiting for a read to commit `token` on.
+    ReadToCommit(IssuedToken, UnixTime),
+    /// Waiting for a commit's compare-and-swap.
+    Committing(Write, IssuedToken, UnixTime),
+    /// Waiting for a release's compare-and-swap; then end with this.
+    Releasing(Outcome),
+    /// Sleeping.
+    Sleeping,
+    /// Over.
+    Done,
+}
+
+/// Store failures a commit survives before the fetch hands the token over uncommitted.
+const COMMIT_TRIES: u32 = 3;
+
+/// One fetch through a store, sans IO. Start with [`Fetch::new`] (whose first step is always
+/// [`Step::Read`]), then feed each step's answer to [`Fetch::next`] until [`Step::Done`].
+#[derive(Debug)]
+pub struct Fetch<'c> {
+    config: &'c StoreConfig,
+    me: OwnerId,
+    max_wait: Duration,
+    give_up: Option<UnixTime>,
+    now: UnixTime,
+    state: State,
+    events: Events,
+}
+
+impl<'c> Fetch<'c> {
+    /// A fetch by `me` that sits out another process's refresh or a backoff for at most
+    /// `max_wait`, then reports the wait instead. Returns the fetch and its first step.
+    pub fn new(config: &'c StoreConfig, me: OwnerId, max_wait: Duration) -> (Fetch<'c>, Step) {
+        let fetch = Fetch {
+            config,
+            me,
+            max_wait,
+            give_up: None,
+            now: UnixTime::EPOCH,
+            state: State::Deciding,
+            events: Events::default(),
+        };
+        (fetch, Step::Read)
+    }
+
+    /// What the fetch noticed so far.
+    pub fn events(&self) -> Events {
+        self.events
+    }
+
+    /// Feeds the answer to the last step and returns the next one. An answer that does not
+    /// fit the last step ends the fetch with [`Outcome::StoreFailed`].
+    pub fn next(&mut self, input: Input) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Done);
+        match (state, input) {
+            (State::Deciding | State::Sleeping, Input::Waited) => self.read(State::Deciding),
+            (State::Deciding, Input::Read(read, local)) => match self.record(read, local) {
+                Ok(record) => self.decided(&record, false),
+                Err(e) => self.done(Outcome::Refused(e)),
+            },
+            (State::Confirming, Input::Read(read, local)) => match self.record(read, local) {
+                Ok(record) => self.decided(&record, true),
+                Err(e) => self.done(Outcome::Refused(e)),
+            },
+            (State::Taking(_), Input::Swapped(true)) => self.read(State::Confirming),
+            (State::Taking(_), Input::Swapped(false)) => self.read(State::Deciding),
+            (State::Listing(held), Input::Listed(kids)) => {
+                match held.reconcile(self.now, self.me, &kids, self.config) {
+                    Some(w) => self.swap(w.clone(), State::Reconciling(w)),
+                    None => self.read(State::Deciding),
+                }
+            }
+            (State::Reconciling(_), Input::Swapped(applied)) => self.read(if applied {
+                State::Confirming
+            } else {
+                State::Deciding
+            }),
+            (State::Issuing { sent_at, .. }, Input::Issued(token)) => {
+                self.read(State::ReadToCommit(token, sent_at))
+            }
+            (State::Issuing { held, .. } | State::Listing(held), Input::IssueFailed(f)) => {
+                let write = held.release(self.now, self.me, f, self.config);
+                let outcome = match held.usable_token(self.now, self.config) {
+                    Some(t) => Outcome::Token {
+                        token: t.clone(),
+                        committed: true,
+                    },
+                    None => Outcome::IssueFailed(f),
+                };
+                match write {
+                    Some(w) => self.swap(w, State::Releasing(outcome)),
+                    None => self.done(outcome),
+                }
+            }
+            (State::ReadToCommit(token, sent_at), Input::Read(read, local)) => {
+                let record = match self.record(read, local) {
+                    Ok(r) => r,
+                    // A foreign record now: do not write into it, hand the token over.
+                    Err(_) => return self.uncommitted(&token, sent_at),
+                };
+                match record.commit(self.now, self.me, sent_at, &token, self.config) {
+                    Some(w) => self.swap(w.clone(), State::Committing(w, token, sent_at)),
+                    None => self.served_after_commit(&record, &token, sent_at),
+                }
+            }
+            (State::Committing(w, token, sent_at), Input::Swapped(true)) => {
+                self.served_after_commit(w.record(), &token, sent_at)
+            }
+            (State::Committing(_, token, sent_at), Input::Swapped(false)) => {
+                self.read(State::ReadToCommit(token, sent_at))
+            }
+            (
+                State::ReadToCommit(token, sent_at) | State::Committing(_, token, sent_at),
+                Input::StoreFailed,
+            ) => {
+                self.events.commit_retries += 1;
+                if self.events.commit_retries >= COMMIT_TRIES {
+                    return self.uncommitted(&token, sent_at);
+                }
+                self.read(State::ReadToCommit(token, sent_at))
+            }
+            (State::Releasing(outcome), Input::Swapped(_) | Input::StoreFailed) => {
+                self.done(outcome)
+            }
+            _ => self.done(Outcome::StoreFailed),
+        }
+    }
+
+    fn record(&mut self, read: Read, local: UnixTime) -> Result<Record, RecordError> {
+        self.now = read.now;
+        self.give_up.get_or_insert(read.now + self.max_wait);
+        let off = i128::from(local.as_millis()) - i128::from(read.now.as_millis());
+        let tolerated = i128::try_from(self.config.clock_skew().as_millis()).unwrap_or(i128::MAX);
+        if off.abs() > tolerated {
+            let off = i64::try_from(off).unwrap_or(if off > 0 { i64::MAX } else { i64::MIN });
+            self.events.clock_off_ms = Some(off);
+        }
+        let body = match &read.body {
+            Body::Absent => None,
+            Body::Present(bytes) => Some(bytes.as_slice()),
+            Body::TooLarge(n) => return Err(RecordError::TooLarge((*n).max(MAX_RECORD_LEN + 1))),
+        };
+        Record::from_store(read.version, body, read.now, self.config).map(|(r, _)| r)
+    }
+
+    fn decided(&mut self, record: &Record, confirming: bool) -> Step {
+        match decide(record, self.now, self.me, self.config) {
+            Decision::Serve(token) => self.done(Outcome::Token {
+                token: token.clone(),
+                committed: true,
+            }),
+            Decision::TakeLease(w) => self.swap(w.clone(), State::Taking(w)),
+            Decision::Wait(wait) => {
+                let give_up = self.give_up.unwrap_or(self.now);
+                let bound = match wait.reason {
+                    WaitReason::Refreshing { .. }
+                    | WaitReason::Settling
+                    | WaitReason::Throttled => give_up,
+                    _ => give_up.min(self.now + SHORT_BACKOFF),
+                };
+                if wait.until > bound {
+                    return self.done(Outcome::Wait(wait));
+                }
+                self.state = State::Sleeping;
+                Step::Sleep(wait.until - self.now)
+            }
+            Decision::ListKeys { lease_until } => {
+                self.state = State::Listing(record.clone());
+                Step::ListKeys {
+                    timeout: call_deadline(lease_until, self.config) - self.now,
+                }
+            }
+            Decision::Refresh { lease_until } if confirming => {
+                let deadline = call_deadline(lease_until, self.config);
+                if deadline <= self.now {
+                    return match record.release(self.now, self.me, Failure::not_sent(), self.config)
+                    {
+                        Some(w) => self.swap(
+                            w,
+                            State::Releasing(Outcome::IssueFailed(Failure::not_sent())),
+                        ),
+                        None => self.read(State::Deciding),
+                    };
+                }
+                self.state = State::Issuing {
+                    held: record.clone(),
+                    sent_at: self.now,
+                };
+                Step::Issue {
+                    timeout: deadline - self.now,
+                }
+            }
+            // Holding a lease from an earlier step: read again, then call at once.
+            Decision::Refresh { .. } => self.read(State::Confirming),
+        }
+    }
+
+    fn served_after_commit(
+        &mut self,
+        record: &Record,
+        token: &IssuedToken,
+        sent: UnixTime,
+    ) -> Step {
+        match decide(record, self.now, self.me, self.config) {
+            Decision::Serve(t) => self.done(Outcome::Token {
+                token: t.clone(),
+                committed: true,
+            }),
+            // Recorded, but too short-lived for the fleet to serve: this run may still use it.
+            _ => self.own(token, sent, true),
+        }
+    }
+
+    fn uncommitted(&mut self, token: &IssuedToken, sent_at: UnixTime) -> Step {
+        self.own(token, sent_at, false)
+    }
+
+    /// Hands this process's own token over, unless it is already expired.
+    fn own(&mut self, token: &IssuedToken, sent_at: UnixTime, committed: bool) -> Step {
+        let stored = CachedToken {
+            access_token: token.access_token.clone(),
+            issued_at: sent_at,
+            expires_at: crate::lifecycle::policy::capped_expiry(
+                self.config.kind(),
+                sent_at,
+                token.lifetime(),
+            ),
+            key_id: token.key_id.clone(),
+        };
+        if stored.expires_at <= self.now || stored.access_token.expose_secret().is_empty() {
+            return self.done(Outcome::StoreFailed);
+        }
+        self.done(Outcome::Token {
+            token: stored,
+            committed,
+        })
+    }
+
+    fn read(&mut self, then: State) -> Step {
+        self.state = then;
+        Step::Read
+    }
+
+    fn swap(&mut self, write: Write, then: State) -> Step {
+        self.state = then;
+        Step::Swap(write)
+    }
+
+    fn done(&mut self, outcome: Outcome) -> Step {
+        self.state = State::Done;
+        Step::Done(outcome)
+    }
+}
+
+/// A fleet backoff this short is waited out; a longer one is reported to the caller.
+const SHORT_BACKOFF: Duration = Duration::from_secs(5);
