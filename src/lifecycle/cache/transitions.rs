@@ -280,7 +280,7 @@ impl TokenCache {
     /// recorded in flight elsewhere gets a number of this instance that no ticket carries.
     pub(super) fn adopt(&mut self, state: CacheState, now: UnixTime) {
         let kind = self.credentials.token_kind();
-        if state.channel_id != self.credentials.channel_id || state.token_type != kind {
+        if state.channel_id != self.credentials.channel_id || state.kind != kind {
             self.note(Event::StateRepaired);
             return;
         }
