@@ -207,3 +207,38 @@ impl TokenCache {
 ";
     assert_eq!(violations("good.rs", good, &fields), Vec::<String>::new());
 }
+
+/// One abandon-on-drop guard: the only call of `abandon` is in `Sending`'s `Drop`
+/// (src/lifecycle/cache/driver.rs), which every driver, `SharedCache` and `SharedPool` use.
+#[test]
+fn one_guard_abandons_a_dropped_refresh() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut calls = Vec::new();
+    let mut drops = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let name = file.strip_prefix(&src).unwrap().display().to_string();
+        let mut last_impl = String::new();
+        for line in text.lines() {
+            let line = line.split("//").next().unwrap();
+            if line.starts_with("impl") {
+                last_impl = line.trim().to_owned();
+            }
+            if line.contains(".abandon(") {
+                calls.push(format!("{name}: {last_impl}"));
+            }
+            if line.starts_with("impl") && line.contains("Drop for Sending") {
+                drops.push(name.clone());
+            }
+        }
+    }
+    assert_eq!(
+        calls,
+        ["lifecycle/cache/driver.rs: impl<S: Settle> Drop for Sending<S> {"],
+        "a refresh is abandoned from more than one place"
+    );
+    assert_eq!(drops, ["lifecycle/cache/driver.rs"]);
+}
