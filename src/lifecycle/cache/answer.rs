@@ -13,9 +13,6 @@ use crate::protocol::known_secrets::KnownSecrets;
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
-/// At most this many surplus tokens wait to be taken; older ones have the shortest life left.
-const SURPLUS_LIMIT: usize = crate::facts::MAX_ACTIVE_V21;
-
 /// Why an answer's token is refused when it arrives too late to be used.
 const TOO_SOON: &str = "the token expires too soon to use (a slow answer, or a wrong clock)";
 
@@ -56,9 +53,6 @@ impl TokenCache {
         }
         self.pull_in_markers(now);
         let current = self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
-        if current {
-            self.abandoned = 0;
-        }
         let status = response.status().as_u16();
         match self.credentials.parse(response) {
             Ok(token) => {
@@ -67,11 +61,11 @@ impl TokenCache {
             }
             Err(_) if !current => Handled::Ignored,
             Err(error) => {
-                self.in_flight = None;
+                self.end_refresh();
                 // Before the assertion is forgotten: an echo of it is redacted too.
                 let failure = self.failure_of(error);
                 if matches!(status, 400 | 401) {
-                    self.credentials.forget_assertion();
+                    self.forget_assertion();
                 }
                 self.record_failure(now, failure.clone());
                 Handled::Failed(failure)
@@ -88,8 +82,7 @@ impl TokenCache {
             return Handled::Ignored;
         }
         self.pull_in_markers(now);
-        self.in_flight = None;
-        self.abandoned = 0;
+        self.end_refresh();
         let failure = RefreshFailure::transport();
         self.record_failure(now, failure.clone());
         Handled::Failed(failure)
@@ -105,16 +98,8 @@ impl TokenCache {
     pub(super) fn abandon(&mut self, ticket: Ticket) {
         let current = ticket.incarnation == self.incarnation
             && self.in_flight.is_some_and(|(seq, _)| seq == ticket.seq);
-        if !current {
-            return;
-        }
-        self.in_flight = None;
-        self.abandoned = self.abandoned.saturating_add(1);
-        if self.abandoned == 1 {
-            self.throttle_waived = true;
-            self.bump();
-        } else {
-            self.record_failure(ticket.started, RefreshFailure::abandoned());
+        if current {
+            self.abandon_refresh(ticket.started);
         }
     }
 
@@ -129,17 +114,6 @@ impl TokenCache {
         RefreshFailure::from(&error.redact_known(&known)).redact(&known)
     }
 
-    /// Keeps a counted token LINE issued but the cache does not use, for the caller to revoke.
-    pub(super) fn set_aside(&mut self, token: IssuedToken) {
-        if self.surplus.len() >= SURPLUS_LIMIT {
-            self.surplus.remove(0);
-        }
-        self.events.push(Event::Surplus {
-            key_id: token.key_id.clone(),
-        });
-        self.surplus.push(token);
-    }
-
     fn take_token(
         &mut self,
         ticket: Ticket,
@@ -150,14 +124,14 @@ impl TokenCache {
         line_clock: Option<UnixTime>,
     ) -> Handled {
         if current {
-            self.in_flight = None;
+            self.end_refresh();
         }
         // Stamped by LINE's clock when ours is ahead, or a token issued while our clock ran
         // a day fast would be handed out for a day after LINE expired it.
         let (issued_at, skew) =
             super::skew::issued_at(ticket.started, now, line_clock, self.config.clock_skew);
         if let Some(line) = skew {
-            self.events.push(Event::ClockSkew { now, line });
+            self.note(Event::ClockSkew { now, line });
         }
         // LINE never issues a token of this kind living longer: cap what the answer claims,
         // or the cache would keep it for ever and a restored state would drop it as impossible.
@@ -197,18 +171,7 @@ impl TokenCache {
             None
         };
         let Some(why) = why else {
-            let first = self.token.is_none();
-            let expires_at = candidate.expires_at;
-            self.set_token(Some(candidate));
-            self.failures = 0;
-            self.retry_at = None;
-            self.last_failure = None;
-            self.bump();
-            self.events.push(if first {
-                Event::Issued { expires_at }
-            } else {
-                Event::Refreshed { expires_at }
-            });
+            self.store_token(candidate);
             return Handled::Stored;
         };
         let counted = self.credentials.token_kind().is_counted() && !empty && !same && !rejected;

@@ -153,6 +153,7 @@ mod schedule;
 mod shared;
 mod skew;
 mod state;
+mod transitions;
 mod wakers;
 
 pub use answer::Handled;
@@ -199,11 +200,12 @@ const REJECTED_LIMIT: usize = 32;
 /// - **The clock** passed in may go backwards or jump: no token is handed out at or past its
 ///   expiry by that clock, and no wait outlasts the policy's longest delay.
 pub struct TokenCache {
+    // Every field is written only in `transitions.rs`, whose methods state the invariants.
     api: ApiBase,
     credentials: Credentials,
     config: CacheConfig,
     token: Option<CachedToken>,
-    /// The token's timeline, kept with it (see `set_token`): the hot path only compares.
+    /// The token's timeline (refresh window, usable end).
     timeline: Option<schedule::Window>,
     /// The refresh handed out and not yet answered: its sequence number and start.
     in_flight: Option<(u64, UnixTime)>,
@@ -214,13 +216,10 @@ pub struct TokenCache {
     seed: u64,
     incarnation: u64,
     next_seq: u64,
-    /// Late answers to refreshes numbered below this are never stored: they were handed out
-    /// before [`TokenCache::invalidate`] dropped a rejected token (a duplicate answer could
-    /// bring that very token back).
+    /// The first refresh number handed out after [`TokenCache::invalidate`] last dropped a
+    /// token.
     stale_below: u64,
-    /// Tokens rejected with [`TokenCache::invalidate`] in a row, none of them living to its
-    /// refresh window: the first refresh after a rejection skips the issuance throttle,
-    /// later ones back off.
+    /// Tokens rejected with [`TokenCache::invalidate`] in a row.
     rejections: u32,
     /// The next refresh skips the issuance throttle (the first rejection in a row asked for
     /// it, or the first abandoned refresh in a row).
@@ -288,29 +287,8 @@ impl TokenCacheBuilder {
         let seed = self
             .seed
             .unwrap_or_else(|| random::default_seed(&self.credentials.channel_id));
-        let mut cache = TokenCache {
-            api: self.api,
-            credentials: self.credentials,
-            config,
-            token: None,
-            timeline: None,
-            in_flight: None,
-            failures: 0,
-            retry_at: None,
-            last_failure: None,
-            last_refresh_at: None,
-            seed,
-            incarnation: random::incarnation(seed),
-            next_seq: 0,
-            stale_below: 0,
-            rejections: 0,
-            throttle_waived: false,
-            abandoned: 0,
-            rejected: Vec::new(),
-            generation: 0,
-            events: events::Events::new(self.record_events),
-            surplus: Vec::new(),
-        };
+        let mut cache =
+            TokenCache::fresh(self.api, self.credentials, config, seed, self.record_events);
         if let Some((state, now)) = self.restore {
             cache.adopt(state, now);
         }
@@ -377,62 +355,6 @@ impl TokenCache {
     /// change.
     pub fn generation(&self) -> u64 {
         self.generation
-    }
-
-    /// The oldest undrained [`Event`], if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop()
-    }
-
-    /// Counted tokens (short-lived, v2.1) LINE issued that the cache did not keep: revoke
-    /// them, or each holds one of LINE's 30 slots until it expires. At most 30 are kept.
-    pub fn take_surplus(&mut self) -> Vec<IssuedToken> {
-        std::mem::take(&mut self.surplus)
-    }
-
-    /// Drops `rejected` if it is the current token (say a Messaging API call answered 401
-    /// with it), so the next poll refreshes once. A token that is no longer current changes
-    /// nothing: another caller already replaced it. Late answers to refreshes handed out
-    /// before the drop are not stored (one may carry the rejected token again); the refresh
-    /// in flight, if any, still counts, but no answer that carries a rejected token again is
-    /// ever stored (the last 32 rejected are remembered).
-    ///
-    /// The refresh a first rejection asks for is not held back by the issuance throttle, so a
-    /// 401 gets a new token within one round trip to LINE (a backoff from a failed refresh
-    /// still applies). A channel whose every token is rejected (a suspended channel) does not
-    /// loop: each further rejection in a row, of a token that never reached its refresh
-    /// window, waits [`CacheConfig::backoff_base`] doubling up to
-    /// [`CacheConfig::backoff_cap`] after the last issuance, and the throttle applies again:
-    /// at most one issuance a minute with the default policy.
-    pub fn invalidate(&mut self, rejected: &AccessToken) -> bool {
-        if let Some(t) = self.token.as_ref().filter(|t| t.access_token == *rejected) {
-            self.rejections = self.rejections.saturating_add(1);
-            if self.rejections == 1 {
-                self.throttle_waived = true;
-            } else {
-                let since = self.last_refresh_at.unwrap_or(t.issued_at).max(t.issued_at);
-                let steps = (self.rejections - 2).min(31);
-                let delay = self
-                    .config
-                    .backoff_base
-                    .checked_mul(1 << steps)
-                    .map_or(self.config.backoff_cap, |d| d.min(self.config.backoff_cap));
-                self.retry_at = self.retry_at.max(Some(since + delay));
-            }
-            if let Some(t) = self.token.take() {
-                if self.rejected.len() >= REJECTED_LIMIT {
-                    self.rejected.remove(0);
-                }
-                self.rejected.push(t.access_token);
-            }
-            self.set_token(None);
-            self.stale_below = self.next_seq;
-            self.generation = self.generation.wrapping_add(1);
-            self.events.push(Event::Invalidated);
-            true
-        } else {
-            false
-        }
     }
 }
 

@@ -105,23 +105,8 @@ impl TokenCache {
     pub fn poll(&mut self, now: UnixTime) -> Poll<'_> {
         self.observe(now);
         if self.refresh_wanted(now) {
-            let margin = self.config.clock_skew + self.config.in_flight_timeout;
-            match self.credentials.request(&self.api, now, margin) {
-                Ok(request) => {
-                    let ticket = Ticket {
-                        incarnation: self.incarnation,
-                        seq: self.next_seq,
-                        started: now,
-                    };
-                    self.next_seq = self.next_seq.wrapping_add(1);
-                    self.in_flight = Some((ticket.seq, now));
-                    self.last_refresh_at = Some(now);
-                    self.throttle_waived = false;
-                    if self.token(now).is_some() {
-                        // The token lived to its refresh window: rejections are not in a row.
-                        self.rejections = 0;
-                    }
-                    self.bump();
+            match self.start_refresh(now) {
+                Ok((ticket, request)) => {
                     return Poll::Refresh(Box::new(Refresh { ticket, request }));
                 }
                 Err(e) => {

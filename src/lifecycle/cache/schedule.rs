@@ -3,13 +3,11 @@
 
 use std::time::Duration;
 
-use super::events::Event;
 use super::failure::RefreshFailure;
 use super::random::{backoff_delay, mix};
 use super::state::CachedToken;
 use super::TokenCache;
 use crate::lifecycle::policy;
-use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
 /// The end of representable time. A deadline that saturated here (a clock reading near
@@ -54,12 +52,6 @@ impl TokenCache {
         let (t, w) = (self.token.as_ref()?, self.timeline?);
         let usable = w.usable_until - t.issued_at;
         Some(w.usable_until - self.config.mandatory_before.min(usable / 8))
-    }
-
-    /// Stores (or drops) the token, with its timeline.
-    pub(super) fn set_token(&mut self, token: Option<CachedToken>) {
-        self.timeline = token.as_ref().map(|t| self.window(t));
-        self.token = token;
     }
 
     /// When the refresh of the current token is due (the advisory window opens), if there
@@ -109,7 +101,7 @@ impl TokenCache {
         self.observe_token(now);
         if let Some((_, started)) = self.in_flight {
             if reached(now, started + self.config.in_flight_timeout) {
-                self.in_flight = None;
+                self.end_refresh();
                 self.record_failure(now, RefreshFailure::timed_out());
             }
         }
@@ -120,31 +112,20 @@ impl TokenCache {
         if let (Some(t), Some(w)) = (&self.token, self.timeline) {
             let from_the_future = t.issued_at > now + self.config.clock_skew;
             if from_the_future || now >= w.usable_until {
-                if from_the_future && self.credentials.token_kind().is_counted() {
-                    // Its age is unknown, but LINE still counts it: hand it back to revoke.
-                    let token = IssuedToken {
-                        access_token: t.access_token.clone(),
-                        expires_in: t.lifetime().as_secs(),
-                        token_type: "Bearer".into(),
-                        key_id: t.key_id.clone(),
-                    };
-                    self.set_aside(token);
-                }
-                self.set_token(None);
-                self.bump();
-                self.events.push(Event::Expired { at: now });
+                let hand_back = from_the_future && self.credentials.token_kind().is_counted();
+                self.expire_token(now, hand_back);
             }
         }
     }
 
-    /// Counts a failure and schedules the retry: exponential backoff with jitter for what
-    /// may pass, [`CacheConfig::failure_pause`](super::CacheConfig::failure_pause) for what
-    /// will not; in the mandatory window, never later than halfway to the token's end.
-    pub(super) fn record_failure(&mut self, now: UnixTime, failure: RefreshFailure) {
-        self.failures = self.failures.saturating_add(1);
-        let mut delay = if failure.retryable {
-            let random = mix(self.seed ^ now.as_millis() ^ u64::from(self.failures));
-            backoff_delay(&self.config, self.failures, random)
+    /// How long to wait after failure number `failures` at `now`: exponential backoff with
+    /// jitter for what may pass (`retryable`),
+    /// [`CacheConfig::failure_pause`](super::CacheConfig::failure_pause) for what will not;
+    /// in the mandatory window, never later than halfway to the token's end.
+    pub(super) fn retry_delay(&self, now: UnixTime, failures: u32, retryable: bool) -> Duration {
+        let mut delay = if retryable {
+            let random = mix(self.seed ^ now.as_millis() ^ u64::from(failures));
+            backoff_delay(&self.config, failures, random)
         } else {
             self.config.failure_pause
         };
@@ -154,17 +135,6 @@ impl TokenCache {
                 delay = delay.min(half_left.max(self.config.backoff_base));
             }
         }
-        let retry_at = now + delay.max(Duration::from_millis(1));
-        self.retry_at = Some(retry_at);
-        self.events.push(Event::RefreshFailed {
-            failure: failure.clone(),
-            retry_at,
-        });
-        self.last_failure = Some(Box::new(failure));
-        self.bump();
-    }
-
-    pub(super) fn bump(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
+        delay.max(Duration::from_millis(1))
     }
 }

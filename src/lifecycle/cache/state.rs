@@ -1,8 +1,8 @@
-//! What a cache persists, and how a restored state is checked and repaired.
+//! What a cache persists. Restored state is checked and repaired by `TokenCache::adopt`
+//! (`transitions.rs`), with every other change to the cache.
 
 use serde::{Deserialize, Serialize};
 
-use super::events::Event;
 use super::failure::RefreshFailure;
 use super::TokenCache;
 use crate::facts::TokenKind;
@@ -41,8 +41,10 @@ impl CachedToken {
 pub struct CacheState {
     /// The channel this state belongs to.
     pub channel_id: String,
-    /// The token kind this state belongs to.
-    pub token_type: TokenKind,
+    /// The token kind this state belongs to. Saved as `kind`; state saved as `token_type`
+    /// (before 0.1.0) still loads.
+    #[serde(alias = "token_type")]
+    pub kind: TokenKind,
     /// The current token, if any.
     pub token: Option<CachedToken>,
     /// When the refresh now in flight (in this or another process) was handed out.
@@ -72,7 +74,7 @@ impl TokenCache {
     pub fn state(&self) -> CacheState {
         CacheState {
             channel_id: self.credentials.channel_id.clone(),
-            token_type: self.credentials.token_kind(),
+            kind: self.credentials.token_kind(),
             token: self.token.clone(),
             in_flight_since: self.in_flight.map(|(_, started)| started),
             failures: self.failures,
@@ -80,75 +82,5 @@ impl TokenCache {
             last_failure: self.last_failure.as_deref().cloned(),
             last_refresh_at: self.last_refresh_at,
         }
-    }
-
-    /// Takes `state` in at `now`, trusting nothing: state of another channel or kind is
-    /// discarded; an impossible token (empty, issued after it expires, longer-lived than LINE
-    /// issues, issued in the future) is dropped; every marker is pulled to within the
-    /// policy's longest delay of `now`. A repair queues [`Event::StateRepaired`].
-    pub(super) fn adopt(&mut self, state: CacheState, now: UnixTime) {
-        let kind = self.credentials.token_kind();
-        if state.channel_id != self.credentials.channel_id || state.token_type != kind {
-            self.events.push(Event::StateRepaired);
-            return;
-        }
-        let mut repaired = false;
-        let longest = longest_lifetime(kind);
-        let token = state.token.filter(|t| {
-            let ok = !t.access_token.expose_secret().is_empty()
-                && t.issued_at < t.expires_at
-                && t.lifetime() <= longest;
-            repaired |= !ok;
-            ok
-        });
-        // A token "issued in the future" is dropped (handed back if LINE counts it) by
-        // `observe`, the same way as when the clock goes back under a running cache.
-        self.set_token(token);
-        if self
-            .token
-            .as_ref()
-            .is_some_and(|t| t.issued_at > now + self.config.clock_skew)
-        {
-            repaired = true;
-            self.observe_token(now);
-        }
-        // A refresh in flight elsewhere: wait for it, but at most one timeout from now. Its
-        // ticket is not ours, so no answer to it is accepted here.
-        self.in_flight = state.in_flight_since.map(|since| {
-            repaired |= since > now;
-            let seq = self.next_seq;
-            self.next_seq = self.next_seq.wrapping_add(1);
-            (seq, since.min(now))
-        });
-        self.failures = state.failures;
-        self.retry_at = state.retry_at;
-        self.last_failure = state.last_failure.map(Box::new);
-        self.last_refresh_at = state.last_refresh_at;
-        repaired |= self.pull_in_markers(now);
-        if repaired {
-            self.events.push(Event::StateRepaired);
-        }
-    }
-
-    /// Markers further ahead than any delay the policy sets were set by a clock that has
-    /// since gone back: pull them in so nothing waits longer than the policy says (the last
-    /// refresh's start, from the future, is forgotten: `policy::last_issue`).
-    pub(super) fn pull_in_markers(&mut self, now: UnixTime) -> bool {
-        let limit = now + self.config.longest_delay();
-        let mut pulled = false;
-        if let Some(r) = self.retry_at.filter(|r| *r > limit) {
-            pulled = true;
-            self.retry_at = Some(limit.min(r));
-        }
-        let last = crate::lifecycle::policy::last_issue(self.last_refresh_at, now);
-        if last != self.last_refresh_at {
-            pulled = true;
-            self.last_refresh_at = last;
-        }
-        if let Some((seq, started)) = self.in_flight.filter(|(_, s)| *s > now) {
-            pulled = true;
-            self.in_flight = Some((seq, now.min(started)));
-        }
-        pulled
     }
 }
