@@ -162,7 +162,6 @@ pub(crate) use driver::{step, Sending, Settle, Step};
 pub use events::Event;
 pub use failure::{FailureKind, RefreshFailure};
 pub use poll::{Poll, Refresh, Ticket};
-pub use random::backoff_delay;
 pub use shared::SharedCache;
 pub use state::{CacheState, CachedToken};
 pub(crate) use wakers::Wakers;
@@ -171,10 +170,6 @@ use crate::protocol::api_base::ApiBase;
 use crate::protocol::token::IssuedToken;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
-
-/// Which kind of token a cache keeps (LINE's one token-kind enum). [`Credentials`] exist for
-/// stateless, short-lived and v2.1 tokens.
-pub use crate::facts::TokenKind as TokenType;
 
 /// One channel's token, kept warm: a state machine that never reads the clock, sleeps or
 /// locks. The contract, in short (the [module docs](self) have the whole of it):
