@@ -155,8 +155,8 @@ mod state;
 mod wakers;
 
 pub use answer::Handled;
-pub use config::{CacheConfig, CacheConfigBuilder, ConfigError};
-pub use credentials::{BlindingRng, BlindingSource, Credentials, CredentialsError};
+pub use config::{CacheConfig, CacheConfigBuilder, CacheConfigError};
+pub use credentials::{BlindingRng, BlindingSource, Credentials};
 pub use driver::{drive, drive_async, DriveError};
 pub(crate) use driver::{step, Sending, Settle, Step};
 pub use events::Event;
