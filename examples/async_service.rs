@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use line_channel_token::cache::{Credentials, SharedCache, TokenCache};
 use line_channel_token::emulator::Emulator;
-use line_channel_token::endpoint::Operation;
+use line_channel_token::Operation;
 use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
 use support::{http_server, reqwest_transport};
 

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use line_channel_token::cache::{Credentials, TokenCache};
 use line_channel_token::emulator::Emulator;
-use line_channel_token::endpoint::Operation;
 use line_channel_token::pool::{PoolError, SharedPool, TokenPool};
+use line_channel_token::Operation;
 use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
 use support::{http_server, reqwest_transport};
 

@@ -177,20 +177,6 @@ mod time;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 
-/// The wire protocol: one value per LINE endpoint, turned into an `http::Request` and parsed
-/// back from an `http::Response`, and the [`call`] adapters that run one through
-/// any HTTP client. Everything here is also re-exported at the crate root.
-pub mod endpoint {
-    pub use crate::facts::CLIENT_ASSERTION_TYPE;
-    pub use crate::protocol::call::{call, call_async, CallError};
-    pub use crate::protocol::endpoints::{
-        Endpoint, IssueShortLived, IssueStateless, IssueV21, KeyIdsV21, Revoke, RevokeV21, Verify,
-        VerifyV21, WithHttpInfo,
-    };
-    pub use crate::protocol::operation::Operation;
-    pub use crate::protocol::wire::{request_id, REQUEST_ID_HEADER, USER_AGENT_VALUE};
-}
-
 pub use jose::jwt;
 pub use lifecycle::{cache, pool, rotation, store};
 
@@ -216,7 +202,7 @@ pub use protocol::error_body::{ErrorBody, ErrorDetail};
 pub use protocol::known_secrets::KnownSecrets;
 pub use protocol::operation::Operation;
 pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
-pub use protocol::wire::request_id;
+pub use protocol::wire::{request_id, REQUEST_ID_HEADER, USER_AGENT_VALUE};
 /// The RNG traits the signer takes (`rand_core` 0.10, the version `rsa` 0.10 uses).
 /// See "Randomness" in the crate docs.
 pub use rsa::rand_core;

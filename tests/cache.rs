@@ -44,11 +44,11 @@ fn configurations_that_cannot_work_are_refused_when_built() {
     let key = docs_key();
     for exp in [Duration::ZERO, Duration::from_secs(31 * 86_400)] {
         let rng: BlindingRng = Box::new(OsRng);
-        assert!(Credentials::v21(CHANNEL, "kid", key.clone(), exp, rng).is_err());
+        let e = Credentials::v21(CHANNEL, "kid", key.clone(), exp, rng).unwrap_err();
+        assert_eq!(e, AssertionError::TokenExp(exp));
     }
-    assert!(
-        Credentials::stateless_by_assertion("not-digits", "kid", key, Box::new(OsRng)).is_err()
-    );
+    let e = Credentials::stateless_by_assertion("not-digits", "kid", key, Box::new(OsRng));
+    assert_eq!(e.unwrap_err(), AssertionError::ChannelId);
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use common::cache::*;
 use line_channel_token::cache::*;
 use line_channel_token::emulator::Emulator;
-use line_channel_token::endpoint::Operation;
+use line_channel_token::Operation;
 use line_channel_token::{AccessToken, UnixTime};
 
 type Answer = Result<http::Response<Vec<u8>>, std::io::Error>;

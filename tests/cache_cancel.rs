@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use common::cache::*;
 use line_channel_token::cache::*;
-use line_channel_token::endpoint::Operation;
+use line_channel_token::Operation;
 use line_channel_token::UnixTime;
 
 type Answer = Result<http::Response<Vec<u8>>, std::io::Error>;

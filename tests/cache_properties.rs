@@ -218,15 +218,6 @@ proptest! {
         }
         prop_assert!(false, "stuck: {:?}", cache);
     }
-
-    #[test]
-    fn backoff_is_bounded_and_grows(failures in 1u32..200, random in any::<u64>()) {
-        let config = CacheConfig::for_lifetime(Duration::from_secs(900));
-        let d = backoff_delay(&config, failures, random);
-        prop_assert!(d <= config.backoff_cap());
-        let full = config.backoff_base().saturating_mul(1 << (failures - 1).min(31)).min(config.backoff_cap());
-        prop_assert!(d >= full / 2);
-    }
 }
 
 /// `CacheState` names the token kind `kind` (`token_type` is LINE's `"Bearer"` on

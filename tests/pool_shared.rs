@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 use common::cache::T0;
 use line_channel_token::cache::{Credentials, TokenCache};
 use line_channel_token::emulator::Emulator;
-use line_channel_token::endpoint::Operation;
 use line_channel_token::pool::{PoolError, SharedPool, TokenPool};
+use line_channel_token::Operation;
 use line_channel_token::{AccessToken, ApiBase, ChannelSecret, UnixTime};
 
 fn id(n: usize) -> String {

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::cache::*;
+use line_channel_token::facts::MAX_ACTIVE_V21;
 use line_channel_token::rotation::*;
 use line_channel_token::*;
 

@@ -52,9 +52,6 @@ mod routing;
 #[cfg(all(test, feature = "os-rng"))]
 mod tests;
 
-/// Kept for users of the emulator that read the lifetimes here; they live in [`crate::facts`].
-pub use crate::facts::{SHORT_LIVED_LIFETIME, STATELESS_LIFETIME};
-
 /// The emulated LINE token server. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct Emulator {

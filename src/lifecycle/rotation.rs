@@ -32,7 +32,7 @@ use crate::protocol::token::KeyIds;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
-pub use crate::facts::MAX_ACTIVE_V21;
+use crate::facts::MAX_ACTIVE_V21;
 
 /// A v2.1 token as you store it at issuance: the token, its `key_id` and its expiry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -129,7 +129,8 @@ pub enum Step {
 ///   steady state is the single step `Use`).
 ///
 /// ```
-/// use line_channel_token::rotation::{plan, Reconciliation, RotationPolicy, Step, MAX_ACTIVE_V21};
+/// use line_channel_token::facts::MAX_ACTIVE_V21;
+/// use line_channel_token::rotation::{plan, Reconciliation, RotationPolicy, Step};
 /// use line_channel_token::UnixTime;
 ///
 /// // 30 active key ids, none of them ours: issuing would be refused.

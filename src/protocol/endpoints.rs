@@ -6,8 +6,7 @@
 //! so one small adapter runs every endpoint on any client.
 //!
 //! One file per endpoint (`endpoints/<name>.rs`) holds its value, its request form and its
-//! parser; the route comes from [`Operation`]. The public `line_channel_token::endpoint`
-//! module is a facade in `lib.rs` over this module, `call`, `operation` and `wire`.
+//! parser; the route comes from [`Operation`]. The crate root re-exports the public items.
 
 use http::{Request, Response, StatusCode};
 

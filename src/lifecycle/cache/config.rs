@@ -170,15 +170,15 @@ impl CacheConfigBuilder {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] names the first setting out of range and its allowed range.
-    pub fn build(self) -> Result<CacheConfig, ConfigError> {
+    /// [`CacheConfigError`] names the first setting out of range and its allowed range.
+    pub fn build(self) -> Result<CacheConfig, CacheConfigError> {
         let c = self.0;
         let ms = Duration::from_millis(1);
         let check = |ok: bool, setting: &'static str, allowed: &'static str| {
             if ok {
                 Ok(())
             } else {
-                Err(ConfigError { setting, allowed })
+                Err(CacheConfigError { setting, allowed })
             }
         };
         check(
@@ -223,19 +223,19 @@ impl CacheConfigBuilder {
 
 /// A [`CacheConfigBuilder`] setting out of its allowed range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConfigError {
+pub struct CacheConfigError {
     setting: &'static str,
     allowed: &'static str,
 }
 
-impl ConfigError {
+impl CacheConfigError {
     /// The setting, e.g. `backoff_base`.
     pub fn setting(&self) -> &'static str {
         self.setting
     }
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for CacheConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -245,4 +245,4 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for CacheConfigError {}

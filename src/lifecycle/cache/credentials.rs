@@ -67,22 +67,6 @@ pub(super) struct Signer {
     assertion: Option<(ClientAssertion, UnixTime)>,
 }
 
-/// Assertion [`Credentials`] LINE would refuse, refused when they are made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialsError(AssertionError);
-
-impl fmt::Display for CredentialsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid cache credentials: {}", self.0)
-    }
-}
-
-impl std::error::Error for CredentialsError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
 impl Credentials {
     /// Stateless tokens (15 minutes), authenticated with the channel secret. No RNG needed.
     pub fn stateless_by_secret(channel_id: impl Into<String>, secret: ChannelSecret) -> Self {
@@ -105,13 +89,14 @@ impl Credentials {
     ///
     /// # Errors
     ///
-    /// The channel id or `kid` is one LINE refuses.
+    /// [`AssertionError::ChannelId`] or [`AssertionError::Kid`]: the channel id or `kid` is
+    /// one LINE refuses.
     pub fn stateless_by_assertion(
         channel_id: impl Into<String>,
         kid: impl Into<String>,
         key: SigningKey,
         rng: BlindingRng,
-    ) -> Result<Self, CredentialsError> {
+    ) -> Result<Self, AssertionError> {
         let channel_id = channel_id.into();
         let builder = AssertionBuilder::new(channel_id.clone(), kid);
         let signer = Signer::new(builder, key, rng)?;
@@ -138,15 +123,16 @@ impl Credentials {
     ///
     /// # Errors
     ///
-    /// `token_exp` is zero or beyond [`MAX_TOKEN_EXP`](crate::MAX_TOKEN_EXP), or the channel
-    /// id or `kid` is one LINE refuses.
+    /// [`AssertionError::TokenExp`]: `token_exp` is zero or beyond
+    /// [`MAX_TOKEN_EXP`](crate::MAX_TOKEN_EXP); [`AssertionError::ChannelId`] or
+    /// [`AssertionError::Kid`]: the channel id or `kid` is one LINE refuses.
     pub fn v21(
         channel_id: impl Into<String>,
         kid: impl Into<String>,
         key: SigningKey,
         token_exp: Duration,
         rng: BlindingRng,
-    ) -> Result<Self, CredentialsError> {
+    ) -> Result<Self, AssertionError> {
         let channel_id = channel_id.into();
         let builder = AssertionBuilder::new(channel_id.clone(), kid).token_exp(token_exp);
         let signer = Signer::new(builder, key, rng)?;
@@ -250,8 +236,8 @@ impl Signer {
         builder: AssertionBuilder,
         key: SigningKey,
         rng: BlindingRng,
-    ) -> Result<Signer, CredentialsError> {
-        builder.claims(UnixTime::EPOCH).map_err(CredentialsError)?;
+    ) -> Result<Signer, AssertionError> {
+        builder.claims(UnixTime::EPOCH)?;
         Ok(Signer {
             builder,
             key,

@@ -157,14 +157,13 @@ mod transitions;
 mod wakers;
 
 pub use answer::Handled;
-pub use config::{CacheConfig, CacheConfigBuilder, ConfigError};
-pub use credentials::{BlindingRng, BlindingSource, Credentials, CredentialsError};
+pub use config::{CacheConfig, CacheConfigBuilder, CacheConfigError};
+pub use credentials::{BlindingRng, BlindingSource, Credentials};
 pub use driver::{drive, drive_async, DriveError};
 pub(crate) use driver::{step, Sending, Settle, Step};
 pub use events::Event;
 pub use failure::{FailureKind, RefreshFailure};
 pub use poll::{Poll, Refresh, Ticket};
-pub use random::backoff_delay;
 pub use shared::SharedCache;
 pub use state::{CacheState, CachedToken};
 pub(crate) use wakers::Wakers;
@@ -173,10 +172,6 @@ use crate::protocol::api_base::ApiBase;
 use crate::protocol::token::IssuedToken;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
-
-/// Which kind of token a cache keeps (LINE's one token-kind enum). [`Credentials`] exist for
-/// stateless, short-lived and v2.1 tokens.
-pub use crate::facts::TokenKind as TokenType;
 
 /// How many tokens rejected with [`TokenCache::invalidate`] are remembered, so that no
 /// answer brings one back. Bounded, as the surplus is: a replaying proxy answers with a

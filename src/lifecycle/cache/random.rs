@@ -39,17 +39,7 @@ pub(super) fn default_seed(channel_id: &str) -> u64 {
 
 /// "Equal jitter" backoff: half the exponential delay, plus a random part of the other half;
 /// never above [`CacheConfig::backoff_cap`], never below half of the current step.
-///
-/// ```
-/// use std::time::Duration;
-/// use line_channel_token::cache::{backoff_delay, CacheConfig};
-///
-/// let config = CacheConfig::for_lifetime(Duration::from_secs(900));
-/// let third = backoff_delay(&config, 3, 12345);
-/// assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(4));
-/// assert!(backoff_delay(&config, u32::MAX, u64::MAX) <= config.backoff_cap());
-/// ```
-pub fn backoff_delay(config: &CacheConfig, failures: u32, random: u64) -> Duration {
+pub(super) fn backoff_delay(config: &CacheConfig, failures: u32, random: u64) -> Duration {
     // The fleet store backs off by the same rule.
     crate::lifecycle::policy::equal_jitter(
         config.backoff_base(),
@@ -57,4 +47,36 @@ pub fn backoff_delay(config: &CacheConfig, failures: u32, random: u64) -> Durati
         failures,
         random,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::backoff_delay;
+    use crate::lifecycle::cache::CacheConfig;
+
+    #[test]
+    fn the_third_failure_waits_two_to_four_seconds_and_the_last_is_capped() {
+        let config = CacheConfig::for_lifetime(Duration::from_secs(900));
+        let third = backoff_delay(&config, 3, 12345);
+        assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(4));
+        assert!(backoff_delay(&config, u32::MAX, u64::MAX) <= config.backoff_cap());
+    }
+
+    proptest! {
+        #[test]
+        fn backoff_is_bounded_and_grows(failures in 1u32..200, random in any::<u64>()) {
+            let config = CacheConfig::for_lifetime(Duration::from_secs(900));
+            let d = backoff_delay(&config, failures, random);
+            prop_assert!(d <= config.backoff_cap());
+            let full = config
+                .backoff_base()
+                .saturating_mul(1 << (failures - 1).min(31))
+                .min(config.backoff_cap());
+            prop_assert!(d >= full / 2);
+        }
+    }
 }
