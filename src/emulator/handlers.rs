@@ -1,4 +1,4 @@
-//! The eight endpoints, as LINE documents them. Each takes the parsed parameters and answers
+//! Every endpoint, as LINE documents it. Each takes the parsed parameters and answers
 //! with a reply or a refusal from the protocol layer's table.
 
 use std::time::Duration;

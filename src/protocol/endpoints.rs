@@ -64,7 +64,7 @@ pub trait Endpoint: sealed::Sealed {
     /// The typed result of a successful call.
     type Output;
 
-    /// Which of the eight operations this is.
+    /// Which operation this is.
     const OPERATION: Operation;
 
     /// The request, exactly as LINE's official SDKs send it. Never fails: the base was checked
