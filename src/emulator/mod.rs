@@ -55,7 +55,7 @@ mod tests;
 
 /// Kept for users of the emulator that read the lifetimes here; they live in [`crate::facts`].
 pub use crate::facts::{SHORT_LIVED_LIFETIME, STATELESS_LIFETIME};
-pub use samples::{parse_response_as, sample_request, SampleInputs};
+pub use samples::{parse_response_as, sample_request, sample_response, SampleInputs};
 
 /// The emulated LINE token server. See the [module docs](self).
 #[derive(Debug, Clone)]

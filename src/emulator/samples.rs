@@ -1,5 +1,5 @@
-//! One sample request per operation, and a parser chosen by operation: the single place that
-//! maps an [`Operation`] to its endpoint value.
+//! One sample request and one sample answer per operation, and a parser chosen by operation:
+//! the single place that maps an [`Operation`] to its endpoint value.
 //!
 //! Tests, fuzz targets, the benchmark and the demo walk [`Operation::ALL`] through these two
 //! functions instead of keeping their own lists. Both are exhaustive `match`es inside the crate
@@ -20,7 +20,7 @@
 //! }
 //! ```
 
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::endpoints::{
@@ -29,6 +29,7 @@ use crate::protocol::endpoints::{
 };
 use crate::protocol::error::Error;
 use crate::protocol::operation::Operation;
+use crate::protocol::wire::REQUEST_ID_HEADER;
 use crate::secret::{AccessToken, ChannelSecret, ClientAssertion};
 
 /// What a sample request may need: each operation takes the inputs its endpoint takes.
@@ -65,6 +66,38 @@ pub fn sample_request(op: Operation, inputs: &SampleInputs<'_>, api: &ApiBase) -
     }
 }
 
+/// A successful answer to `op`, with the body of LINE's example in its reference (the
+/// `200` status and an `X-Line-Request-Id`, as LINE sends them).
+pub fn sample_response(op: Operation) -> Response<Vec<u8>> {
+    const ISSUED: &str =
+        r#"{"access_token":"W1TeHCgfH2Liwa.....","expires_in":2592000,"token_type":"Bearer"}"#;
+    const VERIFIED: &str = r#"{"client_id":"1350031035","expires_in":3138007490,"scope":"P CM"}"#;
+    let body = match op {
+        Operation::IssueShortLived => ISSUED,
+        Operation::Verify => VERIFIED,
+        Operation::Revoke | Operation::RevokeV21 => "",
+        Operation::IssueV21 => {
+            r#"{"access_token":"eyJhbGciOiJIUz.....","token_type":"Bearer","expires_in":2592000,"key_id":"sDTOzw5wIfxxxxPEzcmeQA"}"#
+        }
+        Operation::VerifyV21 => {
+            r#"{"client_id":"1573163733","expires_in":2591659,"scope":"profile chat_message.write"}"#
+        }
+        Operation::KeyIdsV21 => {
+            r#"{"kids":["U_gdnFYKTWRxxxxDVZexGg","sDTOzw5wIfWxxxxzcmeQA","73hDyp3PxGfxxxxD6U5qYA"]}"#
+        }
+        Operation::IssueStateless => {
+            r#"{"token_type":"Bearer","access_token":"eyJhbGciOiJIUz.....","expires_in":899}"#
+        }
+    };
+    let mut response = Response::new(body.as_bytes().to_vec());
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        REQUEST_ID_HEADER,
+        http::HeaderValue::from_static("0f5b4c3e-req"),
+    );
+    response
+}
+
 /// Parses `response` with `op`'s endpoint, keeping only whether it succeeded: the error a
 /// caller of that endpoint would see, or `Ok(())` when the body is the endpoint's output.
 ///
@@ -87,5 +120,32 @@ pub fn parse_response_as<B: AsRef<[u8]>>(
         Operation::KeyIdsV21 => parse::<KeyIdsV21, B>(response),
         Operation::RevokeV21 => parse::<RevokeV21, B>(response),
         Operation::IssueStateless => parse::<IssueStateless, B>(response),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_answer_parses_and_every_sample_request_takes_its_route() {
+        let (secret, token) = (ChannelSecret::new("s"), AccessToken::new("t"));
+        let assertion = ClientAssertion::new("h.p.s");
+        let inputs = SampleInputs {
+            channel_id: "1",
+            secret: &secret,
+            token: &token,
+            assertion: &assertion,
+        };
+        for op in Operation::ALL {
+            assert_eq!(
+                parse_response_as(op, &sample_response(op)),
+                Ok(()),
+                "{op:?}"
+            );
+            let request = sample_request(op, &inputs, &ApiBase::default());
+            assert_eq!(request.method(), op.method(), "{op:?}");
+            assert_eq!(request.uri().path(), op.path(), "{op:?}");
+        }
     }
 }
