@@ -173,6 +173,11 @@ fn every_endpoint(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
         "POST /oauth2/v2.1/revoke        revoked; kids now {:?}",
         kids.kids
     );
+    // Every endpoint means every operation LINE has: a new one fails the demo until it is here.
+    let line = demo.line()?;
+    if let Some(op) = Operation::ALL.into_iter().find(|&op| line.calls(op) == 0) {
+        return Err(format!("the demo never called {op} ({} {})", op.method(), op.path()).into());
+    }
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Gets, keeps and retires LINE Messaging API **channel access tokens**, as a sans-IO
 //! protocol library: it builds `http::Request` values and parses `http::Response` bytes for
-//! all eight channel access token endpoints, signs the RS256 client assertions LINE's JWT flows
+//! every channel access token endpoint, signs the RS256 client assertions LINE's JWT flows
 //! need, and keeps tokens warm with a refresh-ahead cache. It never opens a socket, reads the
 //! clock or sleeps: you pass in `now`, randomness and an HTTP client.
 //!

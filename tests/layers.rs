@@ -107,6 +107,7 @@ fn public_paths_are_stable() {
         TokenInfo, Verify, VerifyV21, WithHttpInfo, LINE_API_BASE, REQUEST_ID_HEADER,
         USER_AGENT_VALUE,
     };
+    assert!(!Operation::ALL.is_empty());
     assert!(USER_AGENT_VALUE.starts_with("line-channel-token/"));
     assert_eq!(REQUEST_ID_HEADER, "x-line-request-id");
     assert_eq!(

@@ -4,6 +4,7 @@
 mod common;
 
 use common::wire::*;
+use line_channel_token::emulator::{sample_request, SampleInputs};
 use line_channel_token::*;
 
 #[test]
@@ -123,18 +124,15 @@ fn base_with_path_prefix_is_honoured_by_every_endpoint() {
     let secret = ChannelSecret::new("s");
     let token = AccessToken::new("t");
     let jwt = ClientAssertion::new("j");
-    let requests = [
-        IssueShortLived::new("1", &secret).to_request(&api),
-        Verify::new(&token).to_request(&api),
-        Revoke::new(&token).to_request(&api),
-        IssueV21::new(&jwt).to_request(&api),
-        VerifyV21::new(&token).to_request(&api),
-        KeyIdsV21::new(&jwt).to_request(&api),
-        RevokeV21::new("1", &secret, &token).to_request(&api),
-        IssueStateless::by_secret("1", &secret).to_request(&api),
-    ];
-    for (req, op) in requests.iter().zip(Operation::ALL) {
-        assert_eq!(req.method(), op.method());
+    let inputs = SampleInputs {
+        channel_id: "1",
+        secret: &secret,
+        token: &token,
+        assertion: &jwt,
+    };
+    for op in Operation::ALL {
+        let req = sample_request(op, &inputs, &api);
+        assert_eq!(req.method(), op.method(), "{op:?}");
         assert_eq!(req.uri().authority().unwrap().as_str(), "127.0.0.1:8080");
         assert_eq!(req.uri().path(), format!("/line/proxy{}", op.path()));
     }

@@ -22,6 +22,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
+use line_channel_token::emulator::{
+    parse_response_as, sample_request, sample_response, SampleInputs,
+};
 use line_channel_token::*;
 
 mod fleet;
@@ -112,86 +115,45 @@ fn main() {
     let secret = ChannelSecret::new("s3cret&=+%");
     let token = AccessToken::new("eyJhbGciOiJIUz.....W1TeHCgfH2Liwa");
     let assertion = builder.sign(&key, now, &mut OsRng).expect("signs");
-    let issued = http::Response::new(
-        br#"{"access_token":"eyJhbGciOiJIUz.....","token_type":"Bearer","expires_in":2592000,"key_id":"sDTOzw5wIfxxxxPEzcmeQA"}"#.to_vec(),
-    );
-    let verified = http::Response::new(
-        br#"{"client_id":"1350031035","expires_in":3138007490,"scope":"P CM"}"#.to_vec(),
-    );
-    let kids = http::Response::new(
-        br#"{"kids":["U_gdnFYKTWRxxxxDVZexGg","sDTOzw5wIfWxxxxzcmeQA","73hDyp3PxGfxxxxD6U5qYA"]}"#
-            .to_vec(),
-    );
-    let empty = http::Response::new(Vec::new());
     let error = http::Response::builder()
         .status(400)
         .header("x-line-request-id", "abc")
         .body(br#"{"error":"invalid_client","error_description":"invalid client_secret"}"#.to_vec())
         .expect("builds");
-    let rows: Vec<(&str, Duration, Duration)> = vec![
-        (
-            "issue short-lived",
-            time(budget, || {
-                IssueShortLived::new("1234567890", &secret).to_request(&api)
-            }),
-            time(budget, || IssueShortLived::parse_response(&issued)),
-        ),
-        (
-            "verify",
-            time(budget, || Verify::new(&token).to_request(&api)),
-            time(budget, || Verify::parse_response(&verified)),
-        ),
-        (
-            "revoke",
-            time(budget, || Revoke::new(&token).to_request(&api)),
-            time(budget, || Revoke::parse_response(&empty)),
-        ),
-        (
-            "issue v2.1",
-            time(budget, || IssueV21::new(&assertion).to_request(&api)),
-            time(budget, || IssueV21::parse_response(&issued)),
-        ),
-        (
-            "verify v2.1",
-            time(budget, || VerifyV21::new(&token).to_request(&api)),
-            time(budget, || VerifyV21::parse_response(&verified)),
-        ),
-        (
-            "key ids v2.1",
-            time(budget, || KeyIdsV21::new(&assertion).to_request(&api)),
-            time(budget, || KeyIdsV21::parse_response(&kids)),
-        ),
-        (
-            "revoke v2.1",
-            time(budget, || {
-                RevokeV21::new("1234567890", &secret, &token).to_request(&api)
-            }),
-            time(budget, || RevokeV21::parse_response(&empty)),
-        ),
-        (
-            "issue stateless",
-            time(budget, || {
-                IssueStateless::by_secret("1234567890", &secret).to_request(&api)
-            }),
-            time(budget, || IssueStateless::parse_response(&issued)),
-        ),
-        (
-            "(an API error)",
-            Duration::ZERO,
-            time(budget, || {
-                IssueShortLived::parse_response(&error).map_err(|e| e.is_retryable())
-            }),
-        ),
-    ];
-    println!("{:<18} {:>12} {:>12}", "endpoint", "build", "parse");
+    let inputs = SampleInputs {
+        channel_id: "1234567890",
+        secret: &secret,
+        token: &token,
+        assertion: &assertion,
+    };
+    let mut rows: Vec<(&str, Duration, Duration)> = Operation::ALL
+        .into_iter()
+        .map(|op| {
+            let answer = sample_response(op);
+            (
+                op.as_str(),
+                time(budget, || sample_request(op, &inputs, &api)),
+                time(budget, || parse_response_as(op, &answer)),
+            )
+        })
+        .collect();
+    rows.push((
+        "(an API error)",
+        Duration::ZERO,
+        time(budget, || {
+            IssueShortLived::parse_response(&error).map_err(|e| e.is_retryable())
+        }),
+    ));
+    println!("{:<24} {:>12} {:>12}", "endpoint", "build", "parse");
     for (name, build, parse) in &rows {
         let build = if build.is_zero() {
             "-".to_owned()
         } else {
             fmt(*build)
         };
-        println!("{name:<18} {build:>12} {:>12}", fmt(*parse));
+        println!("{name:<24} {build:>12} {:>12}", fmt(*parse));
     }
+    let issued = sample_response(Operation::IssueShortLived);
     let reference = time(budget, || {
         serde_json::from_slice::<serde_json::Value>(issued.body())
     });
@@ -201,7 +163,8 @@ fn main() {
     );
     println!(
         "issue_parse_vs_serde_value: {:.2}",
-        rows[0].2.as_secs_f64() / reference.as_secs_f64()
+        time(budget, || IssueShortLived::parse_response(&issued)).as_secs_f64()
+            / reference.as_secs_f64()
     );
 
     cache_figures(budget, now);

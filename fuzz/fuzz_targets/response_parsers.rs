@@ -2,6 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use line_channel_token::emulator::parse_response_as;
 use line_channel_token::*;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,12 +17,8 @@ fuzz_target!(|data: &[u8]| {
         builder = builder.header("x-line-request-id", v);
     }
     let Ok(r) = builder.body(body) else { return };
-    let _ = IssueShortLived::parse_response(&r).map_err(|e| e.to_string());
-    let _ = Verify::parse_response(&r).map_err(|e| e.to_string());
-    let _ = Revoke::parse_response(&r).map_err(|e| e.to_string());
-    let _ = IssueV21::parse_response(&r).map_err(|e| e.to_string());
-    let _ = VerifyV21::parse_response(&r).map_err(|e| e.to_string());
-    let _ = KeyIdsV21::parse_response(&r).map_err(|e| e.to_string());
-    let _ = RevokeV21::parse_response(&r).map_err(|e| e.to_string());
+    for op in Operation::ALL {
+        let _ = parse_response_as(op, &r).map_err(|e| e.to_string());
+    }
     let _ = IssueStateless::parse_response_with_info(&r).map_err(|e| e.to_string());
 });

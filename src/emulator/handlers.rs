@@ -1,4 +1,4 @@
-//! The eight endpoints, as LINE documents them. Each takes the parsed parameters and answers
+//! Every endpoint, as LINE documents it. Each takes the parsed parameters and answers
 //! with a reply or a refusal from the protocol layer's table.
 
 use std::time::Duration;
@@ -11,16 +11,32 @@ use crate::facts::{
     STATELESS_LIFETIME,
 };
 use crate::jose::jwt::Jwt;
+use crate::protocol::operation::Operation;
 use crate::protocol::refusal::{self, Refusal};
 use crate::time::UnixTime;
 
 impl Emulator {
-    /// `POST /v2/oauth/accessToken`.
-    pub(super) fn issue_short_lived(
+    /// The handler of `op`: the one `match` a new operation extends.
+    pub(super) fn answer(
         &mut self,
+        op: Operation,
         now: UnixTime,
-        p: &Params,
+        params: &Params,
     ) -> Result<Reply, Refusal> {
+        match op {
+            Operation::IssueShortLived => self.issue_short_lived(now, params),
+            Operation::Verify => self.verify(now, params),
+            Operation::Revoke => self.revoke(params),
+            Operation::IssueV21 => self.issue_v21(now, params),
+            Operation::VerifyV21 => self.verify_v21(now, params),
+            Operation::KeyIdsV21 => self.key_ids_v21(now, params),
+            Operation::RevokeV21 => self.revoke_v21(params),
+            Operation::IssueStateless => self.issue_stateless(now, params),
+        }
+    }
+
+    /// `POST /v2/oauth/accessToken`.
+    fn issue_short_lived(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         p.grant_type()?;
         let channel_id = self.authenticate_secret(p)?;
         let token = self.opaque_token();
@@ -47,7 +63,7 @@ impl Emulator {
     }
 
     /// `POST /v2/oauth/verify`: short-lived and long-lived tokens only.
-    pub(super) fn verify(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+    fn verify(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         let token = p.plausible_access_token(refusal::ACCESS_TOKEN_FORMAT)?;
         for (id, c) in &self.channels {
             let found = c.tokens.iter().find(|t| {
@@ -64,7 +80,7 @@ impl Emulator {
 
     /// `POST /v2/oauth/revoke`: short-lived and long-lived tokens only. An unknown or already
     /// invalid token is not an error, as LINE documents.
-    pub(super) fn revoke(&mut self, p: &Params) -> Result<Reply, Refusal> {
+    fn revoke(&mut self, p: &Params) -> Result<Reply, Refusal> {
         let token = p.plausible_access_token(refusal::REVOKE_INVALID)?;
         for c in self.channels.values_mut() {
             let revocable = c
@@ -79,7 +95,7 @@ impl Emulator {
     }
 
     /// `POST /oauth2/v2.1/token`: unlike short-lived issuance, the 31st is refused.
-    pub(super) fn issue_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+    fn issue_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         p.grant_type()?;
         let (channel_id, jwt) = self.check_assertion(now, p)?;
         let token_exp = jwt
@@ -105,7 +121,7 @@ impl Emulator {
     }
 
     /// `GET /oauth2/v2.1/verify`: tells an expired token from an unknown or revoked one.
-    pub(super) fn verify_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+    fn verify_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         // v2.1 tokens only: LINE documents the endpoint as "You can verify whether a Channel
         // access token with a user-specified expiration (Channel Access Token v2.1) is valid"
         // (verifyChannelTokenByJWT in tests/data/channel-access-token.yml). A stateless or
@@ -127,7 +143,7 @@ impl Emulator {
     }
 
     /// `GET /oauth2/v2.1/tokens/kid`: the `key_id`s of the channel's active v2.1 tokens.
-    pub(super) fn key_ids_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+    fn key_ids_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         let (channel_id, _) = self.check_assertion(now, p)?;
         let kids: Vec<&str> = self
             .channels
@@ -142,7 +158,7 @@ impl Emulator {
     }
 
     /// `POST /oauth2/v2.1/revoke`: authenticated by the channel secret despite the name.
-    pub(super) fn revoke_v21(&mut self, p: &Params) -> Result<Reply, Refusal> {
+    fn revoke_v21(&mut self, p: &Params) -> Result<Reply, Refusal> {
         let channel_id = self.authenticate_secret(p)?;
         let token = p.jws_access_token()?;
         if Jwt::decode_unverified(token).is_err() {
@@ -162,7 +178,7 @@ impl Emulator {
     /// `POST /oauth2/v3/token`: by secret or by assertion. Any problem with the grant type or
     /// the secret is LINE's single "Invalid 'client_credentials'." refusal; assertion problems
     /// are reported as on the other JWT endpoints.
-    pub(super) fn issue_stateless(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+    fn issue_stateless(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         p.grant_type()
             .map_err(|_| refusal::INVALID_CLIENT_CREDENTIALS)?;
         let by_assertion =

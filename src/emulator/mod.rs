@@ -23,9 +23,9 @@
 //! reproducible. Stateless tokens are self-describing (channel, expiry and a MAC), like LINE's:
 //! the emulator keeps no record of them and cannot revoke them.
 //!
-//! Inside, a request flows through `routing` (route, fault injection, parameters), then one of
-//! the eight `handlers`, which authenticate with `auth`, mint with `material` and answer with
-//! `reply`. Every refusal is a row of the protocol layer's refusal table, so the client's hints
+//! Inside, a request flows through `routing` (route, fault injection, parameters), then its
+//! operation's handler in `handlers`, which authenticates with `auth`, mints with `material` and
+//! answers with `reply`. `samples` holds one sample request per operation for tests. Every refusal is a row of the protocol layer's refusal table, so the client's hints
 //! and the emulator's bodies come from the same place.
 
 use std::collections::{BTreeMap, HashMap};
@@ -49,8 +49,11 @@ mod handlers;
 mod material;
 mod reply;
 mod routing;
+mod samples;
 #[cfg(all(test, feature = "os-rng"))]
 mod tests;
+
+pub use samples::{parse_response_as, sample_request, sample_response, SampleInputs};
 
 /// The emulated LINE token server. See the [module docs](self).
 #[derive(Debug, Clone)]

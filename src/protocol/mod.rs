@@ -1,4 +1,4 @@
-//! The wire protocol: LINE's API base, the eight operations, the endpoints as request builders
+//! The wire protocol: LINE's API base, the operations, the endpoints as request builders
 //! and response parsers, their typed answers and errors. Nothing here knows about caching,
 //! keys' insides or the emulator: this layer depends only on `facts`, `secret` and `time`.
 

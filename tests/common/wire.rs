@@ -64,17 +64,10 @@ pub fn api_error<E: Endpoint>(status: u16, body: &str) -> ApiError {
     }
 }
 
-/// The [`ApiError`] any endpoint's parser makes of this response.
+/// The [`ApiError`] `op`'s parser makes of this response.
 pub fn parse_as(op: Operation, status: u16, body: &str) -> ApiError {
-    match op {
-        Operation::IssueShortLived => api_error::<IssueShortLived>(status, body),
-        Operation::Verify => api_error::<Verify>(status, body),
-        Operation::Revoke => api_error::<Revoke>(status, body),
-        Operation::IssueV21 => api_error::<IssueV21>(status, body),
-        Operation::VerifyV21 => api_error::<VerifyV21>(status, body),
-        Operation::KeyIdsV21 => api_error::<KeyIdsV21>(status, body),
-        Operation::RevokeV21 => api_error::<RevokeV21>(status, body),
-        Operation::IssueStateless => api_error::<IssueStateless>(status, body),
-        _ => unreachable!("all eight are listed"),
+    match line_channel_token::emulator::parse_response_as(op, &response(status, body)) {
+        Err(Error::Api(e)) => e,
+        other => panic!("{op:?}: expected an API error, got {:?}", other.is_ok()),
     }
 }

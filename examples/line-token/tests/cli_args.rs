@@ -162,3 +162,23 @@ fn secret_looking_arguments_are_refused_and_never_repeated() {
         );
     }
 }
+
+/// Every operation has a command, and its help says the route it calls: a new operation fails
+/// here until `args.rs` declares its command (whose row in `commands.rs` and function in
+/// `handlers.rs` `args.rs`'s own test and the compiler then ask for).
+#[test]
+fn the_help_names_a_command_for_every_operation() {
+    let o = command(&["--help"], &[])
+        .env("COLUMNS", "300")
+        .output()
+        .unwrap();
+    // Help lines wrap at 100 columns, so compare with the whitespace collapsed.
+    let help = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
+    for op in line_channel_token::Operation::ALL {
+        let route = format!("({} {}", op.method(), op.path());
+        assert!(
+            help.contains(&route),
+            "no command for {op:?} {route}):\n{help}"
+        );
+    }
+}
