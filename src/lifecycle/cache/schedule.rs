@@ -33,7 +33,9 @@ pub(super) struct Window {
 impl TokenCache {
     /// Margins proportionate to the lifetime: a skew of at most a quarter of it, a refresh
     /// lead of at most half the usable life (so at most one refresh per half life), a
-    /// mandatory lead of at most an eighth of it.
+    /// mandatory lead of at most an eighth of it. Both count from `issued_at`, the token's
+    /// arrival by our clock: with a clock ahead of LINE's its expiry is LINE's (see
+    /// `skew.rs`), so it arrives with less life, and that shorter life is what is halved.
     pub(super) fn window(&self, t: &CachedToken) -> Window {
         let lifetime = t.lifetime();
         let skew = self.config.clock_skew.min(lifetime / 4);
