@@ -122,7 +122,10 @@ fn same_number(computed: &BoxedUint, given: &[u8]) -> bool {
 }
 
 /// Rounds of Miller–Rabin for a 1024-bit `p` or `q`: FIPS 186-5 Table B.1 (error at most
-/// 2^-100 for `p` and `q` of 1024 bits).
+/// 2^-100 for normally generated `p` and `q` of 1024 bits). A composite crafted to fool the
+/// test can pass each random round with probability up to 1/4 (up to 1/64 over the 3 random
+/// rounds with `os-rng`); without `os-rng` the bases are fixed by `n`, so one that passes once
+/// always passes.
 const MILLER_RABIN_ROUNDS: u8 = 4;
 
 /// Proves `p` and `q` probable primes by Miller–Rabin: base 2, then random bases (the OS RNG
@@ -160,7 +163,8 @@ fn check_primes(key: &PrivateKey) -> Result<(), KeyError> {
 }
 
 /// A Miller–Rabin base in `[2, prime − 2]`: from the OS RNG with `os-rng` (a key crafted to
-/// fool known bases cannot know these), else from SHA-256 of `n`, the factor's name and the
+/// fool known bases cannot know these, though each can still be passed with probability up
+/// to 1/4), else from SHA-256 of `n`, the factor's name and the
 /// round (the loader takes no RNG).
 fn base_from(n: &[u8], name: &str, round: u8, prime: &BoxedUint) -> Option<BoxedUint> {
     let bits = REQUIRED_BITS as u32 / 2;

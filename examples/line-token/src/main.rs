@@ -43,9 +43,7 @@ use crate::failure::{usage, Failure};
 fn main() {
     let code = match run() {
         Ok(output) => {
-            for w in &output.warnings {
-                let _ = writeln!(std::io::stderr(), "line-token: warning: {}", scrub::line(w));
-            }
+            print_warnings(&output.warnings);
             let mut stdout = std::io::stdout().lock();
             match writeln!(stdout, "{}", output.text).and_then(|()| stdout.flush()) {
                 Ok(()) => 0,
@@ -67,6 +65,13 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Each warning on its own stderr line, scrubbed.
+pub(crate) fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        let _ = writeln!(std::io::stderr(), "line-token: warning: {}", scrub::line(w));
+    }
 }
 
 fn run() -> Result<Output, Failure> {

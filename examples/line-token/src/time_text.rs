@@ -144,6 +144,24 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (y, m, d)
 }
 
+/// What a clock off by more than the skew margin means, in one line.
+pub fn skew(now: UnixTime, line: UnixTime) -> String {
+    if now > line {
+        format!(
+            "this host's clock is {} s ahead of LINE's (its Date header): tokens end by LINE's \
+             clock, so they are refreshed more often, and with the clock ahead by a token's \
+             lifetime none can be used; fix the clock (NTP)",
+            (now - line).as_secs()
+        )
+    } else {
+        format!(
+            "this host's clock is {} s behind LINE's (its Date header): tokens still end when \
+             LINE says, but fix the clock (NTP)",
+            (line - now).as_secs()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use line_channel_token::cache::{
-    self, CacheConfig, CacheState, Credentials, DriveError, FailureKind, RefreshFailure, TokenCache,
+    self, CacheConfig, CacheState, Credentials, DriveError, Event, FailureKind, RefreshFailure,
+    TokenCache,
 };
 use line_channel_token::{
     AssertionBuilder, ChannelSecret, OsRng, TokenKind, UnixTime, MAX_TOKEN_EXP,
@@ -37,6 +38,19 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     if opts.given("store") {
         return crate::fleet::run(net, opts);
     }
+    let mut warnings = Vec::new();
+    match cached(net, opts, &mut warnings) {
+        Ok(text) => Ok(Output { text, warnings }),
+        // A failed run's warnings (a skewed clock, a file narrowed to 0600) matter as much.
+        Err(failure) => {
+            crate::print_warnings(&warnings);
+            Err(failure)
+        }
+    }
+}
+
+/// The token from the cache file, or why not; `warnings` go to stderr either way.
+fn cached(net: &Net, opts: &Options, warnings: &mut Vec<String>) -> Result<String, Failure> {
     let store_only = [
         "store-prefix",
         "store-lease",
@@ -56,12 +70,11 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     let lock_timeout = opts
         .seconds("lock-timeout")?
         .unwrap_or(DEFAULT_LOCK_TIMEOUT);
-    let mut warnings = Vec::new();
 
     // One process at a time per cache: the others wait here, then find the token the first
     // one saved, so N processes issue one token, not N.
     let mut store = open_store(&path, lock_timeout)?;
-    let loaded = store.load(&mut warnings)?;
+    let loaded = store.load(warnings)?;
     if let Some(t) = loaded.state.as_ref().and_then(|s| s.token.as_ref()) {
         scrub::register(t.access_token.expose_secret());
     }
@@ -97,10 +110,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         .filter(|_| !opts.given("force-refresh") && !loaded.outdated)
         .and_then(|s| fresh_token(s, &inputs, &config, now));
     if let Some(token) = fresh.filter(|t| printable(t)) {
-        return Ok(Output {
-            text: token,
-            warnings,
-        });
+        return Ok(token);
     }
     let credential = inputs.fingerprint.clone();
     let credentials = inputs.credentials()?;
@@ -124,13 +134,13 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         }
     }
     let saved = cache.state();
-    let mut result = drive(net, &mut cache, &mut warnings);
+    let mut result = drive(net, &mut cache, warnings);
     if cache.state() != saved || loaded.outdated {
         store.save(&cache.state(), refused(&cache, &credential))?;
     }
     // And again before printing: never print a token that has expired meanwhile.
     if result.is_ok() && cache.token(clock()).is_none() {
-        result = drive(net, &mut cache, &mut warnings);
+        result = drive(net, &mut cache, warnings);
         store.save(&cache.state(), refused(&cache, &credential))?;
         if result.is_ok() && cache.token(clock()).is_none() {
             result = Err(Failure::Retry(
@@ -145,10 +155,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
             "LINE's answer holds a token with characters no token has (not shown)",
         ));
     }
-    Ok(Output {
-        text: token,
-        warnings,
-    })
+    Ok(token)
 }
 
 /// It goes to stdout raw: no terminal escape may ride on it.
@@ -273,6 +280,16 @@ fn drive(net: &Net, cache: &mut TokenCache, warnings: &mut Vec<String>) -> Resul
     let result = cache::drive(cache, clock, std::thread::sleep, |request| {
         net.send(request)
     });
+    while let Some(event) = cache.poll_event() {
+        if let Event::ClockSkew { now, line } = event {
+            let said = warnings
+                .iter()
+                .any(|w| w.starts_with("this host's clock is"));
+            if !said {
+                warnings.push(time_text::skew(now, line));
+            }
+        }
+    }
     match result {
         Ok(token) => {
             scrub::register(token.expose_secret());

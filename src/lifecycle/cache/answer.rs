@@ -38,10 +38,15 @@ impl TokenCache {
     /// when the refresh was handed out ([`Ticket::started`]), so a slow network only makes
     /// the cache refresh early, or from the answer's `Date` when that is earlier by more than
     /// [`CacheConfig::clock_skew`](super::CacheConfig::clock_skew) (`now` is ahead of
-    /// LINE's clock): a token is never handed out past the expiry LINE gave it. A skew
-    /// beyond that margin either way queues [`Event::ClockSkew`]. A late answer (after the in-flight timeout, or a duplicate)
-    /// is kept if its token is better than the one held; a counted token that is not kept is
-    /// set aside for revocation ([`Handled::Surplus`]).
+    /// LINE's clock): a token is never handed out past the expiry LINE gave it. Its refresh
+    /// windows measure the life it has left when it arrives, so a clock steadily ahead
+    /// refreshes once per half of that life, not in a loop; a token that arrives with no
+    /// more life than the skew margin is refused, and when the clock is that far ahead the
+    /// failure says by how much and is not retried before
+    /// [`CacheConfig::failure_pause`](super::CacheConfig::failure_pause). A skew beyond
+    /// the margin either way queues [`Event::ClockSkew`]. A late answer (after the
+    /// in-flight timeout, or a duplicate) is kept if its token is better than the one held;
+    /// a counted token that is not kept is set aside for revocation ([`Handled::Surplus`]).
     pub fn handle_response<B: AsRef<[u8]>>(
         &mut self,
         ticket: Ticket,
@@ -126,22 +131,37 @@ impl TokenCache {
         if current {
             self.end_refresh();
         }
-        // Stamped by LINE's clock when ours is ahead, or a token issued while our clock ran
-        // a day fast would be handed out for a day after LINE expired it.
-        let (issued_at, skew) =
-            super::skew::issued_at(ticket.started, now, line_clock, self.config.clock_skew);
-        if let Some(line) = skew {
+        // Its expiry counts from LINE's clock when ours is ahead, or a token issued while our
+        // clock ran a day fast would be handed out for a day after LINE expired it. Its issue
+        // stamp is its arrival by our clock: the refresh windows measure the life it has left.
+        let stamp = super::skew::stamp(ticket.started, now, line_clock, self.config.clock_skew);
+        if let Some(line) = stamp.skew {
             self.note(Event::ClockSkew { now, line });
         }
         // LINE never issues a token of this kind living longer: cap what the answer claims,
         // or the cache would keep it for ever and a restored state would drop it as impossible.
         let kind = self.credentials.token_kind();
+        let lifetime = token.lifetime().min(super::state::longest_lifetime(kind));
         let empty = token.access_token.expose_secret().is_empty();
         let candidate = CachedToken {
             access_token: token.access_token.clone(),
-            issued_at,
-            expires_at: crate::lifecycle::policy::capped_expiry(kind, issued_at, token.lifetime()),
+            issued_at: stamp.arrived,
+            expires_at: crate::lifecycle::policy::capped_expiry(kind, stamp.issued, lifetime),
             key_id: token.key_id.clone(),
+        };
+        // Kept only if it arrives with more life than the skew margin of its whole lifetime.
+        let usable_until = (candidate.expires_at - self.config.clock_skew.min(lifetime / 4))
+            .min(self.window(&candidate).usable_until);
+        let too_soon = match stamp
+            .skew
+            .and_then(|line| super::skew::ahead_secs(now, line))
+        {
+            Some(secs) if stamp.issued < stamp.arrived => format!(
+                "the token expires too soon to use: your clock is {secs} s ahead of LINE's \
+                 (Date header) and the token lives {} s; fix the clock (NTP)",
+                lifetime.as_secs()
+            ),
+            _ => TOO_SOON.to_owned(),
         };
         let held = self.token.as_ref().filter(|_| self.token(now).is_some());
         let same = held.is_some_and(|h| h.access_token == candidate.access_token);
@@ -163,8 +183,8 @@ impl TokenCache {
             Some("the `access_token` is empty")
         } else if token.expires_in == 0 {
             Some("`expires_in` is 0")
-        } else if now >= self.window(&candidate).usable_until {
-            Some(TOO_SOON)
+        } else if now >= usable_until {
+            Some(too_soon.as_str())
         } else if held.is_some_and(|h| h.expires_at >= candidate.expires_at) {
             Some("the token ends no later than the one already held")
         } else {
@@ -181,7 +201,8 @@ impl TokenCache {
         if current {
             let mut failure = RefreshFailure::invalid(status, why);
             // A slow answer (a paused VM, a stalled proxy) is not a configuration error:
-            // retry with backoff, not after the long failure pause with no token.
+            // retry with backoff, not after the long failure pause with no token. A clock
+            // ahead of LINE's by about a lifetime is: it pauses (one issuance per pause).
             failure.retryable = why == TOO_SOON;
             self.record_failure(now, failure.clone());
             Handled::Failed(failure)

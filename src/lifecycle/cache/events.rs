@@ -45,8 +45,9 @@ pub enum Event {
     },
     /// LINE's answer stated (in its `Date` header) a time further from `now` than
     /// [`CacheConfig::clock_skew`](super::CacheConfig::clock_skew): fix the clock (NTP).
-    /// While `now` is ahead, tokens are stamped by LINE's clock, so they end sooner by `now`
-    /// (a short-lived stateless token may be refused as too short to use).
+    /// While `now` is ahead, a token's expiry counts from LINE's clock, so it ends sooner by
+    /// `now` and is refreshed after half the life it arrives with; ahead by about a lifetime,
+    /// no token is usable and the refresh fails saying so.
     ClockSkew {
         /// The clock passed in, when the answer came.
         now: UnixTime,

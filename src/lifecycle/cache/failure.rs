@@ -44,7 +44,8 @@ pub struct RefreshFailure {
     /// What went wrong and what to do, for humans.
     pub message: String,
     /// Whether the cache retries with backoff (429, 5xx, transport, timeout, a token that
-    /// arrived too late to use) or pauses for
+    /// arrived too late to use, unless the clock is ahead of LINE's by about its lifetime)
+    /// or pauses for
     /// [`CacheConfig::failure_pause`](super::CacheConfig::failure_pause): fix the
     /// configuration.
     pub retryable: bool,

@@ -31,7 +31,10 @@ pub(super) struct Window {
 
 impl TokenCache {
     /// The token's timeline by the shared rules (`lifecycle::policy::window`): the skew as
-    /// the margin, `refresh_before` as the lead, jittered by this instance's seed.
+    /// the margin, `refresh_before` as the lead, jittered by this instance's seed. Both
+    /// count from `issued_at`, the token's arrival by our clock: with a clock ahead of
+    /// LINE's its expiry is LINE's (see `skew.rs`), so it arrives with less life, and that
+    /// shorter life is what is halved.
     pub(super) fn window(&self, t: &CachedToken) -> Window {
         let (c, seed) = (&self.config, self.seed);
         let w = policy::window(

@@ -17,7 +17,8 @@ pub struct CachedToken {
     pub access_token: AccessToken,
     /// When it was issued, as far as the cache can tell: when its refresh was handed out.
     pub issued_at: UnixTime,
-    /// When it expires.
+    /// When it expires: by LINE's clock (the answer's `Date`) when ours was ahead of it,
+    /// so then sooner than `issued_at` plus the token's lifetime.
     pub expires_at: UnixTime,
     /// The v2.1 `key_id`, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
