@@ -95,7 +95,7 @@ fn main() -> Result<()> {
     every_endpoint(&demo, &key, &kid)?;
     an_error(&demo)?;
     keep_a_token_warm(&demo, &key, &kid)?;
-    rotate_v2_1(&demo, &key, &kid)?;
+    rotate_v21(&demo, &key, &kid)?;
     println!("\nDone: every endpoint, an error, a warm cache and a rotation, all offline.");
     Ok(())
 }
@@ -197,7 +197,7 @@ fn an_error(demo: &Demo) -> Result<()> {
 
 fn keep_a_token_warm(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
     section("4. Keeping a stateless token warm for an hour of simulated time");
-    let creds = Credentials::stateless_by_jwt(CHANNEL, kid, key.clone(), Box::new(OsRng))?;
+    let creds = Credentials::stateless_by_assertion(CHANNEL, kid, key.clone(), Box::new(OsRng))?;
     let mut cache = TokenCache::builder(demo.api.clone(), creds)
         .seed(2026)
         .build();
@@ -255,7 +255,7 @@ fn keep_a_token_warm(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
     Ok(())
 }
 
-fn rotate_v2_1(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
+fn rotate_v21(demo: &Demo, key: &SigningKey, kid: &str) -> Result<()> {
     section("5. Rotating v2.1 tokens without downtime");
     let (api, send) = (&demo.api, |req| demo.send(req));
     let secret = ChannelSecret::new(SECRET);

@@ -36,9 +36,9 @@
 //!
 //! | type | issue with | auth | lifetime | active at once | revoke |
 //! |---|---|---|---|---|---|
-//! | stateless | [`IssueStateless`] | secret or JWT | 15 minutes | unlimited | no |
+//! | stateless | [`IssueStateless`] | secret or assertion | 15 minutes | unlimited | no |
 //! | short-lived | [`IssueShortLived`] | secret | 30 days | 30 (oldest revoked) | [`Revoke`] |
-//! | v2.1 | [`IssueV21`] | JWT | `token_exp`, up to 30 days | 30 (then refused) | [`RevokeV21`] |
+//! | v2.1 | [`IssueV21`] | assertion | `token_exp`, up to 30 days | 30 (then refused) | [`RevokeV21`] |
 //! | long-lived | LINE Developers Console | - | no expiry | 1 | [`Revoke`] |
 //!
 //! Prefer **stateless** tokens kept warm by [`cache::TokenCache`]: nothing to store or revoke.
@@ -70,7 +70,7 @@
 //!
 //! ## JWT assertions
 //!
-//! v2.1 issuance, key-id listing and stateless-by-JWT authenticate with a client assertion
+//! v2.1 issuance, key-id listing and stateless-by-assertion issuance authenticate with a client assertion
 //! signed by your assertion signing key: generate one ([`SigningKey::generate`]), register
 //! [`SigningKey::public_jwk`] in the Console to get a `kid`, then
 //! [`AssertionBuilder::sign`]. Keys load from private JWKs and PKCS#1/PKCS#8 PEM once, and are
@@ -92,14 +92,14 @@
 //!   pass `&mut OsRng`. Without it the crate has no OS dependency and builds for
 //!   `wasm32-unknown-unknown` with no imports; pass an RNG fed by the host
 //!   (`crypto.getRandomValues` in a worker).
-//! - **Only JWT flows need one.** The endpoints sign nothing themselves and take no RNG;
+//! - **Only assertion flows need one.** The endpoints sign nothing themselves and take no RNG;
 //!   channel-secret flows (stateless and short-lived by secret, verify, revoke) need no
 //!   randomness at all. The signature does not depend on the RNG (RS256 is deterministic);
 //!   only the blinding factor does.
 //! - **Long-lived state should take randomness once.** The design for state machines that
 //!   sign on their own schedule is quinn-proto's: the blinding RNG is given once at
 //!   construction, and retry jitter derives from a seed given at construction (`rng_seed`),
-//!   so `poll` and `handle_*` need none. [`cache::TokenCache`] works that way: JWT
+//!   so `poll` and `handle_*` need none. [`cache::TokenCache`] works that way: assertion
 //!   [`cache::Credentials`] keep a [`cache::BlindingRng`] given once (`Box::new(OsRng)`, or
 //!   any `Send + Sync` `TryCryptoRng`), and jitter comes from
 //!   [`cache::TokenCacheBuilder::seed`] (by default from the OS RNG with `os-rng`).

@@ -44,9 +44,11 @@ fn configurations_that_cannot_work_are_refused_when_built() {
     let key = docs_key();
     for exp in [Duration::ZERO, Duration::from_secs(31 * 86_400)] {
         let rng: BlindingRng = Box::new(OsRng);
-        assert!(Credentials::v2_1(CHANNEL, "kid", key.clone(), exp, rng).is_err());
+        assert!(Credentials::v21(CHANNEL, "kid", key.clone(), exp, rng).is_err());
     }
-    assert!(Credentials::stateless_by_jwt("not-digits", "kid", key, Box::new(OsRng)).is_err());
+    assert!(
+        Credentials::stateless_by_assertion("not-digits", "kid", key, Box::new(OsRng)).is_err()
+    );
 }
 
 #[test]
@@ -205,7 +207,7 @@ fn jwt_credentials_reuse_one_assertion_while_it_is_valid() {
     let kid = line
         .register_public_key(CHANNEL, &key.public_jwk().to_json())
         .unwrap();
-    let creds = Credentials::stateless_by_jwt(CHANNEL, kid, key, Box::new(OsRng)).unwrap();
+    let creds = Credentials::stateless_by_assertion(CHANNEL, kid, key, Box::new(OsRng)).unwrap();
     let mut cache = TokenCache::builder(ApiBase::default(), creds)
         .seed(1)
         .build();
@@ -241,14 +243,14 @@ fn jwt_credentials_reuse_one_assertion_while_it_is_valid() {
 }
 
 #[test]
-fn v2_1_keeps_the_key_id_and_its_state_holds_no_secret_but_the_token() {
+fn v21_keeps_the_key_id_and_its_state_holds_no_secret_but_the_token() {
     let key = docs_key();
     let mut line = line();
     let kid = line
         .register_public_key(CHANNEL, &key.public_jwk().to_json())
         .unwrap();
     let week = Duration::from_secs(7 * 86_400);
-    let creds = || Credentials::v2_1(CHANNEL, &kid, key.clone(), week, Box::new(OsRng)).unwrap();
+    let creds = || Credentials::v21(CHANNEL, &kid, key.clone(), week, Box::new(OsRng)).unwrap();
     let mut cache = TokenCache::new(ApiBase::default(), creds());
     assert_eq!(cache.config().refresh_before(), Duration::from_secs(86_400));
     let clock = SimClock::new(T0);

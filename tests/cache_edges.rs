@@ -129,7 +129,7 @@ fn markers_from_the_future_never_leave_the_cache_waiting_for_long() {
     let far = UnixTime::from_millis(u64::MAX);
     let state = CacheState {
         channel_id: CHANNEL.into(),
-        token_type: TokenType::Stateless,
+        kind: TokenKind::Stateless,
         token: None,
         in_flight_since: Some(far),
         failures: u32::MAX,
@@ -179,7 +179,7 @@ fn impossible_restored_tokens_are_dropped() {
     ] {
         let state = CacheState {
             channel_id: CHANNEL.into(),
-            token_type: TokenType::Stateless,
+            kind: TokenKind::Stateless,
             token: Some(bad),
             in_flight_since: None,
             failures: 0,
@@ -432,7 +432,7 @@ fn a_secret_echoed_by_the_server_is_redacted_from_failures_events_and_state() {
 
     // A client assertion echoed back (LINE refusing it with 400).
     let key = docs_key();
-    let creds = Credentials::stateless_by_jwt(CHANNEL, "kid", key, Box::new(OsRng)).unwrap();
+    let creds = Credentials::stateless_by_assertion(CHANNEL, "kid", key, Box::new(OsRng)).unwrap();
     let mut cache = TokenCache::builder(ApiBase::default(), creds).build();
     let Poll::Refresh(r) = cache.poll(T0) else {
         panic!("a cold cache refreshes")

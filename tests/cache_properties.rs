@@ -81,7 +81,7 @@ fn state() -> impl Strategy<Value = CacheState> {
         .prop_map(
             |(token, in_flight_since, failures, retry_at, last_refresh_at, other)| CacheState {
                 channel_id: if other { "999".into() } else { CHANNEL.into() },
-                token_type: TokenType::Stateless,
+                kind: TokenKind::Stateless,
                 token,
                 in_flight_since,
                 failures,
@@ -227,4 +227,19 @@ proptest! {
         let full = config.backoff_base().saturating_mul(1 << (failures - 1).min(31)).min(config.backoff_cap());
         prop_assert!(d >= full / 2);
     }
+}
+
+/// `CacheState` names the token kind `kind` (`token_type` is LINE's `"Bearer"` on
+/// `IssuedToken`); state saved under the old name `token_type` still restores.
+#[test]
+fn state_saved_with_token_type_still_loads_and_is_saved_as_kind() {
+    let old = r#"{"channel_id":"1234567890","token_type":"v2.1","token":null,"failures":2}"#;
+    let state: CacheState = serde_json::from_str(old).unwrap();
+    assert_eq!((state.kind, state.failures), (TokenKind::V21, 2));
+    let saved = serde_json::to_value(&state).unwrap();
+    assert_eq!(saved["kind"], "v2.1");
+    assert!(saved.get("token_type").is_none());
+    // Both names at once is a duplicate field, refused rather than guessed.
+    let both = r#"{"channel_id":"1","kind":"stateless","token_type":"v2.1","token":null}"#;
+    assert!(serde_json::from_str::<CacheState>(both).is_err());
 }

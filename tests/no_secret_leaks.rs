@@ -212,8 +212,9 @@ fn the_cache_in_every_state() {
     for credentials in [
         Credentials::stateless_by_secret(CHANNEL, ChannelSecret::new(SECRET)),
         Credentials::short_lived(CHANNEL, ChannelSecret::new(SECRET)),
-        Credentials::stateless_by_jwt(CHANNEL, kid.clone(), key.clone(), Box::new(OsRng)).unwrap(),
-        Credentials::v2_1(
+        Credentials::stateless_by_assertion(CHANNEL, kid.clone(), key.clone(), Box::new(OsRng))
+            .unwrap(),
+        Credentials::v21(
             CHANNEL,
             kid.clone(),
             key.clone(),

@@ -38,7 +38,7 @@ fn revoke_request() {
 }
 
 #[test]
-fn issue_v2_1_request() {
+fn issue_v21_request() {
     let jwt = ClientAssertion::new("eyJh.eyJp.c2ln-_");
     let req = IssueV21::new(&jwt).to_request(&ApiBase::default());
     assert_post(&req, "/oauth2/v2.1/token");
@@ -53,7 +53,7 @@ fn issue_v2_1_request() {
 }
 
 #[test]
-fn verify_v2_1_request() {
+fn verify_v21_request() {
     let token = AccessToken::new(NASTY);
     let req = VerifyV21::new(&token).to_request(&ApiBase::default());
     assert_get(&req, "/oauth2/v2.1/verify");
@@ -61,7 +61,7 @@ fn verify_v2_1_request() {
 }
 
 #[test]
-fn key_ids_v2_1_request() {
+fn key_ids_v21_request() {
     let jwt = ClientAssertion::new("eyJh.eyJp.c2ln");
     let req = KeyIdsV21::new(&jwt).to_request(&ApiBase::default());
     assert_get(&req, "/oauth2/v2.1/tokens/kid");
@@ -75,7 +75,7 @@ fn key_ids_v2_1_request() {
 }
 
 #[test]
-fn revoke_v2_1_request() {
+fn revoke_v21_request() {
     let secret = ChannelSecret::new(NASTY);
     let token = AccessToken::new("tok en");
     let req = RevokeV21::new("1234567890", &secret, &token).to_request(&ApiBase::default());

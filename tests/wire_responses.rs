@@ -36,7 +36,7 @@ fn spec_example_key_ids() {
 }
 
 #[test]
-fn spec_example_issue_v2_1() {
+fn spec_example_issue_v21() {
     let r = response(
         200,
         r#"{"access_token":"eyJhbGciOiJIUz.....","token_type":"Bearer","expires_in":2592000,"key_id":"sDTOzw5wIfxxxxPEzcmeQA"}"#,
@@ -49,7 +49,7 @@ fn spec_example_issue_v2_1() {
 }
 
 #[test]
-fn issue_v2_1_without_key_id_is_a_decode_error() {
+fn issue_v21_without_key_id_is_a_decode_error() {
     let r = response(
         200,
         r#"{"access_token":"a","token_type":"Bearer","expires_in":1}"#,
@@ -64,7 +64,7 @@ fn issue_v2_1_without_key_id_is_a_decode_error() {
 }
 
 #[test]
-fn spec_example_verify_v2_1() {
+fn spec_example_verify_v21() {
     let r = response(
         200,
         r#"{"client_id":"1573163733","expires_in":2591659,"scope":"profile chat_message.write"}"#,

@@ -79,7 +79,7 @@ impl Emulator {
     }
 
     /// `POST /oauth2/v2.1/token`: unlike short-lived issuance, the 31st is refused.
-    pub(super) fn issue_v2_1(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+    pub(super) fn issue_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         p.grant_type()?;
         let (channel_id, jwt) = self.check_assertion(now, p)?;
         let token_exp = jwt
@@ -105,7 +105,7 @@ impl Emulator {
     }
 
     /// `GET /oauth2/v2.1/verify`: tells an expired token from an unknown or revoked one.
-    pub(super) fn verify_v2_1(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+    pub(super) fn verify_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         // v2.1 tokens only: LINE documents the endpoint as "You can verify whether a Channel
         // access token with a user-specified expiration (Channel Access Token v2.1) is valid"
         // (verifyChannelTokenByJWT in tests/data/channel-access-token.yml). A stateless or
@@ -127,7 +127,7 @@ impl Emulator {
     }
 
     /// `GET /oauth2/v2.1/tokens/kid`: the `key_id`s of the channel's active v2.1 tokens.
-    pub(super) fn key_ids(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
+    pub(super) fn key_ids_v21(&mut self, now: UnixTime, p: &Params) -> Result<Reply, Refusal> {
         let (channel_id, _) = self.check_assertion(now, p)?;
         let kids: Vec<&str> = self
             .channels
@@ -138,11 +138,11 @@ impl Emulator {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(reply::key_ids(&kids))
+        Ok(reply::key_ids_v21(&kids))
     }
 
     /// `POST /oauth2/v2.1/revoke`: authenticated by the channel secret despite the name.
-    pub(super) fn revoke_v2_1(&mut self, p: &Params) -> Result<Reply, Refusal> {
+    pub(super) fn revoke_v21(&mut self, p: &Params) -> Result<Reply, Refusal> {
         let channel_id = self.authenticate_secret(p)?;
         let token = p.jws_access_token()?;
         if Jwt::decode_unverified(token).is_err() {

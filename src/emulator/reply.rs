@@ -70,6 +70,6 @@ pub(super) fn token_info(channel_id: &str, expires_at: Option<UnixTime>, now: Un
 }
 
 /// The key-ids listing.
-pub(super) fn key_ids(kids: &[&str]) -> Reply {
+pub(super) fn key_ids_v21(kids: &[&str]) -> Reply {
     json_value(StatusCode::OK, &serde_json::json!({ "kids": kids }))
 }

@@ -34,10 +34,10 @@ impl Emulator {
             Operation::IssueShortLived => self.issue_short_lived(now, &params),
             Operation::Verify => self.verify(now, &params),
             Operation::Revoke => self.revoke(&params),
-            Operation::IssueV21 => self.issue_v2_1(now, &params),
-            Operation::VerifyV21 => self.verify_v2_1(now, &params),
-            Operation::KeyIdsV21 => self.key_ids(now, &params),
-            Operation::RevokeV21 => self.revoke_v2_1(&params),
+            Operation::IssueV21 => self.issue_v21(now, &params),
+            Operation::VerifyV21 => self.verify_v21(now, &params),
+            Operation::KeyIdsV21 => self.key_ids_v21(now, &params),
+            Operation::RevokeV21 => self.revoke_v21(&params),
             Operation::IssueStateless => self.issue_stateless(now, &params),
         });
         result.unwrap_or_else(reply::refusal)

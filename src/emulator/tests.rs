@@ -45,7 +45,7 @@ fn post(op: Operation, fields: &[(&str, &str)]) -> Request<Vec<u8>> {
     request(op.method(), op.path(), Some(FORM_CONTENT_TYPE), fields)
 }
 
-fn key_ids(assertion: &str) -> Request<Vec<u8>> {
+fn key_ids_v21(assertion: &str) -> Request<Vec<u8>> {
     post(
         Operation::KeyIdsV21,
         &[
@@ -250,19 +250,19 @@ fn every_refusal_the_emulator_produces_parses_back_with_its_hint() {
         ),
         refusal::INVALID_ASSERTION_TYPE,
     );
-    w.check(key_ids("not-a-jwt"), refusal::INVALID_ASSERTION);
+    w.check(key_ids_v21("not-a-jwt"), refusal::INVALID_ASSERTION);
     let unknown_kid = s.sign(
         json!({"alg": "RS256", "typ": "JWT", "kid": "nope"}),
         Setup::claims(),
     );
-    w.check(key_ids(&unknown_kid), refusal::NO_CHANNEL_KEY);
+    w.check(key_ids_v21(&unknown_kid), refusal::NO_CHANNEL_KEY);
     let hs256 = s.sign(
         json!({"alg": "HS256", "typ": "JWT", "kid": s.kid}),
         Setup::claims(),
     );
-    w.check(key_ids(&hs256), refusal::INVALID_ALG);
+    w.check(key_ids_v21(&hs256), refusal::INVALID_ALG);
     let no_typ = s.sign(json!({"alg": "RS256", "kid": s.kid}), Setup::claims());
-    w.check(key_ids(&no_typ), refusal::INVALID_TYP);
+    w.check(key_ids_v21(&no_typ), refusal::INVALID_TYP);
     let good = s.assertion(|_| {});
     let other = s.assertion(|c| c["exp"] = json!(NOW.as_secs() + 60));
     let forged = format!(
@@ -270,21 +270,21 @@ fn every_refusal_the_emulator_produces_parses_back_with_its_hint() {
         good.rsplit_once('.').unwrap().0,
         other.rsplit_once('.').unwrap().1
     );
-    w.check(key_ids(&forged), refusal::INVALID_SIGNATURE);
+    w.check(key_ids_v21(&forged), refusal::INVALID_SIGNATURE);
     w.check(
-        key_ids(&s.assertion(|c| c["iss"] = json!("999"))),
+        key_ids_v21(&s.assertion(|c| c["iss"] = json!("999"))),
         refusal::ISS_MISMATCH,
     );
     w.check(
-        key_ids(&s.assertion(|c| c["sub"] = json!("999"))),
+        key_ids_v21(&s.assertion(|c| c["sub"] = json!("999"))),
         refusal::INVALID_SUB,
     );
     w.check(
-        key_ids(&s.assertion(|c| c["aud"] = json!("https://example.com/"))),
+        key_ids_v21(&s.assertion(|c| c["aud"] = json!("https://example.com/"))),
         refusal::INVALID_AUD,
     );
     w.check(
-        key_ids(&s.assertion(|c| c["exp"] = json!(NOW.as_secs() - 1))),
+        key_ids_v21(&s.assertion(|c| c["exp"] = json!(NOW.as_secs() - 1))),
         refusal::INVALID_EXP,
     );
 
@@ -311,7 +311,7 @@ fn injected_failures_get_the_status_hints() {
 }
 
 #[test]
-fn expired_v2_1_records_survive_other_issuance() {
+fn expired_v21_records_survive_other_issuance() {
     // Issuing a short-lived token prunes records, but must not turn an expired v2.1 token's
     // "expired" into "invalid".
     let s = Setup::new();

@@ -18,21 +18,21 @@ use crate::protocol::wire::request_id;
 
 mod issue_short_lived;
 mod issue_stateless;
-mod issue_v2_1;
-mod key_ids_v2_1;
+mod issue_v21;
+mod key_ids_v21;
 mod revoke;
-mod revoke_v2_1;
+mod revoke_v21;
 mod verify;
-mod verify_v2_1;
+mod verify_v21;
 
 pub use issue_short_lived::IssueShortLived;
 pub use issue_stateless::IssueStateless;
-pub use issue_v2_1::IssueV21;
-pub use key_ids_v2_1::KeyIdsV21;
+pub use issue_v21::IssueV21;
+pub use key_ids_v21::KeyIdsV21;
 pub use revoke::Revoke;
-pub use revoke_v2_1::RevokeV21;
+pub use revoke_v21::RevokeV21;
 pub use verify::Verify;
-pub use verify_v2_1::VerifyV21;
+pub use verify_v21::VerifyV21;
 
 /// Only this crate's endpoints implement [`Endpoint`], so methods can be added to it.
 mod sealed {
@@ -124,18 +124,18 @@ mod tests {
             ),
             (Operation::Verify, include_str!("endpoints/verify.rs")),
             (Operation::Revoke, include_str!("endpoints/revoke.rs")),
-            (Operation::IssueV21, include_str!("endpoints/issue_v2_1.rs")),
+            (Operation::IssueV21, include_str!("endpoints/issue_v21.rs")),
             (
                 Operation::VerifyV21,
-                include_str!("endpoints/verify_v2_1.rs"),
+                include_str!("endpoints/verify_v21.rs"),
             ),
             (
                 Operation::KeyIdsV21,
-                include_str!("endpoints/key_ids_v2_1.rs"),
+                include_str!("endpoints/key_ids_v21.rs"),
             ),
             (
                 Operation::RevokeV21,
-                include_str!("endpoints/revoke_v2_1.rs"),
+                include_str!("endpoints/revoke_v21.rs"),
             ),
             (
                 Operation::IssueStateless,

@@ -141,7 +141,7 @@ pub extern "C" fn load_key() -> u32 {
 }
 
 #[cfg(feature = "round-trip")]
-/// Input: `API_BASE KID`. Sets up a token cache for stateless tokens issued by JWT.
+/// Input: `API_BASE KID`. Sets up a token cache for stateless tokens issued by assertion.
 /// Returns 1, or 0 on error (the output says why).
 #[no_mangle]
 pub extern "C" fn configure(len: u32) -> u32 {
@@ -155,7 +155,7 @@ pub extern "C" fn configure(len: u32) -> u32 {
             return 0;
         };
         let Ok(credentials) =
-            Credentials::stateless_by_jwt(CHANNEL, kid, key, Box::new(HostEntropy))
+            Credentials::stateless_by_assertion(CHANNEL, kid, key, Box::new(HostEntropy))
         else {
             s.output = b"a kid LINE refuses".to_vec();
             return 0;

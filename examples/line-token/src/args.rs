@@ -63,7 +63,7 @@ enum Command {
         #[command(flatten)]
         api: ApiBase,
     },
-    /// issue a 15-minute stateless token, by secret or JWT (POST /oauth2/v3/token)
+    /// issue a 15-minute stateless token, by secret or assertion (POST /oauth2/v3/token)
     #[command(
         override_usage = "line-token issue-stateless --channel-id ID\n         \
                                 (--channel-secret-file FILE|- | --kid KID --key FILE)"

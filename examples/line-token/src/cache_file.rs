@@ -13,7 +13,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use line_channel_token::cache::{CacheState, CachedToken, FailureKind, RefreshFailure, TokenType};
+use line_channel_token::cache::{CacheState, CachedToken, FailureKind, RefreshFailure};
+use line_channel_token::TokenKind;
 use line_channel_token::{AccessToken, UnixTime};
 
 use crate::failure::{local, Failure};
@@ -143,6 +144,7 @@ fn register_tokens(value: &serde_json::Value) {
     const NO_SECRET: &[&str] = &[
         "format",
         "channel_id",
+        "kind",
         "token_type",
         "key_id",
         "issued_at",
@@ -179,7 +181,9 @@ struct FileV1 {
 struct FileV2 {
     format: String,
     channel_id: String,
-    token_type: TokenType,
+    /// Written as `kind`; files written as `token_type` (before 0.1.0) still load.
+    #[serde(alias = "token_type")]
+    kind: TokenKind,
     #[serde(default)]
     token: Option<TokenV2>,
     #[serde(default)]
@@ -275,7 +279,7 @@ fn decode(bytes: &[u8]) -> Result<Loaded, String> {
 fn from_v2(f: FileV2) -> CacheState {
     CacheState {
         channel_id: f.channel_id,
-        token_type: f.token_type,
+        kind: f.kind,
         token: f.token.map(|t| CachedToken {
             access_token: t.access_token,
             issued_at: t.issued_at.0,
@@ -299,7 +303,7 @@ fn encode(state: &CacheState) -> FileV2 {
     FileV2 {
         format: FORMAT_V2.to_owned(),
         channel_id: state.channel_id.clone(),
-        token_type: state.token_type,
+        kind: state.kind,
         token: state.token.as_ref().map(|t| TokenV2 {
             access_token: t.access_token.clone(),
             issued_at: Stamp(t.issued_at),

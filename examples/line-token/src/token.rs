@@ -158,13 +158,13 @@ fn refuse_another_entry(
     inputs: &Inputs,
     now: UnixTime,
 ) -> Result<(), Failure> {
-    let ours = state.channel_id == inputs.channel_id && state.token_type == inputs.kind;
+    let ours = state.channel_id == inputs.channel_id && state.kind == inputs.kind;
     match &state.token {
         Some(t) if !ours && t.expires_at > now => Err(local(format!(
             "{} holds a {} token of channel {}, valid until {}; give each channel and --type its \
              own cache file, or delete this one",
             path.display(),
-            state.token_type.as_str(),
+            state.kind.as_str(),
             state.channel_id,
             time_text::at(t.expires_at, now),
         ))),
@@ -389,11 +389,11 @@ impl Inputs {
             (TokenKind::ShortLived, Credential::Secret(s)) => Credentials::short_lived(id, s),
             (_, Credential::Secret(s)) => Credentials::stateless_by_secret(id, s),
             (TokenKind::V21, Credential::Key(kid, key)) => {
-                Credentials::v2_1(id, kid, key.parse()?, self.token_exp, Box::new(OsRng))
+                Credentials::v21(id, kid, key.parse()?, self.token_exp, Box::new(OsRng))
                     .map_err(local)?
             }
             (_, Credential::Key(kid, key)) => {
-                Credentials::stateless_by_jwt(id, kid, key.parse()?, Box::new(OsRng))
+                Credentials::stateless_by_assertion(id, kid, key.parse()?, Box::new(OsRng))
                     .map_err(local)?
             }
         })
@@ -410,7 +410,7 @@ fn fresh_token(
     config: &CacheConfig,
     now: UnixTime,
 ) -> Option<String> {
-    if state.channel_id != inputs.channel_id || state.token_type != inputs.kind {
+    if state.channel_id != inputs.channel_id || state.kind != inputs.kind {
         return None;
     }
     let t = state.token.as_ref()?;

@@ -184,6 +184,9 @@ fn a_v1_file_is_read_and_migrated() {
     let migrated: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
     assert_eq!(migrated["format"], "line-channel-token/cache/v2");
+    // The token kind is written as `kind` now; the old name was only read.
+    assert_eq!(migrated["kind"], "stateless");
+    assert!(migrated.get("token_type").is_none());
     // Refresh tickets are never saved: an answer is only accepted by the run that asked.
     assert!(migrated.get("next_ticket").is_none());
     assert!(migrated["token"]["expires_at"]

@@ -55,7 +55,7 @@ fn all_flows(api: &ApiBase, send: Send<'_>, key: &SigningKey, kid: &str, long_li
     .unwrap();
     assert!(ll.expires_in > u64::from(u32::MAX) / 2);
 
-    // Stateless by secret and by JWT.
+    // Stateless by secret and by assertion.
     let stateless = IssueStateless::parse_response(&go(IssueStateless::by_secret(
         CHANNEL, &secret,
     )

@@ -17,11 +17,11 @@ use crate::protocol::token::IssuedToken;
 use crate::secret::{ChannelSecret, ClientAssertion};
 use crate::time::UnixTime;
 
-/// The RNG that blinds assertion signatures, given once to JWT [`Credentials`]:
+/// The RNG that blinds assertion signatures, given once to assertion [`Credentials`]:
 /// `Box::new(OsRng)` with the `os-rng` feature, any cryptographically secure RNG otherwise.
 pub type BlindingRng = Box<dyn BlindingSource>;
 
-/// Any cryptographically secure RNG, as JWT [`Credentials`] keep it. Implemented for every
+/// Any cryptographically secure RNG, as assertion [`Credentials`] keep it. Implemented for every
 /// [`rand_core::TryCryptoRng`](crate::rand_core::TryCryptoRng) that is `Send + Sync`; there
 /// is nothing to implement by hand.
 pub trait BlindingSource: Send + Sync {
@@ -54,12 +54,12 @@ pub struct Credentials {
 pub(super) enum CredentialKind {
     StatelessSecret(ChannelSecret),
     ShortLived(ChannelSecret),
-    /// Boxed: the key, builder, RNG and reusable assertion are large and JWT channels rare.
-    StatelessJwt(Box<Jwt>),
-    V21(Box<Jwt>),
+    /// Boxed: the key, builder, RNG and reusable assertion are large and assertion channels rare.
+    StatelessAssertion(Box<Signer>),
+    V21(Box<Signer>),
 }
 
-pub(super) struct Jwt {
+pub(super) struct Signer {
     builder: AssertionBuilder,
     key: SigningKey,
     rng: BlindingRng,
@@ -67,7 +67,7 @@ pub(super) struct Jwt {
     assertion: Option<(ClientAssertion, UnixTime)>,
 }
 
-/// JWT [`Credentials`] LINE would refuse, refused when they are made.
+/// Assertion [`Credentials`] LINE would refuse, refused when they are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialsError(AssertionError);
 
@@ -106,7 +106,7 @@ impl Credentials {
     /// # Errors
     ///
     /// The channel id or `kid` is one LINE refuses.
-    pub fn stateless_by_jwt(
+    pub fn stateless_by_assertion(
         channel_id: impl Into<String>,
         kid: impl Into<String>,
         key: SigningKey,
@@ -114,10 +114,10 @@ impl Credentials {
     ) -> Result<Self, CredentialsError> {
         let channel_id = channel_id.into();
         let builder = AssertionBuilder::new(channel_id.clone(), kid);
-        let jwt = Jwt::new(builder, key, rng)?;
+        let signer = Signer::new(builder, key, rng)?;
         Ok(Credentials {
             channel_id,
-            kind: CredentialKind::StatelessJwt(Box::new(jwt)),
+            kind: CredentialKind::StatelessAssertion(Box::new(signer)),
         })
     }
 
@@ -131,16 +131,16 @@ impl Credentials {
     ///
     /// let key = SigningKey::parse(include_str!("../../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
     /// let week = Duration::from_secs(7 * 86_400);
-    /// assert!(Credentials::v2_1("1234567890", "kid", key.clone(), week, Box::new(OsRng)).is_ok());
+    /// assert!(Credentials::v21("1234567890", "kid", key.clone(), week, Box::new(OsRng)).is_ok());
     /// let too_long = Duration::from_secs(31 * 86_400);
-    /// assert!(Credentials::v2_1("1234567890", "kid", key, too_long, Box::new(OsRng)).is_err());
+    /// assert!(Credentials::v21("1234567890", "kid", key, too_long, Box::new(OsRng)).is_err());
     /// ```
     ///
     /// # Errors
     ///
     /// `token_exp` is zero or beyond [`MAX_TOKEN_EXP`](crate::MAX_TOKEN_EXP), or the channel
     /// id or `kid` is one LINE refuses.
-    pub fn v2_1(
+    pub fn v21(
         channel_id: impl Into<String>,
         kid: impl Into<String>,
         key: SigningKey,
@@ -149,10 +149,10 @@ impl Credentials {
     ) -> Result<Self, CredentialsError> {
         let channel_id = channel_id.into();
         let builder = AssertionBuilder::new(channel_id.clone(), kid).token_exp(token_exp);
-        let jwt = Jwt::new(builder, key, rng)?;
+        let signer = Signer::new(builder, key, rng)?;
         Ok(Credentials {
             channel_id,
-            kind: CredentialKind::V21(Box::new(jwt)),
+            kind: CredentialKind::V21(Box::new(signer)),
         })
     }
 
@@ -164,7 +164,7 @@ impl Credentials {
     /// The kind of token these credentials issue.
     pub fn token_kind(&self) -> TokenKind {
         match self.kind {
-            CredentialKind::StatelessSecret(_) | CredentialKind::StatelessJwt(_) => {
+            CredentialKind::StatelessSecret(_) | CredentialKind::StatelessAssertion(_) => {
                 TokenKind::Stateless
             }
             CredentialKind::ShortLived(_) => TokenKind::ShortLived,
@@ -175,11 +175,11 @@ impl Credentials {
     /// The lifetime LINE gives these tokens: the kind's fixed lifetime, or v2.1's `token_exp`.
     pub fn expected_lifetime(&self) -> Duration {
         match &self.kind {
-            CredentialKind::StatelessSecret(_) | CredentialKind::StatelessJwt(_) => {
+            CredentialKind::StatelessSecret(_) | CredentialKind::StatelessAssertion(_) => {
                 STATELESS_LIFETIME
             }
             CredentialKind::ShortLived(_) => SHORT_LIVED_LIFETIME,
-            CredentialKind::V21(jwt) => jwt.token_exp(),
+            CredentialKind::V21(signer) => signer.token_exp(),
         }
     }
 
@@ -199,19 +199,21 @@ impl Credentials {
             CredentialKind::ShortLived(secret) => {
                 IssueShortLived::new(channel_id, secret).to_request(api)
             }
-            CredentialKind::StatelessJwt(jwt) => {
-                IssueStateless::by_assertion(jwt.assertion(now, reuse_margin)?).to_request(api)
+            CredentialKind::StatelessAssertion(signer) => {
+                IssueStateless::by_assertion(signer.assertion(now, reuse_margin)?).to_request(api)
             }
-            CredentialKind::V21(jwt) => {
-                IssueV21::new(jwt.assertion(now, reuse_margin)?).to_request(api)
+            CredentialKind::V21(signer) => {
+                IssueV21::new(signer.assertion(now, reuse_margin)?).to_request(api)
             }
         })
     }
 
     /// LINE refused the assertion: sign a new one next time.
     pub(super) fn forget_assertion(&mut self) {
-        if let CredentialKind::StatelessJwt(jwt) | CredentialKind::V21(jwt) = &mut self.kind {
-            jwt.assertion = None;
+        if let CredentialKind::StatelessAssertion(signer) | CredentialKind::V21(signer) =
+            &mut self.kind
+        {
+            signer.assertion = None;
         }
     }
 
@@ -222,8 +224,8 @@ impl Credentials {
             CredentialKind::StatelessSecret(s) | CredentialKind::ShortLived(s) => {
                 Some(s.expose_secret())
             }
-            CredentialKind::StatelessJwt(jwt) | CredentialKind::V21(jwt) => {
-                jwt.assertion.as_ref().map(|(a, _)| a.expose_secret())
+            CredentialKind::StatelessAssertion(signer) | CredentialKind::V21(signer) => {
+                signer.assertion.as_ref().map(|(a, _)| a.expose_secret())
             }
         }
     }
@@ -234,7 +236,7 @@ impl Credentials {
         response: &Response<B>,
     ) -> Result<IssuedToken, Error> {
         match self.kind {
-            CredentialKind::StatelessSecret(_) | CredentialKind::StatelessJwt(_) => {
+            CredentialKind::StatelessSecret(_) | CredentialKind::StatelessAssertion(_) => {
                 IssueStateless::parse_response(response)
             }
             CredentialKind::ShortLived(_) => IssueShortLived::parse_response(response),
@@ -243,14 +245,14 @@ impl Credentials {
     }
 }
 
-impl Jwt {
+impl Signer {
     fn new(
         builder: AssertionBuilder,
         key: SigningKey,
         rng: BlindingRng,
-    ) -> Result<Jwt, CredentialsError> {
+    ) -> Result<Signer, CredentialsError> {
         builder.claims(UnixTime::EPOCH).map_err(CredentialsError)?;
-        Ok(Jwt {
+        Ok(Signer {
             builder,
             key,
             rng,

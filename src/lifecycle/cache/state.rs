@@ -40,8 +40,10 @@ impl CachedToken {
 pub struct CacheState {
     /// The channel this state belongs to.
     pub channel_id: String,
-    /// The token kind this state belongs to.
-    pub token_type: TokenKind,
+    /// The token kind this state belongs to. Saved as `kind`; state saved as `token_type`
+    /// (before 0.1.0) still loads.
+    #[serde(alias = "token_type")]
+    pub kind: TokenKind,
     /// The current token, if any.
     pub token: Option<CachedToken>,
     /// When the refresh now in flight (in this or another process) was handed out.
@@ -72,7 +74,7 @@ impl TokenCache {
     pub fn state(&self) -> CacheState {
         CacheState {
             channel_id: self.credentials.channel_id.clone(),
-            token_type: self.credentials.token_kind(),
+            kind: self.credentials.token_kind(),
             token: self.token.clone(),
             in_flight_since: self.in_flight.map(|(_, started)| started),
             failures: self.failures,
@@ -88,7 +90,7 @@ impl TokenCache {
     /// policy's longest delay of `now`. A repair queues [`Event::StateRepaired`].
     pub(super) fn adopt(&mut self, state: CacheState, now: UnixTime) {
         let kind = self.credentials.token_kind();
-        if state.channel_id != self.credentials.channel_id || state.token_type != kind {
+        if state.channel_id != self.credentials.channel_id || state.kind != kind {
             self.events.push(Event::StateRepaired);
             return;
         }
