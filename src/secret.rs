@@ -126,6 +126,13 @@ secret_string! {
     ///
     /// Build one with [`crate::AssertionBuilder`], or wrap one signed elsewhere with
     /// [`ClientAssertion::new`].
+    ///
+    /// ```
+    /// use line_channel_token::{ClientAssertion, KeyIdsV21};
+    /// let assertion = ClientAssertion::new("eyJhbGciOiJSUzI1NiIs..."); // signed elsewhere
+    /// assert_eq!(format!("{assertion:?}"), "ClientAssertion(<redacted>)");
+    /// let _list_key_ids = KeyIdsV21::new(&assertion);
+    /// ```
     ClientAssertion
 }
 
