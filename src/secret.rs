@@ -155,6 +155,7 @@ impl AccessToken {
     /// Returns `false` (leaving the request unchanged) when the token cannot be a header value.
     ///
     /// ```
+    /// use line_channel_token::http;
     /// use line_channel_token::AccessToken;
     /// let token = AccessToken::new("W1TeHCgfH2Liwa");
     /// let mut push = http::Request::post("https://api.line.me/v2/bot/message/push")

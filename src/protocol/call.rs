@@ -80,6 +80,7 @@ impl<T: std::error::Error + 'static> std::error::Error for CallError<T> {
 /// may echo them in.
 ///
 /// ```
+/// use line_channel_token::http;
 /// use line_channel_token::{call, ApiBase, Endpoint, IssueStateless, ChannelSecret};
 ///
 /// let secret = ChannelSecret::new("s3cret");
@@ -115,6 +116,7 @@ where
 /// response was an error or did not parse.
 ///
 /// ```
+/// use line_channel_token::http;
 /// # async fn demo() {
 /// use line_channel_token::{call_async, ApiBase, AccessToken, Revoke};
 /// let token = AccessToken::new("W1TeHCgfH2Liwa");

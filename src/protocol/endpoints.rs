@@ -44,6 +44,7 @@ mod sealed {
 /// Data flows one way: [`Endpoint::to_request`] -> your HTTP client -> [`Endpoint::parse_response`].
 ///
 /// ```
+/// use line_channel_token::http;
 /// use line_channel_token::{ApiBase, AccessToken, Endpoint, Verify};
 ///
 /// let token = AccessToken::new("W1TeHCgfH2Liwa");

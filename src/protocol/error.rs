@@ -222,6 +222,7 @@ impl ApiError {
     /// `error_description` (or `message`), never from guessing at substrings.
     ///
     /// ```
+    /// use line_channel_token::http;
     /// use line_channel_token::{Endpoint, IssueV21};
     /// let response = http::Response::builder()
     ///     .status(400)

@@ -258,6 +258,7 @@ where
 /// a response future. No runtime is involved; the crate only awaits your futures.
 ///
 /// ```
+/// use line_channel_token::http;
 /// # async fn demo() {
 /// use line_channel_token::cache::{drive_async, Credentials, TokenCache};
 /// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};

@@ -31,6 +31,7 @@
 //! with backoff for ever instead of reporting "check the channel secret".
 //!
 //! ```no_run
+//! use line_channel_token::http;
 //! use line_channel_token::cache::{drive, Credentials, TokenCache};
 //! use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
 //!
@@ -54,7 +55,7 @@
 //!
 //! ```ignore
 //! use line_channel_token::cache::SharedCache;
-//! use line_channel_token::UnixTime;
+//! use line_channel_token::{http, UnixTime};
 //!
 //! async fn send(client: &reqwest::Client, req: http::Request<Vec<u8>>)
 //!     -> Result<http::Response<Vec<u8>>, reqwest::Error> {

@@ -24,6 +24,7 @@ use crate::time::UnixTime;
 /// The lock is never held while sending, nor across an `.await`.
 ///
 /// ```
+/// use line_channel_token::http;
 /// use std::sync::Arc;
 /// use line_channel_token::cache::{Credentials, SharedCache, TokenCache};
 /// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
