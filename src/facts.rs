@@ -47,6 +47,15 @@ pub const MAX_ACTIVE_V21: usize = 30;
 pub const MAX_ACTIVE_LONG_LIVED: usize = 1;
 
 /// The four kinds of channel access token LINE issues.
+///
+/// ```
+/// use std::time::Duration;
+/// use line_channel_token::TokenKind;
+///
+/// assert_eq!(TokenKind::Stateless.fixed_lifetime(), Some(Duration::from_secs(15 * 60)));
+/// assert_eq!(TokenKind::V21.fixed_lifetime(), None); // chosen by `token_exp`
+/// assert_eq!(serde_json::to_string(&TokenKind::V21).unwrap(), r#""v2.1""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TokenKind {
     /// Stateless, 15 minutes, unlimited, not revocable (`/oauth2/v3/token`).

@@ -6,6 +6,10 @@
 //! need, and keeps tokens warm with a refresh-ahead cache. It never opens a socket, reads the
 //! clock or sleeps: you pass in `now`, randomness and an HTTP client.
 //!
+//! `cargo add line-channel-token` is all you need: the crate re-exports [`http`], so use
+//! `line_channel_token::http` for the requests and responses and keep no `http` dependency
+//! (or version) of your own.
+//!
 //! ## The sans-IO model
 //!
 //! Every endpoint is a value implementing [`Endpoint`]. Data flows one way:
@@ -20,7 +24,7 @@
 //! response, so a whole client adapter is a few lines:
 //!
 //! ```no_run
-//! use line_channel_token::{call, ApiBase, ChannelSecret, IssueStateless};
+//! use line_channel_token::{call, http, ApiBase, ChannelSecret, IssueStateless};
 //!
 //! let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
 //! let send = |req| -> Result<http::Response<Vec<u8>>, ureq::Error> {
@@ -185,6 +189,10 @@ pub use facts::{TokenKind, AUDIENCE, MAX_ASSERTION_TTL, MAX_TOKEN_EXP};
 /// A `TryCryptoRng`: pass `&mut OsRng` to any signing or key-generation call.
 #[cfg(feature = "os-rng")]
 pub use getrandom::SysRng as OsRng;
+/// The `http` crate (1.x) whose `Request` and `Response` this crate builds and parses:
+/// use `line_channel_token::http` and you need no `http` dependency of your own, nor a
+/// version to keep matching this crate's.
+pub use http;
 pub use jose::assertion::{AssertionBuilder, AssertionClaims, AssertionError};
 pub use jose::error::KeyError;
 pub use jose::jwk::{PublicJwk, REQUIRED_BITS};

@@ -126,6 +126,13 @@ secret_string! {
     ///
     /// Build one with [`crate::AssertionBuilder`], or wrap one signed elsewhere with
     /// [`ClientAssertion::new`].
+    ///
+    /// ```
+    /// use line_channel_token::{ClientAssertion, KeyIdsV21};
+    /// let assertion = ClientAssertion::new("eyJhbGciOiJSUzI1NiIs..."); // signed elsewhere
+    /// assert_eq!(format!("{assertion:?}"), "ClientAssertion(<redacted>)");
+    /// let _list_key_ids = KeyIdsV21::new(&assertion);
+    /// ```
     ClientAssertion
 }
 
@@ -148,6 +155,7 @@ impl AccessToken {
     /// Returns `false` (leaving the request unchanged) when the token cannot be a header value.
     ///
     /// ```
+    /// use line_channel_token::http;
     /// use line_channel_token::AccessToken;
     /// let token = AccessToken::new("W1TeHCgfH2Liwa");
     /// let mut push = http::Request::post("https://api.line.me/v2/bot/message/push")

@@ -56,6 +56,22 @@ mod tests;
 pub use samples::{parse_response_as, sample_request, sample_response, SampleInputs};
 
 /// The emulated LINE token server. See the [module docs](self).
+///
+/// ```
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{call, http, ApiBase, ChannelSecret, IssueStateless, Operation, UnixTime};
+///
+/// let mut line = Emulator::with_seed(42);
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// line.fail_next(Operation::IssueStateless, 1, http::StatusCode::SERVICE_UNAVAILABLE);
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let secret = ChannelSecret::new("s3cret");
+/// let issue = IssueStateless::by_secret("1234567890", &secret);
+/// let mut send = |req| Ok::<_, std::io::Error>(line.handle(now, &req));
+/// assert!(call(&ApiBase::default(), &issue, &mut send).unwrap_err().is_retryable()); // the 503
+/// let token = call(&ApiBase::default(), &issue, &mut send).unwrap();
+/// assert_eq!(line.authorize(now, token.access_token.expose_secret()), Some("1234567890"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Emulator {
     seed: [u8; 32],
@@ -112,6 +128,14 @@ impl Channel {
 }
 
 /// A refused administrative call (adding channels, registering keys).
+///
+/// ```
+/// use line_channel_token::emulator::{Emulator, EmulatorError};
+///
+/// let err = Emulator::new().register_public_key("1234567890", "{}").unwrap_err();
+/// assert!(matches!(err, EmulatorError::Key(_)));
+/// println!("{err}"); // "the Console would refuse this public key: ..."
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EmulatorError {
@@ -188,6 +212,21 @@ impl Emulator {
     ///
     /// [`EmulatorError::Key`] for a key the Console refuses, [`EmulatorError::UnknownChannel`]
     /// for a channel not added with [`Emulator::add_channel`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "os-rng")] {
+    /// use line_channel_token::emulator::{Emulator, EmulatorError};
+    /// use line_channel_token::{ChannelSecret, SigningKey};
+    ///
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// let mut line = Emulator::new();
+    /// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+    /// let kid = line.register_public_key("1234567890", &key.public_jwk().to_json()).unwrap();
+    /// assert!(!kid.is_empty()); // sign assertions with this `kid`
+    /// let err = line.register_public_key("1234567890", &key.to_private_jwk()).unwrap_err();
+    /// assert!(matches!(err, EmulatorError::Key(_))); // the Console refuses a private key
+    /// # }
+    /// ```
     pub fn register_public_key(
         &mut self,
         channel_id: &str,
@@ -212,6 +251,18 @@ impl Emulator {
     ///
     /// [`EmulatorError::UnknownChannel`] for a channel not added with
     /// [`Emulator::add_channel`].
+    ///
+    /// ```
+    /// use line_channel_token::emulator::{Emulator, EmulatorError};
+    /// use line_channel_token::{ChannelSecret, UnixTime};
+    ///
+    /// let mut line = Emulator::new();
+    /// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+    /// let token = line.issue_long_lived("1234567890").unwrap();
+    /// assert_eq!(line.authorize(UnixTime::from_secs(0), &token), Some("1234567890"));
+    /// let err = line.issue_long_lived("999").unwrap_err();
+    /// assert_eq!(err, EmulatorError::UnknownChannel("999".into()));
+    /// ```
     pub fn issue_long_lived(&mut self, channel_id: &str) -> Result<String, EmulatorError> {
         if !self.channels.contains_key(channel_id) {
             return Err(EmulatorError::UnknownChannel(channel_id.to_owned()));

@@ -54,6 +54,16 @@ struct Header<'a> {
 }
 
 /// The claims of an assertion, as signed.
+///
+/// ```
+/// use line_channel_token::{AssertionBuilder, UnixTime};
+///
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let claims = AssertionBuilder::new("1234567890", "kid-1").claims(now).unwrap();
+/// assert_eq!((claims.iss.as_str(), claims.sub.as_str()), ("1234567890", "1234567890"));
+/// assert_eq!(claims.exp, 1_700_000_000 + 30 * 60);
+/// assert_eq!(claims.token_exp, None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AssertionClaims {
     /// `iss`: the channel ID.
@@ -114,6 +124,17 @@ impl AssertionBuilder {
     ///
     /// [`AssertionError`]: a channel ID that is not 1 to 20 digits, an empty or over-long
     /// `kid`, a lifetime outside 1 s to 30 min, or a `token_exp` outside 1 s to 30 days.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use line_channel_token::{AssertionBuilder, AssertionError, UnixTime};
+    ///
+    /// let now = UnixTime::from_secs(1_700_000_000);
+    /// let claims = AssertionBuilder::new("1234567890", "kid-1").claims(now).unwrap();
+    /// assert_eq!(claims.aud, "https://api.line.me/");
+    /// let too_long = AssertionBuilder::new("1234567890", "kid-1").ttl(Duration::from_secs(3600));
+    /// assert_eq!(too_long.claims(now), Err(AssertionError::Ttl(Duration::from_secs(3600))));
+    /// ```
     pub fn claims(&self, now: UnixTime) -> Result<AssertionClaims, AssertionError> {
         if self.channel_id.is_empty()
             || self.channel_id.len() > 20
@@ -155,6 +176,19 @@ impl AssertionBuilder {
     ///
     /// [`AssertionError`] when a claim breaks LINE's rules (see [`AssertionBuilder::claims`]),
     /// or [`AssertionError::Key`] when `rng` fails.
+    ///
+    /// ```
+    /// # #[cfg(feature = "os-rng")] {
+    /// use line_channel_token::{AssertionBuilder, AssertionError, OsRng, SigningKey, UnixTime};
+    ///
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// let now = UnixTime::from_secs(1_700_000_000);
+    /// let assertion = AssertionBuilder::new("1234567890", "kid-1").sign(&key, now, &mut OsRng).unwrap();
+    /// assert!(assertion.expose_secret().starts_with("eyJ"));
+    /// let bad = AssertionBuilder::new("@mybot", "kid-1").sign(&key, now, &mut OsRng);
+    /// assert_eq!(bad.unwrap_err(), AssertionError::ChannelId); // refused before LINE sees it
+    /// # }
+    /// ```
     pub fn sign<R: TryCryptoRng + ?Sized>(
         &self,
         key: &SigningKey,
@@ -172,6 +206,14 @@ impl AssertionBuilder {
 }
 
 /// An assertion that LINE would refuse, refused here first.
+///
+/// ```
+/// use line_channel_token::{AssertionBuilder, AssertionError, UnixTime};
+///
+/// let err = AssertionBuilder::new("1234567890", "").claims(UnixTime::from_secs(0)).unwrap_err();
+/// assert_eq!(err, AssertionError::Kid);
+/// assert!(err.to_string().contains("kid"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AssertionError {

@@ -3,6 +3,14 @@
 use std::fmt;
 
 /// Why a key was refused. Never contains key material.
+///
+/// ```
+/// use line_channel_token::{KeyError, SigningKey};
+///
+/// let err = SigningKey::parse("-----BEGIN ENCRYPTED PRIVATE KEY-----\n...").unwrap_err();
+/// assert_eq!(err, KeyError::Encrypted);
+/// println!("{err}"); // says what to do, e.g. how to remove the passphrase
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {

@@ -84,6 +84,14 @@ impl PublicJwk {
     ///
     /// [`KeyError`] when the JSON is not an RSA JWK with `n` and `e`, when `alg` is present
     /// and not `RS256`, or when the modulus is not 2048 bits.
+    ///
+    /// ```
+    /// use line_channel_token::{PublicJwk, SigningKey};
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// let jwk = PublicJwk::from_json(&key.public_jwk().to_json()).unwrap();
+    /// assert_eq!(&jwk, key.public_jwk());
+    /// assert!(PublicJwk::from_json(r#"{"kty":"EC"}"#).is_err());
+    /// ```
     pub fn from_json(json: &str) -> Result<PublicJwk, KeyError> {
         Self::parse(json, false)
     }
@@ -96,6 +104,15 @@ impl PublicJwk {
     ///
     /// As [`PublicJwk::from_json`], and [`KeyError::HasKid`], [`KeyError::PrivateGiven`] or
     /// [`KeyError::WrongUse`] for what the Console refuses.
+    ///
+    /// ```
+    /// use line_channel_token::{KeyError, PublicJwk, SigningKey};
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// assert!(PublicJwk::from_console_json(&key.public_jwk().to_json()).is_ok());
+    /// // The private JWK is refused: it must never leave your machine.
+    /// let private = key.to_private_jwk();
+    /// assert_eq!(PublicJwk::from_console_json(&private).unwrap_err(), KeyError::PrivateGiven);
+    /// ```
     #[cfg(feature = "emulator")]
     pub fn from_console_json(json: &str) -> Result<PublicJwk, KeyError> {
         Self::parse(json, true)

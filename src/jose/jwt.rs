@@ -28,6 +28,19 @@ use crate::secret::ClientAssertion;
 ///
 /// [`KeyError::Crypto`] if `header` or `claims` fail to serialise; [`KeyError::Rng`] if `rng`
 /// fails.
+///
+/// ```
+/// # #[cfg(feature = "os-rng")] {
+/// use line_channel_token::{jwt, OsRng, SigningKey};
+///
+/// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+/// let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "kid-1"});
+/// let claims = serde_json::json!({"iss": "1234567890", "exp": 1_700_000_000});
+/// let token = jwt::sign_rs256(&header, &claims, &key, &mut OsRng).unwrap();
+/// let verified = jwt::Jwt::verify_rs256(token.expose_secret(), key.public_jwk()).unwrap();
+/// assert_eq!(verified.kid(), Some("kid-1"));
+/// # }
+/// ```
 pub fn sign_rs256<H: Serialize, C: Serialize, R: TryCryptoRng + ?Sized>(
     header: &H,
     claims: &C,
@@ -57,6 +70,15 @@ fn not_json() -> KeyError {
 
 /// A decoded compact JWS: its header and claims as JSON objects. (With the `emulator`
 /// feature: decoding and verifying tokens is the emulator's job, not a client's.)
+///
+/// ```
+/// use line_channel_token::Jwt;
+///
+/// // {"alg":"RS256","kid":"k"} . {"iss":"1234567890"} . (signature)
+/// let jwt = Jwt::decode_unverified("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiIxMjM0NTY3ODkwIn0.c2ln").unwrap();
+/// assert_eq!(jwt.kid(), Some("k"));
+/// assert_eq!(jwt.claim_str("iss"), Some("1234567890"));
+/// ```
 #[cfg(feature = "emulator")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Jwt {
@@ -94,6 +116,14 @@ impl Jwt {
     /// # Errors
     ///
     /// [`JwtError::Malformed`] unless `token` is three base64url parts with JSON objects.
+    ///
+    /// ```
+    /// use line_channel_token::{Jwt, JwtError};
+    ///
+    /// let jwt = Jwt::decode_unverified("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiIxMjM0NTY3ODkwIn0.c2ln").unwrap();
+    /// assert_eq!(jwt.header_str("alg"), Some("RS256"));
+    /// assert!(matches!(Jwt::decode_unverified("not a jwt"), Err(JwtError::Malformed(_))));
+    /// ```
     pub fn decode_unverified(token: &str) -> Result<Jwt, JwtError> {
         let (header, claims, _) = split(token)?;
         Ok(Jwt {
@@ -107,6 +137,21 @@ impl Jwt {
     /// # Errors
     ///
     /// [`JwtError`]: malformed, not RS256, or a signature that does not verify.
+    ///
+    /// ```
+    /// # #[cfg(feature = "os-rng")] {
+    /// use line_channel_token::{AssertionBuilder, Jwt, JwtError, OsRng, SigningKey, UnixTime};
+    ///
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// let now = UnixTime::from_secs(1_700_000_000);
+    /// let assertion = AssertionBuilder::new("1234567890", "kid-1").sign(&key, now, &mut OsRng).unwrap();
+    /// let jwt = Jwt::verify_rs256(assertion.expose_secret(), key.public_jwk()).unwrap();
+    /// assert_eq!(jwt.claim_str("iss"), Some("1234567890"));
+    /// let other = SigningKey::parse(include_str!("../../tests/keys/line-docs-node-jose.jwk.json")).unwrap();
+    /// let err = Jwt::verify_rs256(assertion.expose_secret(), other.public_jwk()).unwrap_err();
+    /// assert_eq!(err, JwtError::BadSignature);
+    /// # }
+    /// ```
     pub fn verify_rs256(token: &str, key: &PublicJwk) -> Result<Jwt, JwtError> {
         let jwt = Jwt::decode_unverified(token)?;
         match jwt.header_str("alg") {
@@ -157,6 +202,17 @@ fn json_object(
 }
 
 /// Why a JWT did not decode or verify. Never contains the token.
+///
+/// ```
+/// use line_channel_token::{Jwt, JwtError};
+///
+/// // {"alg":"HS256"} . {} . (signature)
+/// let err = Jwt::verify_rs256("eyJhbGciOiJIUzI1NiJ9.e30.c2ln", &some_key()).unwrap_err();
+/// assert_eq!(err, JwtError::Algorithm("HS256".into()));
+/// # fn some_key() -> line_channel_token::PublicJwk {
+/// #     line_channel_token::SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap().public_jwk().clone()
+/// # }
+/// ```
 #[cfg(feature = "emulator")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -163,6 +163,13 @@ impl SigningKey {
     /// [`KeyError`], naming what is wrong: the format, a JWK member, the size (LINE requires
     /// RSA-2048), an inconsistent number ([`KeyError::Inconsistent`]), a composite prime
     /// ([`KeyError::NotPrime`]), or an encrypted PEM.
+    ///
+    /// ```
+    /// use line_channel_token::{KeyError, SigningKey};
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// assert_eq!(key.public_jwk().e(), "AQAB");
+    /// assert_eq!(SigningKey::parse("hunter2").unwrap_err(), KeyError::UnrecognizedFormat);
+    /// ```
     pub fn parse(text: &str) -> Result<SigningKey, KeyError> {
         let trimmed = text.trim_start_matches('\u{feff}').trim();
         if trimmed.starts_with('{') {
@@ -180,6 +187,14 @@ impl SigningKey {
     /// # Errors
     ///
     /// As [`SigningKey::parse`].
+    ///
+    /// ```
+    /// use line_channel_token::{KeyError, SigningKey};
+    /// let key = SigningKey::from_jwk(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// // The Console's public JWK is not enough to sign with.
+    /// let public = key.public_jwk().to_json();
+    /// assert_eq!(SigningKey::from_jwk(&public).unwrap_err(), KeyError::PublicOnly);
+    /// ```
     pub fn from_jwk(json: &str) -> Result<SigningKey, KeyError> {
         let raw: RawPrivateJwk = serde_json::from_str(json).map_err(KeyError::json)?;
         check_kty_and_alg(raw.kty.as_deref(), raw.alg.as_deref())?;
@@ -224,6 +239,14 @@ impl SigningKey {
     /// # Errors
     ///
     /// As [`SigningKey::parse`]; [`KeyError::Encrypted`] for a passphrase-protected PEM.
+    ///
+    /// ```
+    /// use line_channel_token::SigningKey;
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// let pem = key.to_pkcs8_pem().unwrap(); // as `openssl genpkey` writes it
+    /// let again = SigningKey::from_pem(&pem).unwrap();
+    /// assert_eq!(again.public_jwk(), key.public_jwk());
+    /// ```
     pub fn from_pem(pem: &str) -> Result<SigningKey, KeyError> {
         let (label, pem) = private_block(pem.trim())?;
         match label {
@@ -352,6 +375,13 @@ impl SigningKey {
     ///
     /// [`KeyError::Crypto`] if the DER encoder fails, which a key loaded by this crate never
     /// makes it do.
+    ///
+    /// ```
+    /// use line_channel_token::SigningKey;
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// let pem = key.to_pkcs8_pem().unwrap();
+    /// assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    /// ```
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, KeyError> {
         self.inner
             .key
@@ -368,6 +398,17 @@ impl SigningKey {
     /// [`KeyError::Rng`] if `rng` fails. A loaded key's numbers were proved sound (prime `p`
     /// and `q`, consistent `d` and CRT values), so nothing else is expected; any other failure
     /// is [`KeyError::Crypto`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "os-rng")] {
+    /// use line_channel_token::{OsRng, SigningKey};
+    /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// let signature = key.sign_rs256(b"header.claims", &mut OsRng).unwrap();
+    /// assert_eq!(signature.len(), 256); // RSA-2048
+    /// // Deterministic: blinding changes the arithmetic, not the result.
+    /// assert_eq!(key.sign_rs256(b"header.claims", &mut OsRng).unwrap(), signature);
+    /// # }
+    /// ```
     pub fn sign_rs256<R: TryCryptoRng + ?Sized>(
         &self,
         message: &[u8],

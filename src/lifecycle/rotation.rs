@@ -35,6 +35,22 @@ use crate::time::UnixTime;
 use crate::facts::MAX_ACTIVE_V21;
 
 /// A v2.1 token as you store it at issuance: the token, its `key_id` and its expiry.
+///
+/// ```
+/// use line_channel_token::rotation::V21Record;
+/// use line_channel_token::{IssuedToken, UnixTime};
+///
+/// let issued: IssuedToken = serde_json::from_str(
+///     r#"{"access_token":"eyJhbGciOiJIUz.....","expires_in":2592000,"key_id":"sDTOzw5wIfxxxxPEzcmeQA"}"#,
+/// ).unwrap();
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let record = V21Record {
+///     expires_at: issued.expires_at(now),
+///     key_id: issued.key_id.clone().unwrap(),
+///     access_token: issued.access_token,
+/// };
+/// assert!(!serde_json::to_string(&record).unwrap().is_empty()); // store it; it holds the token
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct V21Record {
     /// The token.
@@ -46,6 +62,22 @@ pub struct V21Record {
 }
 
 /// Stored records matched against LINE's listing.
+///
+/// ```
+/// use line_channel_token::rotation::{reconcile, V21Record};
+/// use line_channel_token::{AccessToken, KeyIds, UnixTime};
+///
+/// let record = |kid: &str| V21Record {
+///     access_token: AccessToken::new(format!("token-{kid}")),
+///     key_id: kid.into(),
+///     expires_at: UnixTime::from_secs(2_000_000_000),
+/// };
+/// let listing = KeyIds { kids: vec!["k1".into(), "elsewhere".into()] };
+/// let r = reconcile(&[record("k1"), record("k0")], &listing);
+/// assert_eq!(r.live[0].key_id, "k1");
+/// assert_eq!(r.gone[0].key_id, "k0"); // expired or revoked: delete the record
+/// assert_eq!(r.unknown_kids, ["elsewhere"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reconciliation {
     /// Records whose `key_id` LINE lists: valid, usable, revocable.
@@ -78,6 +110,19 @@ pub fn reconcile(records: &[V21Record], listing: &KeyIds) -> Reconciliation {
 }
 
 /// When to rotate.
+///
+/// ```
+/// use std::time::Duration;
+/// use line_channel_token::rotation::RotationPolicy;
+///
+/// // Renew a week ahead, and keep a few of LINE's 30 slots for other deployments.
+/// let policy = RotationPolicy {
+///     renew_before: Duration::from_secs(7 * 86_400),
+///     max_active: 20,
+///     ..RotationPolicy::default()
+/// };
+/// assert_eq!(policy.recheck_after, Duration::from_secs(3600));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationPolicy {
     /// Issue a successor when the current token has less than this left (default 1 day).
@@ -100,6 +145,15 @@ impl Default for RotationPolicy {
 }
 
 /// One step of a rotation, in the order to perform them.
+///
+/// ```
+/// use line_channel_token::rotation::{plan, Reconciliation, RotationPolicy, Step};
+/// use line_channel_token::UnixTime;
+///
+/// // Nothing stored and nothing listed: issue the first token.
+/// let steps = plan(&Reconciliation::default(), UnixTime::from_secs(1_000_000), &RotationPolicy::default());
+/// assert_eq!(steps, vec![Step::Issue]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Revoke these (by `key_id`, oldest first) before issuing: the limit would be hit.

@@ -39,6 +39,14 @@ impl ApiBase {
     /// [`InvalidApiBase`], whose message names the problem, for anything else: no scheme or
     /// another scheme, no host, user credentials, a query or fragment, or text that is not a
     /// URL.
+    ///
+    /// ```
+    /// use line_channel_token::ApiBase;
+    /// let emulator = ApiBase::new("http://127.0.0.1:8080").unwrap();
+    /// assert_eq!(emulator.as_str(), "http://127.0.0.1:8080");
+    /// let err = ApiBase::new("https://api.line.me/?debug=1").unwrap_err();
+    /// assert!(err.to_string().contains("query"));
+    /// ```
     pub fn new(base: &str) -> Result<ApiBase, InvalidApiBase> {
         let invalid = |reason: &'static str| InvalidApiBase {
             given: base.chars().take(200).collect(),
@@ -119,6 +127,12 @@ impl std::str::FromStr for ApiBase {
 }
 
 /// A base URL that [`ApiBase::new`] refused.
+///
+/// ```
+/// use line_channel_token::{ApiBase, InvalidApiBase};
+/// let err: InvalidApiBase = "ftp://api.line.me".parse::<ApiBase>().unwrap_err();
+/// assert!(err.to_string().contains("the scheme must be http or https"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidApiBase {
     given: String,

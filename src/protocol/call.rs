@@ -16,6 +16,22 @@ use crate::protocol::known_secrets::KnownSecrets;
 ///
 /// `#[non_exhaustive]`, as every public error enum of the crate: match `Transport` and
 /// `Protocol`, and treat anything else as a failure.
+///
+/// ```
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{call, ApiBase, CallError, ChannelSecret, IssueShortLived, UnixTime};
+///
+/// let mut line = Emulator::new();
+/// line.add_channel("1234567890", ChannelSecret::new("right"));
+/// let wrong = ChannelSecret::new("wrong");
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let send = |req| Ok::<_, std::io::Error>(line.handle(now, &req));
+/// match call(&ApiBase::default(), &IssueShortLived::new("1234567890", &wrong), send) {
+///     Err(CallError::Protocol(e)) => assert_eq!(e.status(), 400), // LINE refused the secret
+///     Err(CallError::Transport(e)) => panic!("no response: {e}"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CallError<T> {
@@ -64,6 +80,7 @@ impl<T: std::error::Error + 'static> std::error::Error for CallError<T> {
 /// may echo them in.
 ///
 /// ```
+/// use line_channel_token::http;
 /// use line_channel_token::{call, ApiBase, Endpoint, IssueStateless, ChannelSecret};
 ///
 /// let secret = ChannelSecret::new("s3cret");
@@ -99,6 +116,7 @@ where
 /// response was an error or did not parse.
 ///
 /// ```
+/// use line_channel_token::http;
 /// # async fn demo() {
 /// use line_channel_token::{call_async, ApiBase, AccessToken, Revoke};
 /// let token = AccessToken::new("W1TeHCgfH2Liwa");

@@ -43,6 +43,7 @@ mod sealed {
 /// Data flows one way: [`Endpoint::to_request`] -> your HTTP client -> [`Endpoint::parse_response`].
 ///
 /// ```
+/// use line_channel_token::http;
 /// use line_channel_token::{ApiBase, AccessToken, Endpoint, Verify};
 ///
 /// let token = AccessToken::new("W1TeHCgfH2Liwa");
@@ -77,6 +78,16 @@ pub trait Endpoint: sealed::Sealed {
     ///
     /// [`Error::Api`] for any non-2xx status, with the body in whichever of LINE's shapes it
     /// came; [`Error::Decode`] for a 2xx whose body is not the endpoint's documented output.
+    ///
+    /// ```
+    /// use line_channel_token::{http, Endpoint, Revoke};
+    ///
+    /// // Revoke answers 200 with an empty body.
+    /// let ok = http::Response::builder().status(200).body(Vec::new()).unwrap();
+    /// assert_eq!(Revoke::parse_response(&ok).unwrap(), ());
+    /// let throttled = http::Response::builder().status(429).body(Vec::new()).unwrap();
+    /// assert!(Revoke::parse_response(&throttled).unwrap_err().is_retryable());
+    /// ```
     fn parse_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<Self::Output, Error>;
 
     /// [`Endpoint::parse_response`] plus the status and `X-Line-Request-Id` of the response
@@ -85,6 +96,18 @@ pub trait Endpoint: sealed::Sealed {
     /// # Errors
     ///
     /// As [`Endpoint::parse_response`].
+    ///
+    /// ```
+    /// use line_channel_token::{http, Endpoint, Verify};
+    ///
+    /// let response = http::Response::builder()
+    ///     .status(503)
+    ///     .header("x-line-request-id", "req-2")
+    ///     .body(Vec::new())
+    ///     .unwrap();
+    /// let err = Verify::parse_response_with_info(&response).unwrap_err();
+    /// assert_eq!(err.request_id(), Some("req-2")); // errors carry it too
+    /// ```
     fn parse_response_with_info<B: AsRef<[u8]>>(
         response: &Response<B>,
     ) -> Result<WithHttpInfo<Self::Output>, Error> {
@@ -98,6 +121,20 @@ pub trait Endpoint: sealed::Sealed {
 }
 
 /// A successful output with the HTTP details of its response.
+///
+/// ```
+/// use line_channel_token::{http, Endpoint, Verify};
+///
+/// let response = http::Response::builder()
+///     .status(200)
+///     .header("x-line-request-id", "req-1")
+///     .body(br#"{"client_id":"1350031035","expires_in":900}"#)
+///     .unwrap();
+/// let info = Verify::parse_response_with_info(&response).unwrap();
+/// assert_eq!(info.status, 200);
+/// assert_eq!(info.request_id.as_deref(), Some("req-1"));
+/// assert_eq!(info.value.expires_in, 900);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WithHttpInfo<T> {
     /// The typed output.

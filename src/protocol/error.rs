@@ -14,6 +14,22 @@ use crate::protocol::refusal;
 /// Either LINE answered with an error ([`ApiError`]: non-2xx status), or it answered 2xx with a
 /// body that is not what the endpoint documents ([`DecodeError`]). More kinds may be added,
 /// so match with a wildcard arm.
+///
+/// ```
+/// use line_channel_token::{http, Endpoint, Error, Verify};
+///
+/// let response = http::Response::builder()
+///     .status(400)
+///     .body(br#"{"error":"invalid_request","error_description":"access token expired"}"#)
+///     .unwrap();
+/// let err = Verify::parse_response(&response).unwrap_err();
+/// assert!(!err.is_retryable()); // the same request fails the same way again
+/// assert_eq!(err.status(), 400);
+/// match &err {
+///     Error::Api(api) => assert_eq!(api.error(), Some("invalid_request")),
+///     other => panic!("{other}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -116,6 +132,21 @@ impl std::error::Error for Error {}
 
 /// LINE's answer to a request it did not accept: the status, the body in whichever of LINE's two
 /// error shapes it came, and the request id.
+///
+/// ```
+/// use line_channel_token::{http, Endpoint, IssueShortLived};
+///
+/// let response = http::Response::builder()
+///     .status(400)
+///     .header("x-line-request-id", "req-1")
+///     .body(br#"{"error":"invalid_client","error_description":"invalid client_secret"}"#)
+///     .unwrap();
+/// let err = IssueShortLived::parse_response(&response).unwrap_err();
+/// let api = err.as_api().unwrap();
+/// assert_eq!(api.error_description(), Some("invalid client_secret"));
+/// assert_eq!(api.request_id(), Some("req-1")); // quote it to LINE's support
+/// assert!(api.hint().is_some()); // what to do, also in `Display`
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub(crate) operation: Operation,
@@ -191,6 +222,7 @@ impl ApiError {
     /// `error_description` (or `message`), never from guessing at substrings.
     ///
     /// ```
+    /// use line_channel_token::http;
     /// use line_channel_token::{Endpoint, IssueV21};
     /// let response = http::Response::builder()
     ///     .status(400)
@@ -250,6 +282,17 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// A 2xx response whose body is not the endpoint's documented output.
+///
+/// ```
+/// use line_channel_token::{http, Endpoint, Error, Verify};
+///
+/// // A 200 whose body is not what the endpoint documents (here, a captive portal's page).
+/// let response = http::Response::builder().status(200).body(b"<html>Sign in</html>").unwrap();
+/// match Verify::parse_response(&response).unwrap_err() {
+///     Error::Decode(e) => assert!(!e.reason().is_empty()),
+///     other => panic!("{other}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
     pub(crate) operation: Operation,

@@ -8,6 +8,20 @@ use super::redact::{drop_cut_run, redact, SCAN_LIMIT};
 /// The channel access token endpoints use both of LINE's shapes: OAuth-style
 /// `{"error", "error_description"}` (e.g. `invalid_client`) and Messaging-API-style
 /// `{"message", "details"}` (e.g. "The maximum number of access tokens has already been issued").
+///
+/// ```
+/// use line_channel_token::{http, Endpoint, ErrorBody, IssueV21};
+///
+/// let response = http::Response::builder()
+///     .status(400)
+///     .body(br#"{"message":"The maximum number of access tokens has already been issued"}"#)
+///     .unwrap();
+/// let err = IssueV21::parse_response(&response).unwrap_err();
+/// match err.as_api().unwrap().body() {
+///     ErrorBody::Message { message, .. } => assert!(message.starts_with("The maximum")),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorBody {
@@ -34,6 +48,18 @@ pub enum ErrorBody {
 }
 
 /// One entry of a `details` array.
+///
+/// ```
+/// use line_channel_token::{http, Endpoint, Revoke};
+///
+/// let response = http::Response::builder()
+///     .status(400)
+///     .body(br#"{"message":"The request body has 1 error(s)","details":[{"message":"must not be empty","property":"access_token"}]}"#)
+///     .unwrap();
+/// let err = Revoke::parse_response(&response).unwrap_err();
+/// let detail = &err.as_api().unwrap().details()[0];
+/// assert_eq!(detail.property.as_deref(), Some("access_token"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ErrorDetail {
     /// `message`.

@@ -18,6 +18,7 @@ macro_rules! operations {
         /// The channel access token operations, by LINE's names.
         ///
         /// ```
+        /// use line_channel_token::http;
         /// use line_channel_token::Operation;
         /// assert_eq!(Operation::IssueV21.method(), http::Method::POST);
         /// assert_eq!(Operation::IssueV21.path(), "/oauth2/v2.1/token");

@@ -53,6 +53,15 @@ impl IssuedToken {
 }
 
 /// The result of verifying a token (`/v2/oauth/verify` or `/oauth2/v2.1/verify`).
+///
+/// ```
+/// use line_channel_token::{TokenInfo, UnixTime};
+/// let info: TokenInfo =
+///     serde_json::from_str(r#"{"client_id":"1350031035","expires_in":900,"scope":"P CM"}"#).unwrap();
+/// let verified_at = UnixTime::from_secs(1_700_000_000);
+/// assert_eq!(info.expires_at(verified_at), UnixTime::from_secs(1_700_000_900));
+/// assert_eq!(info.scope.as_deref(), Some("P CM"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenInfo {
     /// `client_id`: the channel the token was issued for.
@@ -75,6 +84,13 @@ impl TokenInfo {
 ///
 /// Match them against the (`access_token`, `key_id`) pairs you stored at issuance: a pair whose
 /// key id is listed is live; one that is not has expired or been revoked.
+///
+/// ```
+/// use line_channel_token::KeyIds;
+/// let live: KeyIds = serde_json::from_str(r#"{"kids":["U_gdnFYKTWRxxxxDVZexGg"]}"#).unwrap();
+/// assert!(live.contains("U_gdnFYKTWRxxxxDVZexGg"));
+/// assert!(!live.contains("sDTOzw5wIfxxxxPEzcmeQA")); // expired or revoked: drop its token
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct KeyIds {
     /// `kids`.

@@ -28,6 +28,7 @@ pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 /// its credential-like runs replaced by `[redacted]`, as error bodies are.
 ///
 /// ```
+/// use line_channel_token::http;
 /// let response = |id: &str| {
 ///     http::Response::builder().header("x-line-request-id", id).body(()).unwrap()
 /// };

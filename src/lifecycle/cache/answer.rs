@@ -17,6 +17,23 @@ use crate::time::UnixTime;
 const TOO_SOON: &str = "the token expires too soon to use (a slow answer, or a wrong clock)";
 
 /// What the cache did with an answer.
+///
+/// ```
+/// use line_channel_token::cache::{Credentials, Handled, Poll, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let Poll::Refresh(refresh) = cache.poll(now) else { panic!("a new cache has no token") };
+/// let response = line.handle(now, refresh.request());
+/// assert_eq!(cache.handle_response(refresh.ticket(), now, &response), Handled::Stored);
+/// // The same answer again changes nothing.
+/// assert_eq!(cache.handle_response(refresh.ticket(), now, &response), Handled::Ignored);
+/// ```
 #[must_use = "a failure or a surplus token needs the caller's attention"]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {

@@ -121,6 +121,17 @@ impl CacheConfig {
 }
 
 /// Builds a [`CacheConfig`]; [`CacheConfigBuilder::build`] checks it.
+///
+/// ```
+/// use line_channel_token::cache::CacheConfig;
+/// use std::time::Duration;
+///
+/// let config = CacheConfig::builder(Duration::from_secs(30 * 86_400))
+///     .refresh_before(Duration::from_secs(86_400)) // a day ahead of expiry
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.refresh_before(), Duration::from_secs(86_400));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CacheConfigBuilder(CacheConfig);
 
@@ -171,6 +182,18 @@ impl CacheConfigBuilder {
     /// # Errors
     ///
     /// [`CacheConfigError`] names the first setting out of range and its allowed range.
+    ///
+    /// ```
+    /// use line_channel_token::cache::CacheConfig;
+    /// use std::time::Duration;
+    ///
+    /// let fifteen_minutes = Duration::from_secs(15 * 60);
+    /// let config = CacheConfig::builder(fifteen_minutes).clock_skew(Duration::from_secs(10)).build();
+    /// assert!(config.is_ok());
+    /// let two_days = Duration::from_secs(2 * 86_400);
+    /// let refused = CacheConfig::builder(fifteen_minutes).clock_skew(two_days).build();
+    /// assert!(refused.unwrap_err().to_string().contains("clock_skew")); // at most one day
+    /// ```
     pub fn build(self) -> Result<CacheConfig, CacheConfigError> {
         let c = self.0;
         let ms = Duration::from_millis(1);

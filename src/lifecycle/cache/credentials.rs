@@ -19,11 +19,29 @@ use crate::time::UnixTime;
 
 /// The RNG that blinds assertion signatures, given once to assertion [`Credentials`]:
 /// `Box::new(OsRng)` with the `os-rng` feature, any cryptographically secure RNG otherwise.
+///
+/// ```
+/// use line_channel_token::cache::{BlindingRng, Credentials};
+/// use line_channel_token::{OsRng, SigningKey};
+///
+/// let key = SigningKey::parse(include_str!("../../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+/// let rng: BlindingRng = Box::new(OsRng);
+/// assert!(Credentials::stateless_by_assertion("1234567890", "kid", key, rng).is_ok());
+/// ```
 pub type BlindingRng = Box<dyn BlindingSource>;
 
 /// Any cryptographically secure RNG, as assertion [`Credentials`] keep it. Implemented for every
 /// [`rand_core::TryCryptoRng`](crate::rand_core::TryCryptoRng) that is `Send + Sync`; there
 /// is nothing to implement by hand.
+///
+/// ```
+/// use line_channel_token::cache::BlindingSource;
+/// use line_channel_token::OsRng;
+///
+/// let mut rng = OsRng; // any `TryCryptoRng + Send + Sync` is one
+/// let mut bytes = [0u8; 16];
+/// assert!(rng.fill_random(&mut bytes));
+/// ```
 pub trait BlindingSource: Send + Sync {
     /// Fills `dest` with random bytes; `false` if the RNG failed.
     fn fill_random(&mut self, dest: &mut [u8]) -> bool;
@@ -46,6 +64,16 @@ impl Fill for Blinding<'_> {
 
 /// How the cache gets a token. Holds the channel secret or the signing key, which is why it
 /// is not part of the persisted [`CacheState`](super::CacheState). `Debug` shows no secret.
+///
+/// ```
+/// use line_channel_token::cache::Credentials;
+/// use line_channel_token::{ChannelSecret, TokenKind};
+///
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// assert_eq!(credentials.token_kind(), TokenKind::Stateless);
+/// assert_eq!(credentials.expected_lifetime().as_secs(), 15 * 60);
+/// assert!(!format!("{credentials:?}").contains("s3cret"));
+/// ```
 pub struct Credentials {
     pub(super) channel_id: String,
     pub(super) kind: CredentialKind,
@@ -91,6 +119,16 @@ impl Credentials {
     ///
     /// [`AssertionError::ChannelId`] or [`AssertionError::Kid`]: the channel id or `kid` is
     /// one LINE refuses.
+    ///
+    /// ```
+    /// use line_channel_token::cache::Credentials;
+    /// use line_channel_token::{OsRng, SigningKey};
+    ///
+    /// let key = SigningKey::parse(include_str!("../../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
+    /// let kid = "9869e446-3489-4516-a83f-ec9214ad94d0"; // from the Console
+    /// assert!(Credentials::stateless_by_assertion("1234567890", kid, key.clone(), Box::new(OsRng)).is_ok());
+    /// assert!(Credentials::stateless_by_assertion("@bot", kid, key, Box::new(OsRng)).is_err());
+    /// ```
     pub fn stateless_by_assertion(
         channel_id: impl Into<String>,
         kid: impl Into<String>,

@@ -14,6 +14,26 @@ use crate::time::UnixTime;
 
 /// Why a driver returned without a token. Either way the cache has recorded the failure and
 /// will not refresh before `retry_at`: calling the driver again sooner answers at once.
+///
+/// ```
+/// use line_channel_token::cache::{drive, Credentials, DriveError, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("wrong"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let send = |req| Ok::<_, std::convert::Infallible>(line.handle(now, &req));
+/// match drive(&mut cache, || now, std::thread::sleep, send) {
+///     Err(DriveError::Refresh { failure, retry_at }) => {
+///         assert!(!failure.retryable); // a wrong secret: fix the configuration
+///         assert!(retry_at > now);
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DriveError<E> {
@@ -196,6 +216,21 @@ fn handle<B: AsRef<[u8]>, E>(
 /// # Errors
 ///
 /// [`DriveError::Transport`] if `send` failed in this call, else [`DriveError::Refresh`].
+///
+/// ```
+/// use line_channel_token::cache::{drive, Credentials, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let send = |req| Ok::<_, std::convert::Infallible>(line.handle(now, &req));
+/// let token = drive(&mut cache, || now, std::thread::sleep, send).unwrap();
+/// assert_eq!(cache.token(now), Some(&token)); // the next call answers from the cache
+/// ```
 pub fn drive<B, E>(
     cache: &mut TokenCache,
     mut now: impl FnMut() -> UnixTime,
@@ -223,6 +258,7 @@ where
 /// a response future. No runtime is involved; the crate only awaits your futures.
 ///
 /// ```
+/// use line_channel_token::http;
 /// # async fn demo() {
 /// use line_channel_token::cache::{drive_async, Credentials, TokenCache};
 /// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};

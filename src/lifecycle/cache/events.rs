@@ -8,6 +8,21 @@ use crate::time::UnixTime;
 
 /// Something that happened to the cache's token. Queued (the oldest dropped beyond 16)
 /// until drained.
+///
+/// ```
+/// use line_channel_token::cache::{drive, Credentials, Event, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::builder(ApiBase::default(), credentials).record_events(true).build();
+/// let send = |req| Ok::<_, std::convert::Infallible>(line.handle(now, &req));
+/// drive(&mut cache, || now, std::thread::sleep, send).unwrap();
+/// assert!(matches!(cache.poll_event(), Some(Event::Issued { .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {

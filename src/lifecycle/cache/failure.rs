@@ -6,6 +6,22 @@ use crate::protocol::error::Error;
 use crate::protocol::known_secrets::KnownSecrets;
 
 /// What kind of failure a refresh met.
+///
+/// ```
+/// use line_channel_token::cache::{drive, Credentials, FailureKind, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("wrong"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let send = |req| Ok::<_, std::convert::Infallible>(line.handle(now, &req));
+/// let _ = drive(&mut cache, || now, std::thread::sleep, send);
+/// let failure = cache.last_failure().unwrap();
+/// assert!(matches!(failure.kind, FailureKind::Refused { status: 400, .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -36,6 +52,23 @@ pub enum FailureKind {
 }
 
 /// A refresh that did not produce a usable token. Its message never holds a secret.
+///
+/// ```
+/// use line_channel_token::cache::{drive, Credentials, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("wrong"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let send = |req| Ok::<_, std::convert::Infallible>(line.handle(now, &req));
+/// let _ = drive(&mut cache, || now, std::thread::sleep, send);
+/// let failure = cache.last_failure().unwrap();
+/// assert_eq!(failure.status(), Some(400));
+/// assert!(!failure.message.contains("wrong")); // never the secret
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RefreshFailure {
     /// The kind (in JSON, `kind` and its fields sit beside `message`).

@@ -31,6 +31,7 @@
 //! with backoff for ever instead of reporting "check the channel secret".
 //!
 //! ```no_run
+//! use line_channel_token::http;
 //! use line_channel_token::cache::{drive, Credentials, TokenCache};
 //! use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
 //!
@@ -54,7 +55,7 @@
 //!
 //! ```ignore
 //! use line_channel_token::cache::SharedCache;
-//! use line_channel_token::UnixTime;
+//! use line_channel_token::{http, UnixTime};
 //!
 //! async fn send(client: &reqwest::Client, req: http::Request<Vec<u8>>)
 //!     -> Result<http::Response<Vec<u8>>, reqwest::Error> {
@@ -194,6 +195,24 @@ const REJECTED_LIMIT: usize = 32;
 ///   [`CacheConfig::in_flight_timeout`], then counts as a failure.
 /// - **The clock** passed in may go backwards or jump: no token is handed out at or past its
 ///   expiry by that clock, and no wait outlasts the policy's longest delay.
+///
+/// ```
+/// use line_channel_token::cache::{Credentials, Poll, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// // The loop a driver runs for you: poll, send what it asks, hand the answer back.
+/// let Poll::Refresh(refresh) = cache.poll(now) else { panic!("a new cache has no token") };
+/// let response = line.handle(now, refresh.request());
+/// let _ = cache.handle_response(refresh.ticket(), now, &response);
+/// assert!(matches!(cache.poll(now), Poll::Ready(_)));
+/// assert!(cache.token(now).is_some());
+/// ```
 pub struct TokenCache {
     // Every field is written only in `transitions.rs`, whose methods state the invariants.
     api: ApiBase,
@@ -233,6 +252,25 @@ pub struct TokenCache {
 }
 
 /// Builds a [`TokenCache`]: policy, jitter seed and restored state.
+///
+/// ```
+/// use line_channel_token::cache::{CacheConfig, Credentials, TokenCache};
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+/// use std::time::Duration;
+///
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let config = CacheConfig::builder(Duration::from_secs(15 * 60))
+///     .refresh_before(Duration::from_secs(5 * 60))
+///     .build()
+///     .unwrap();
+/// let saved = None; // the `CacheState` saved by the last run, if any
+/// let mut builder = TokenCache::builder(ApiBase::default(), credentials).config(config).seed(7);
+/// if let Some(state) = saved {
+///     builder = builder.restore(state, UnixTime::from_secs(1_700_000_000));
+/// }
+/// let cache = builder.build();
+/// assert_eq!(cache.config().refresh_before(), Duration::from_secs(5 * 60));
+/// ```
 #[derive(Debug)]
 pub struct TokenCacheBuilder {
     api: ApiBase,

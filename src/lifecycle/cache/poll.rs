@@ -15,6 +15,23 @@ use crate::time::UnixTime;
 /// [`TokenCache::next_deadline`](super::TokenCache::next_deadline). (At `u64::MAX` ms no
 /// later time exists: there the time equals `now`, and no second refresh starts until the
 /// clock is corrected.)
+///
+/// ```
+/// use line_channel_token::cache::{Credentials, Poll, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let Poll::Refresh(refresh) = cache.poll(now) else { panic!("a new cache has no token") };
+/// // While that refresh is out, another caller is told to wait for it.
+/// assert!(matches!(cache.poll(now), Poll::InFlight(t) if t > now));
+/// let _ = cache.handle_response(refresh.ticket(), now, &line.handle(now, refresh.request()));
+/// assert!(matches!(cache.poll(now), Poll::Ready(_)));
+/// ```
 #[must_use = "the answer says whether to use a token, send a refresh or wait"]
 #[derive(Debug)]
 pub enum Poll<'a> {
@@ -38,6 +55,22 @@ pub enum Poll<'a> {
 }
 
 /// Identifies one refresh so its answer can be matched to it, by this cache instance only.
+///
+/// ```
+/// use line_channel_token::cache::{Credentials, Poll, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let Poll::Refresh(refresh) = cache.poll(now) else { panic!("a new cache has no token") };
+/// let (ticket, request) = refresh.into_parts(); // keep the ticket while the request is out
+/// assert_eq!(ticket.started(), now);
+/// let _ = cache.handle_response(ticket, now, &line.handle(now, &request));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ticket {
     pub(super) incarnation: u64,
@@ -55,6 +88,23 @@ impl Ticket {
 
 /// A refresh to perform. `Debug` shows no body (it holds the channel secret or a client
 /// assertion), and the body is zeroed when the `Refresh` is dropped.
+///
+/// ```
+/// use line_channel_token::cache::{Credentials, Handled, Poll, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let Poll::Refresh(refresh) = cache.poll(now) else { panic!("a new cache has no token") };
+/// assert_eq!(refresh.request().uri().path(), "/oauth2/v3/token");
+/// assert!(!format!("{refresh:?}").contains("s3cret"));
+/// let response = line.handle(now, refresh.request());
+/// assert_eq!(cache.handle_response(refresh.ticket(), now, &response), Handled::Stored);
+/// ```
 pub struct Refresh {
     ticket: Ticket,
     request: Request<Vec<u8>>,

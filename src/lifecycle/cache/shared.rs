@@ -24,6 +24,7 @@ use crate::time::UnixTime;
 /// The lock is never held while sending, nor across an `.await`.
 ///
 /// ```
+/// use line_channel_token::http;
 /// use std::sync::Arc;
 /// use line_channel_token::cache::{Credentials, SharedCache, TokenCache};
 /// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
@@ -91,6 +92,21 @@ impl SharedCache {
     /// # Errors
     ///
     /// As [`drive`](super::drive).
+    ///
+    /// ```
+    /// use line_channel_token::cache::{Credentials, SharedCache, TokenCache};
+    /// use line_channel_token::emulator::Emulator;
+    /// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+    ///
+    /// let line = std::sync::Mutex::new(Emulator::new()); // your HTTP client in real code
+    /// line.lock().unwrap().add_channel("1234567890", ChannelSecret::new("s3cret"));
+    /// let creds = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+    /// let cache = SharedCache::new(TokenCache::new(ApiBase::default(), creds));
+    /// let now = || UnixTime::from_secs(1_700_000_000);
+    /// let send = |req| Ok::<_, std::io::Error>(line.lock().unwrap().handle(now(), &req));
+    /// let token = cache.get_token(now, send).unwrap();
+    /// assert_eq!(cache.get_token(now, send).unwrap(), token); // cached: no second request
+    /// ```
     pub fn get_token<B, E>(
         &self,
         now: impl Fn() -> UnixTime,

@@ -11,6 +11,22 @@ use crate::time::UnixTime;
 
 /// The token a cache holds, and the fleet store's record too
 /// ([`Record::token`](crate::store::Record::token)).
+///
+/// ```
+/// use line_channel_token::cache::{drive, Credentials, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let send = |req| Ok::<_, std::convert::Infallible>(line.handle(now, &req));
+/// drive(&mut cache, || now, std::thread::sleep, send).unwrap();
+/// let held = cache.state().token.unwrap();
+/// assert_eq!(held.expires_at, now + std::time::Duration::from_secs(15 * 60));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CachedToken {
     /// The token (a secret: it is persisted, so protect the file).
@@ -38,6 +54,26 @@ impl CachedToken {
 /// Save it after each change ([`TokenCache::state`]), restore it on start
 /// ([`TokenCacheBuilder::restore`](super::TokenCacheBuilder::restore)). A restored state is
 /// never trusted: see [`TokenCacheBuilder::restore`](super::TokenCacheBuilder::restore).
+///
+/// ```
+/// use line_channel_token::cache::{drive, CacheState, Credentials, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new(); // stands in for LINE
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = TokenCache::new(ApiBase::default(), credentials);
+/// let send = |req| Ok::<_, std::convert::Infallible>(line.handle(now, &req));
+/// drive(&mut cache, || now, std::thread::sleep, send).unwrap();
+/// let saved = serde_json::to_string(&cache.state()).unwrap(); // holds the token: protect the file
+/// // On the next start:
+/// let state: CacheState = serde_json::from_str(&saved).unwrap();
+/// let credentials = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s3cret"));
+/// let restored = TokenCache::builder(ApiBase::default(), credentials).restore(state, now).build();
+/// assert!(restored.token(now).is_some());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheState {
     /// The channel this state belongs to.

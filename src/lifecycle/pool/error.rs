@@ -5,6 +5,19 @@ use std::fmt;
 use crate::lifecycle::cache::DriveError;
 
 /// Why [`SharedPool::get_token`](super::SharedPool::get_token) returned no token.
+///
+/// ```
+/// use line_channel_token::pool::{PoolError, SharedPool, TokenPool};
+/// use line_channel_token::{http, UnixTime};
+///
+/// let pool: SharedPool<String> = SharedPool::new(TokenPool::new(), |_: &String| None);
+/// let now = || UnixTime::from_secs(1_700_000_000);
+/// let send = |_req| Ok::<_, std::io::Error>(http::Response::new(Vec::new()));
+/// match pool.get_token("1234567890", now, send) {
+///     Err(PoolError::UnknownChannel) => {} // not a tenant of this pool
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum PoolError<E> {

@@ -63,6 +63,29 @@ use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
 /// Token caches keyed by channel (or any key), ordered by deadline.
+///
+/// ```
+/// use line_channel_token::cache::{Credentials, TokenCache};
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::pool::{Due, TokenPool};
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut line = Emulator::new();
+/// let mut pool = TokenPool::new();
+/// for id in ["1000000001", "1000000002"] {
+///     line.add_channel(id, ChannelSecret::new("s"));
+///     let creds = Credentials::stateless_by_secret(id, ChannelSecret::new("s"));
+///     pool.insert(id.to_owned(), TokenCache::new(ApiBase::default(), creds));
+/// }
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// for (id, due) in pool.poll_due(now) {
+///     if let Due::Refresh(refresh) = due {
+///         let response = line.handle(now, refresh.request());
+///         let _ = pool.handle_response(&id, refresh.ticket(), now, &response);
+///     }
+/// }
+/// assert!(pool.token("1000000001", now).is_some() && pool.token("1000000002", now).is_some());
+/// ```
 #[derive(Debug)]
 pub struct TokenPool<K> {
     caches: HashMap<K, Slot>,
@@ -77,6 +100,18 @@ struct Slot {
 }
 
 /// What a due channel needs.
+///
+/// ```
+/// use line_channel_token::cache::{Credentials, TokenCache};
+/// use line_channel_token::pool::{Due, TokenPool};
+/// use line_channel_token::{ApiBase, ChannelSecret, UnixTime};
+///
+/// let mut pool = TokenPool::new();
+/// let creds = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s"));
+/// pool.insert("1234567890", TokenCache::new(ApiBase::default(), creds));
+/// let due = pool.poll_due(UnixTime::from_secs(1_700_000_000));
+/// assert!(matches!(due.as_slice(), [("1234567890", Due::Refresh(_))])); // no token yet
+/// ```
 #[derive(Debug)]
 pub enum Due {
     /// Send this refresh; hand the answer to [`TokenPool::handle_response`]. (Boxed: rare.)

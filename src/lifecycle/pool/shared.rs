@@ -29,6 +29,12 @@ const IDLE: Duration = Duration::from_secs(60);
 const AT_LEAST: Duration = Duration::from_secs(1);
 
 /// A closure giving no cache for any channel: a pool whose channels are all added up front.
+///
+/// ```
+/// use line_channel_token::pool::{SharedPool, TokenPool};
+/// let pool: SharedPool<String> = SharedPool::new(TokenPool::new(), |_: &String| None);
+/// assert!(pool.lock().is_empty());
+/// ```
 pub type NoTenants<K> = fn(&K) -> Option<TokenCache>;
 
 /// Many channels' caches for many threads or async tasks: what
@@ -213,6 +219,15 @@ where
     ///
     /// [`PoolError::UnknownChannel`] if the channel is not in the pool and the tenants
     /// closure gave none; else as [`drive`](crate::cache::drive).
+    ///
+    /// ```
+    /// use line_channel_token::pool::{PoolError, SharedPool, TokenPool};
+    /// use line_channel_token::{http, UnixTime};
+    /// let pool: SharedPool<String> = SharedPool::new(TokenPool::new(), |_: &String| None);
+    /// let send = |_req| Ok::<_, std::io::Error>(http::Response::new(Vec::new()));
+    /// let got = pool.get_token("1234567890", || UnixTime::from_secs(0), send);
+    /// assert!(matches!(got, Err(PoolError::UnknownChannel))); // not a tenant
+    /// ```
     pub fn get_token<Q, B, E>(
         &self,
         key: &Q,
@@ -255,6 +270,18 @@ where
     /// # Errors
     ///
     /// As [`get_token`](Self::get_token).
+    ///
+    /// ```
+    /// # futures_executor::block_on(async {
+    /// use line_channel_token::pool::{PoolError, SharedPool, TokenPool};
+    /// use line_channel_token::{http, UnixTime};
+    /// let pool: SharedPool<String> = SharedPool::new(TokenPool::new(), |_: &String| None);
+    /// let send = |_req| async { Ok::<_, std::io::Error>(http::Response::new(Vec::new())) };
+    /// let now = || UnixTime::from_secs(0);
+    /// let got = pool.get_token_async("1234567890", now, |_wait| async {}, send).await;
+    /// assert!(matches!(got, Err(PoolError::UnknownChannel)));
+    /// # });
+    /// ```
     pub async fn get_token_async<Q, B, E, S, Fut>(
         &self,
         key: &Q,

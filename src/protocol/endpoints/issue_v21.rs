@@ -20,6 +20,7 @@ use crate::secret::ClientAssertion;
 /// tokens are still valid. The parsed output always has `key_id`.
 ///
 /// ```
+/// use line_channel_token::http;
 /// use line_channel_token::{ApiBase, ClientAssertion, Endpoint, IssueV21};
 /// let assertion = ClientAssertion::new("eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
 /// let request = IssueV21::new(&assertion).to_request(&ApiBase::default());

@@ -15,6 +15,7 @@ use crate::secret::AccessToken;
 /// in an invalid format is an error (`{"error": "invalid_request"}`).
 ///
 /// ```
+/// use line_channel_token::http;
 /// use line_channel_token::{AccessToken, ApiBase, Endpoint, Revoke};
 /// let token = AccessToken::new("W1TeHCgfH2Liwa");
 /// let request = Revoke::new(&token).to_request(&ApiBase::default());
