@@ -96,8 +96,8 @@ fn the_protocol_layer_does_not_import_through_the_crate_root() {
 fn public_paths_are_stable() {
     #[allow(unused_imports)]
     use line_channel_token::store::{
-        decide, ConfigError, Decision, Failure, OwnerId, Record, StoreConfig, Wait, WaitReason,
-        Write,
+        decide, Decision, Failure, OwnerId, Record, StoreConfig, StoreConfigError, Wait,
+        WaitReason, Write,
     };
     #[allow(unused_imports)]
     use line_channel_token::{

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use line_channel_token::store::{
-    decide, ConfigError, Decision, Failure, OwnerId, Record, StoreConfig, WaitReason, Write,
+    decide, Decision, Failure, OwnerId, Record, StoreConfig, StoreConfigError, WaitReason, Write,
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 use proptest::prelude::*;
@@ -74,7 +74,7 @@ fn configurations_that_cannot_work_are_refused_when_built() {
     let day = Duration::from_secs(86_400);
     assert!(matches!(
         StoreConfig::new(TokenKind::LongLived, day),
-        Err(ConfigError::NotIssuable(_))
+        Err(StoreConfigError::NotIssuable(_))
     ));
     assert!(StoreConfig::new(TokenKind::Stateless, Duration::ZERO).is_err());
     assert!(

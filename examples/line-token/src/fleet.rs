@@ -27,7 +27,7 @@ use support::redis_store::{self, clock, FetchError, RedisStore, StoreError};
 /// How a token is issued: what `--type` and the credentials given select.
 enum Issuer {
     StatelessSecret(String, ChannelSecret),
-    StatelessJwt(String, String, SigningKey),
+    StatelessAssertion(String, String, SigningKey),
     ShortLived(String, ChannelSecret),
     V21(String, String, SigningKey, Duration),
 }
@@ -183,7 +183,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
 fn channel_id(issuer: &Issuer) -> &str {
     match issuer {
         Issuer::StatelessSecret(id, _)
-        | Issuer::StatelessJwt(id, ..)
+        | Issuer::StatelessAssertion(id, ..)
         | Issuer::ShortLived(id, _)
         | Issuer::V21(id, ..) => id,
     }
@@ -196,7 +196,7 @@ fn credential(issuer: &Issuer) -> CredentialId {
         Issuer::StatelessSecret(id, secret) | Issuer::ShortLived(id, secret) => {
             CredentialId::of(format!("{id}:{}", secret.expose_secret()).as_bytes())
         }
-        Issuer::StatelessJwt(id, kid, _) | Issuer::V21(id, kid, ..) => {
+        Issuer::StatelessAssertion(id, kid, _) | Issuer::V21(id, kid, ..) => {
             CredentialId::of(format!("{id}:kid:{kid}").as_bytes())
         }
     }
@@ -210,7 +210,7 @@ fn issue(net: &Net, issuer: &Issuer, timeout: Duration) -> Result<IssuedToken, (
             send(net, &IssueStateless::by_secret(id, secret), timeout)
         }
         Issuer::ShortLived(id, secret) => send(net, &IssueShortLived::new(id, secret), timeout),
-        Issuer::StatelessJwt(id, kid, key) => {
+        Issuer::StatelessAssertion(id, kid, key) => {
             let assertion = sign(id, kid, key, None).map_err(|f| (Shared::not_sent(), f))?;
             send(net, &IssueStateless::by_assertion(&assertion), timeout)
         }
@@ -277,7 +277,7 @@ fn issuer(opts: &Options) -> Result<(Issuer, TokenKind, Duration), Failure> {
             let lifetime = TokenKind::Stateless.fixed_lifetime().unwrap_or_default();
             let issuer = match secrets::stateless(opts)? {
                 secrets::Stateless::Secret(secret) => Issuer::StatelessSecret(id, secret),
-                secrets::Stateless::Key(kid, key) => Issuer::StatelessJwt(id, kid, key),
+                secrets::Stateless::Key(kid, key) => Issuer::StatelessAssertion(id, kid, key),
             };
             (issuer, TokenKind::Stateless, lifetime)
         }

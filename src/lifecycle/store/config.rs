@@ -93,7 +93,7 @@ impl fmt::Debug for Channel {
 /// Why a [`StoreConfig`] could not be built. The message says which value to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum StoreConfigError {
     /// Long-lived tokens are issued in the LINE Developers Console, not by an API a fleet
     /// could share.
     NotIssuable(TokenKind),
@@ -111,38 +111,38 @@ pub enum ConfigError {
     Channel,
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for StoreConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::NotIssuable(kind) => write!(
+            StoreConfigError::NotIssuable(kind) => write!(
                 f,
                 "{kind} tokens are issued in the LINE Developers Console; share them as configuration, not through a store"
             ),
-            ConfigError::Lifetime(d) => write!(
+            StoreConfigError::Lifetime(d) => write!(
                 f,
                 "token lifetime {} s is not between 1 s and LINE's maximum for this kind",
                 d.as_secs()
             ),
-            ConfigError::Lease(d) => write!(
+            StoreConfigError::Lease(d) => write!(
                 f,
                 "lease {} ms is outside 1 s ..= 600 s or not above twice the clock skew; use a lease longer than one refresh round trip",
                 d.as_millis()
             ),
-            ConfigError::Budget(n) => write!(
+            StoreConfigError::Budget(n) => write!(
                 f,
                 "budget {n} is outside 1 ..= 30 (LINE's cap); leave room for other tools, e.g. 20"
             ),
-            ConfigError::Windows => f.write_str(
+            StoreConfigError::Windows => f.write_str(
                 "the margins do not nest: need 2 x clock skew <= minimum remaining < refresh-before < lifetime",
             ),
-            ConfigError::Channel => f.write_str(
+            StoreConfigError::Channel => f.write_str(
                 "the channel ID must be 1 to 64 printable ASCII characters, as in the LINE Developers Console",
             ),
         }
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for StoreConfigError {}
 
 /// How a fleet shares one channel's tokens. Every process of the fleet should use the same
 /// values; the record's validation tolerates small differences.
@@ -165,7 +165,7 @@ impl std::error::Error for ConfigError {}
 ///     .with_budget(10)?;
 /// assert_eq!(config.budget(), Some(10));
 /// assert!(StoreConfig::new(TokenKind::LongLived, Duration::from_secs(1)).is_err());
-/// # Ok::<(), line_channel_token::store::ConfigError>(())
+/// # Ok::<(), line_channel_token::store::StoreConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreConfig {
@@ -194,16 +194,16 @@ impl StoreConfig {
     /// short-lived, the assertion's `token_exp` for v2.1).
     ///
     /// # Errors
-    /// [`ConfigError::NotIssuable`] for long-lived tokens, [`ConfigError::Lifetime`] for a
+    /// [`StoreConfigError::NotIssuable`] for long-lived tokens, [`StoreConfigError::Lifetime`] for a
     /// lifetime of zero or beyond what LINE issues.
-    pub fn new(kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, ConfigError> {
+    pub fn new(kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, StoreConfigError> {
         let max = match kind {
-            TokenKind::LongLived => return Err(ConfigError::NotIssuable(kind)),
+            TokenKind::LongLived => return Err(StoreConfigError::NotIssuable(kind)),
             TokenKind::V21 => MAX_TOKEN_EXP,
             other => other.fixed_lifetime().unwrap_or(MAX_TOKEN_EXP),
         };
         if lifetime < Duration::from_secs(1) || lifetime > max {
-            return Err(ConfigError::Lifetime(lifetime));
+            return Err(StoreConfigError::Lifetime(lifetime));
         }
         let config = StoreConfig {
             kind,
@@ -233,24 +233,24 @@ impl StoreConfig {
         .checked()
     }
 
-    fn checked(self) -> Result<StoreConfig, ConfigError> {
+    fn checked(self) -> Result<StoreConfig, StoreConfigError> {
         // A holder calls LINE only until twice the skew before its lease ends.
         let callable = self.lease > self.clock_skew.saturating_mul(2);
         if !(MIN_LEASE..=MAX_LEASE).contains(&self.lease) || !callable {
-            return Err(ConfigError::Lease(self.lease));
+            return Err(StoreConfigError::Lease(self.lease));
         }
         let cap = match self.kind {
             TokenKind::ShortLived => MAX_ACTIVE_SHORT_LIVED,
             _ => MAX_ACTIVE_V21,
         };
         if self.budget == 0 || self.budget > cap {
-            return Err(ConfigError::Budget(self.budget));
+            return Err(StoreConfigError::Budget(self.budget));
         }
         let nested = self.clock_skew.saturating_mul(2) <= self.min_remaining
             && self.min_remaining < self.refresh_before
             && self.refresh_before < self.lifetime;
         if !nested {
-            return Err(ConfigError::Windows);
+            return Err(StoreConfigError::Windows);
         }
         Ok(self)
     }
@@ -262,15 +262,15 @@ impl StoreConfig {
     /// [`Record::from_store`]: super::Record::from_store
     ///
     /// # Errors
-    /// [`ConfigError::Channel`] for an empty, over-long or non-printable ID.
-    pub fn with_channel(self, channel_id: &str) -> Result<StoreConfig, ConfigError> {
+    /// [`StoreConfigError::Channel`] for an empty, over-long or non-printable ID.
+    pub fn with_channel(self, channel_id: &str) -> Result<StoreConfig, StoreConfigError> {
         let printable = channel_id.bytes().all(|b| b.is_ascii_graphic());
         if channel_id.is_empty() || channel_id.len() > MAX_CHANNEL_LEN || !printable {
-            return Err(ConfigError::Channel);
+            return Err(StoreConfigError::Channel);
         }
         let mut bytes = [0u8; MAX_CHANNEL_LEN];
         bytes[..channel_id.len()].copy_from_slice(channel_id.as_bytes());
-        let len = u8::try_from(channel_id.len()).map_err(|_| ConfigError::Channel)?;
+        let len = u8::try_from(channel_id.len()).map_err(|_| StoreConfigError::Channel)?;
         Ok(StoreConfig {
             channel: Some(Channel { bytes, len }),
             ..self
@@ -290,16 +290,19 @@ impl StoreConfig {
     /// The lease bound: how long a process may refresh before another may take over.
     ///
     /// # Errors
-    /// [`ConfigError::Lease`] outside 1 s ..= 600 s.
-    pub fn with_lease(self, lease: Duration) -> Result<StoreConfig, ConfigError> {
+    /// [`StoreConfigError::Lease`] outside 1 s ..= 600 s.
+    pub fn with_lease(self, lease: Duration) -> Result<StoreConfig, StoreConfigError> {
         StoreConfig { lease, ..self }.checked()
     }
 
     /// Refresh once less than this is left.
     ///
     /// # Errors
-    /// [`ConfigError::Windows`] unless `min_remaining < refresh_before < lifetime`.
-    pub fn with_refresh_before(self, refresh_before: Duration) -> Result<StoreConfig, ConfigError> {
+    /// [`StoreConfigError::Windows`] unless `min_remaining < refresh_before < lifetime`.
+    pub fn with_refresh_before(
+        self,
+        refresh_before: Duration,
+    ) -> Result<StoreConfig, StoreConfigError> {
         StoreConfig {
             refresh_before,
             ..self
@@ -310,12 +313,12 @@ impl StoreConfig {
     /// Never serve a token with less than this left, and tolerate clocks this far apart.
     ///
     /// # Errors
-    /// [`ConfigError::Windows`] unless `2 * clock_skew <= min_remaining < refresh_before`.
+    /// [`StoreConfigError::Windows`] unless `2 * clock_skew <= min_remaining < refresh_before`.
     pub fn with_margins(
         self,
         min_remaining: Duration,
         clock_skew: Duration,
-    ) -> Result<StoreConfig, ConfigError> {
+    ) -> Result<StoreConfig, StoreConfigError> {
         StoreConfig {
             min_remaining,
             clock_skew,
@@ -328,8 +331,8 @@ impl StoreConfig {
     /// not yet expired. Ignored for stateless tokens.
     ///
     /// # Errors
-    /// [`ConfigError::Budget`] outside 1 ..= 30.
-    pub fn with_budget(self, budget: usize) -> Result<StoreConfig, ConfigError> {
+    /// [`StoreConfigError::Budget`] outside 1 ..= 30.
+    pub fn with_budget(self, budget: usize) -> Result<StoreConfig, StoreConfigError> {
         StoreConfig { budget, ..self }.checked()
     }
 

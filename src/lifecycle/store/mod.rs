@@ -171,7 +171,7 @@ mod drive;
 mod fetch;
 mod record;
 
-pub use config::{ConfigError, CredentialId, OwnerId, StoreConfig};
+pub use config::{CredentialId, OwnerId, StoreConfig, StoreConfigError};
 pub use decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
 pub use drive::{drive, drive_async, AsyncStore, DriveError, Fetched, Refresher, Store};
 pub use fetch::{Body, Events, Fetch, Input, Outcome, Read, Step};
