@@ -131,8 +131,9 @@ impl fmt::Display for UnixTime {
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`); exact for every `u64` millisecond count, no overflow.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+/// `civil_from_days`); exact for every `u64` millisecond count, no overflow. The one copy:
+/// `UnixTime`'s RFC 3339 text and the HTTP `Date` header both use it.
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;
