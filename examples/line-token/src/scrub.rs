@@ -181,6 +181,12 @@ pub fn json_for_terminal(json: &str) -> String {
     out
 }
 
+/// Whether a token may go to stdout raw: printable ASCII only, so no terminal escape may
+/// ride on it.
+pub fn printable(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')

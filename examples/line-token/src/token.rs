@@ -109,7 +109,7 @@ fn cached(net: &Net, opts: &Options, warnings: &mut Vec<String>) -> Result<Strin
         .as_ref()
         .filter(|_| !opts.given("force-refresh") && !loaded.outdated)
         .and_then(|s| fresh_token(s, &inputs, &config, now));
-    if let Some(token) = fresh.filter(|t| printable(t)) {
+    if let Some(token) = fresh.filter(|t| scrub::printable(t)) {
         return Ok(token);
     }
     let credential = inputs.fingerprint.clone();
@@ -150,17 +150,12 @@ fn cached(net: &Net, opts: &Options, warnings: &mut Vec<String>) -> Result<Strin
         }
     }
     let token = result?;
-    if !printable(&token) {
+    if !scrub::printable(&token) {
         return Err(local(
             "LINE's answer holds a token with characters no token has (not shown)",
         ));
     }
     Ok(token)
-}
-
-/// It goes to stdout raw: no terminal escape may ride on it.
-fn printable(token: &str) -> bool {
-    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// A file holds one channel's token of one type. A run for another channel or `--type` would

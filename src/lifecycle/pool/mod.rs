@@ -46,6 +46,7 @@
 //! ```
 
 mod error;
+mod refresher;
 mod shared;
 
 pub use error::PoolError;
