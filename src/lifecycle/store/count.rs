@@ -55,11 +55,7 @@ impl Record {
         key_ids: &[String],
         config: &StoreConfig,
     ) -> Option<Write> {
-        if !self.lease.as_ref().is_some_and(|l| l.owner == me) {
-            return None;
-        }
-        let mut next = self.clone();
-        next.sanitize(now, config);
+        let mut next = self.held_copy(now, me, config)?;
         let mine: Vec<IssuedEntry> = next
             .issued
             .iter()

@@ -369,11 +369,7 @@ impl Record {
         failure: Failure,
         config: &StoreConfig,
     ) -> Option<Write> {
-        if !self.lease.as_ref().is_some_and(|l| l.owner == me) {
-            return None;
-        }
-        let mut next = self.clone();
-        next.sanitize(now, config);
+        let mut next = self.held_copy(now, me, config)?;
         next.lease = None;
         if !failure.maybe_issued {
             next.drop_tentative(me);

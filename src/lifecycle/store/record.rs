@@ -248,6 +248,22 @@ impl Record {
         Ok((record, repairs))
     }
 
+    /// The record to write next, sanitized at `now`, if `me` holds the lease; `None` if the
+    /// lease is no longer `me`'s (whoever holds it now is trying).
+    pub(crate) fn held_copy(
+        &self,
+        now: UnixTime,
+        me: OwnerId,
+        config: &StoreConfig,
+    ) -> Option<Record> {
+        if !self.lease.as_ref().is_some_and(|l| l.owner == me) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.sanitize(now, config);
+        Some(next)
+    }
+
     /// Drops or bounds whatever `now` and `config` make implausible; true if anything changed.
     pub(crate) fn sanitize(&mut self, now: UnixTime, config: &StoreConfig) -> bool {
         let before = self.clone();
