@@ -190,14 +190,16 @@ fn channel_id(issuer: &Issuer) -> &str {
 }
 
 /// Which credential this process refreshes with, for the fleet's refusal scope: a hash of the
-/// secret, or the key id (never the key).
+/// secret, or of the key id and the key's public thumbprint (RFC 7638), so a refusal pauses
+/// only the processes holding that exact key under that `kid`, not one with the right key.
 fn credential(issuer: &Issuer) -> CredentialId {
     match issuer {
         Issuer::StatelessSecret(id, secret) | Issuer::ShortLived(id, secret) => {
             CredentialId::of(format!("{id}:{}", secret.expose_secret()).as_bytes())
         }
-        Issuer::StatelessAssertion(id, kid, _) | Issuer::V21(id, kid, ..) => {
-            CredentialId::of(format!("{id}:kid:{kid}").as_bytes())
+        Issuer::StatelessAssertion(id, kid, key) | Issuer::V21(id, kid, key, _) => {
+            let thumbprint = key.public_jwk().thumbprint();
+            CredentialId::of(format!("{id}:kid:{kid}:{thumbprint}").as_bytes())
         }
     }
 }
