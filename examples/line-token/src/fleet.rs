@@ -136,7 +136,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         Err(FetchError::Refused(e)) => return Err(local(format!("--store: {e}"))),
         Err(FetchError::Other(e)) => return Err(local(format!("--store: {e}"))),
         Err(FetchError::Wait(wait)) => {
-            let at = time_text::at(wait.until, clock());
+            // Counted from the store's time, as the decision was: this machine's clock may be off.
+            let at = time_text::at(wait.until, store.now().unwrap_or_else(clock));
             return Err(match wait.reason {
                 WaitReason::Backoff(f) if !f.retryable => Failure::Refused(format!(
                     "LINE refused the fleet's last refresh{}; the fleet tries again {at}",

@@ -126,3 +126,43 @@ fn a_wrong_key_under_the_right_kid_does_not_pause_the_right_key() {
     assert!(!String::from_utf8_lossy(&right.stdout).trim().is_empty());
     assert_eq!(world.front.issued(), 1);
 }
+
+/// The minutes of "(in N min)" in a "tries again" message, or the whole message.
+fn minutes_until(message: &str) -> Result<u64, String> {
+    let after = message
+        .split("tries again ")
+        .nth(1)
+        .ok_or_else(|| message.to_owned())?;
+    let relative = after
+        .split_once('(')
+        .and_then(|(_, r)| r.split_once(')'))
+        .map(|(r, _)| r)
+        .ok_or_else(|| message.to_owned())?;
+    relative
+        .strip_prefix("in ")
+        .and_then(|r| r.strip_suffix(" min"))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| message.to_owned())
+}
+
+#[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+#[cfg_attr(no_faketime, ignore = "needs faketime: apt-get install faketime")]
+fn the_time_a_refused_fleet_tries_again_is_told_by_the_stores_clock() {
+    let world = World::new("scope-when");
+    let first = world.secret(&[], "wrong-secret");
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    // LINE's refusal pauses this credential for 5 minutes of the store's time: a machine 10
+    // minutes ahead or behind must say so too ("in 4 min" or "in 5 min", not "5 min ago" or
+    // "in 15 min").
+    for offset in ["+600s", "-600s", "+0s"] {
+        let out = world.secret(&["faketime", "-f", offset], "wrong-secret");
+        assert_eq!(out.status.code(), Some(1), "{offset}: {}", stderr(&out));
+        let minutes = minutes_until(&stderr(&out)).unwrap_or_else(|m| panic!("{offset}: {m}"));
+        assert!((3..=5).contains(&minutes), "{offset}: {}", stderr(&out));
+    }
+    assert_eq!(world.front.issued(), 0);
+}

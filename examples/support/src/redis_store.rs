@@ -8,7 +8,7 @@
 //! EVAL CAS_SCRIPT 1 key expected new body keep_ms   write: 1 if applied, 0 if not; PEXPIRE
 //! ```
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use line_channel_token::rand_core::TryRng;
 use line_channel_token::store::{
@@ -46,6 +46,8 @@ pub struct RedisStore {
     url: String,
     ca_pem: Option<Vec<u8>>,
     key: String,
+    /// The store's time at the last read, and when (on this machine's monotonic clock).
+    last_read: Option<(UnixTime, Instant)>,
     /// Commands sent to Redis (each one round trip), for the benchmark and the tests.
     pub round_trips: u64,
 }
@@ -138,6 +140,7 @@ impl RedisStore {
             url: url.to_owned(),
             ca_pem,
             key,
+            last_read: None,
             round_trips: 0,
         })
     }
@@ -200,7 +203,16 @@ impl RedisStore {
             None => Body::Present(Vec::new()),
         };
         let now = UnixTime::from_millis(secs.saturating_mul(1000).saturating_add(micros / 1000));
+        self.last_read = Some((now, Instant::now()));
         Ok(Read { now, version, body })
+    }
+
+    /// The store's time now: the last read's `TIME` plus the time since on this machine's
+    /// monotonic clock (which setting the wall clock does not move), so a message about when
+    /// the fleet acts is true on a machine whose clock is off. `None` before the first read.
+    pub fn now(&self) -> Option<UnixTime> {
+        self.last_read
+            .map(|(at, read)| at.saturating_add(read.elapsed()))
     }
 
     /// Runs a compare-and-swap write and sets the key's expiry: `true` if it applied. One
