@@ -46,23 +46,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         ));
     }
     let url = opts.require("store")?;
-    // A password in the URL is a secret: never shown.
-    if let Some(password) = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.rsplit_once('@'))
-        .and_then(|(user, _)| user.rsplit(':').next())
-        .filter(|p| !p.is_empty())
-    {
-        scrub::register(password);
-    }
-    // A Unix socket URL takes it as `?pass=`.
-    if let Some(query) = url.split_once('?').map(|(_, q)| q) {
-        for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
-            if name == "pass" && !value.is_empty() {
-                scrub::register(value);
-            }
-        }
-    }
+    register_url_secrets(&url);
     let ca = match opts.get("store-ca") {
         Some(path) => Some(
             std::fs::read(&path)
@@ -179,6 +163,53 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         ));
     }
     Ok(text.into())
+}
+
+/// A password in the store URL is a secret: never shown. Registered for scrubbing as written
+/// and percent-decoded (as the Redis client sends it): the user info (`USER:PASSWORD`), the
+/// password (all after the first ':', itself free to hold ':'), and a Unix socket URL's
+/// `?pass=`.
+fn register_url_secrets(url: &str) {
+    let register = |raw: &str| {
+        scrub::register(raw);
+        scrub::register(&percent_decoded(raw));
+    };
+    let user_info = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .map(|(user_info, _)| user_info);
+    if let Some((user_info, password)) = user_info.and_then(|u| Some((u, u.split_once(':')?.1))) {
+        register(user_info);
+        register(password);
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+            if name == "pass" {
+                register(value);
+            }
+        }
+    }
+}
+
+/// `%XX` escapes decoded (others left as they are), as a URL's user info is decoded.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|&b| char::from(b).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.extend(u8::try_from(high * 16 + low));
+                i += 3;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn channel_id(issuer: &Issuer) -> &str {
@@ -343,4 +374,25 @@ fn config(opts: &Options, kind: TokenKind, lifetime: Duration) -> Result<StoreCo
             .map_err(|e| usage(format!("--refresh-before: {e}")))?;
     }
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+    use proptest::prelude::*;
+
+    #[test]
+    fn percent_escapes_are_decoded_and_anything_else_is_kept() {
+        assert_eq!(percent_decoded("a%3Ab%3a%41"), "a:b:A");
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(percent_decoded("%zz%4"), "%zz%4");
+        assert_eq!(percent_decoded("%E3%81%82"), "\u{3042}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_decodes_without_a_panic(text in ".*") {
+            let _ = percent_decoded(&text);
+        }
+    }
 }
