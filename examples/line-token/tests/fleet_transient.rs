@@ -1,6 +1,7 @@
 //! Redis's passing states and redirects, at the fleet adapter (`support::redis_store`): a
 //! `MOVED` is followed to the node that now serves the key (and stays there), an `ASK` is
-//! followed once with `ASKING`, and `LOADING`, `TRYAGAIN`, a second redirect and a reset
+//! followed once with `ASKING`, both only to another port of the URL's host (a redirect to
+//! another host is refused), and `LOADING`, `TRYAGAIN`, a second redirect and a reset
 //! connection are errors worth retrying (exit 3 in the CLI). `READONLY` comes from a real
 //! replica (`fleet_faults.rs`); the other states are hard to catch on a real server, so a tiny
 //! fake RESP server on 127.0.0.1 answers here, in front of a real `redis-server` where one
@@ -209,6 +210,30 @@ fn moved_is_followed_to_the_node_that_serves_the_key_and_stays_there() {
     let second = store.read().unwrap();
     assert_eq!(second.version, 7, "read from the node the key moved to");
     assert_eq!(old_node.evals(), 1, "the store stayed on the new node");
+}
+
+#[test]
+fn a_redirect_to_another_host_is_refused_not_followed() {
+    // The node a redirect names, on 127.0.0.1; the URL names its host `localhost`, which
+    // resolves there too but is not the same host name (so a certificate for it would not
+    // vouch for the other).
+    let elsewhere = Fake::start(|_, _, _| Some(absent_at(1_700_000_000)));
+    let target = elsewhere.port;
+    for kind in ["MOVED", "ASK"] {
+        let node = Fake::start(move |_, _, _| {
+            Some(format!("-{kind} 866 127.0.0.1:{target}\r\n").into_bytes())
+        });
+        let url = format!("redis://user:pass-word@localhost:{}/0", node.port);
+        let e = read_error(&url);
+        assert!(!redis_store::is_unreachable(&e), "{kind}: {e}");
+        assert!(e.to_string().contains("another host"), "{kind}: {e}");
+        assert_eq!(node.evals(), 1, "{kind}");
+    }
+    assert_eq!(
+        elsewhere.evals(),
+        0,
+        "a redirect to another host was followed"
+    );
 }
 
 #[test]
