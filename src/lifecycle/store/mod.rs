@@ -29,12 +29,15 @@
 //!   TakeLease(write)    compare-and-swap (for counted kinds it records a tentative entry:
 //!                       a token issued under the lease is counted before LINE is called);
 //!                       lost: read again. Won: read again and decide.
-//!   ListKeys { .. }     v2.1 with an uncertain count: list LINE's key ids, record.reconcile(..),
-//!                       compare-and-swap, read again and decide.
+//!   ListKeys { .. }     v2.1 with an uncertain count: list LINE's key ids, read again,
+//!                       record.reconcile(..) on that read, compare-and-swap, read again
+//!                       and decide.
 //!   Refresh { lease_until }
 //!        decided on a fresh read: issue a token (IssueStateless, IssueShortLived, IssueV21)
 //!        at once, with a timeout ending at call_deadline(lease_until), then read again and
-//!        record.commit(..), or record.release(..) on failure, as a compare-and-swap. A commit
+//!        record.commit(..), or record.release(..) on failure, as a compare-and-swap: the
+//!        call may have taken most of the lease, so the release, its backoff and whether the
+//!        shared token may still be served are judged at that read's time. A commit
 //!        that loses: read again and commit on that record (it adopts, never overwrites). A
 //!        commit the store keeps failing still hands the valid token to its caller.
 //! ```
