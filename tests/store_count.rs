@@ -88,17 +88,36 @@ fn a_holder_that_dies_after_line_answered_is_still_counted() {
 fn a_failure_keeps_the_tentative_entry_only_if_line_may_have_issued() {
     let c = short_lived(5);
     let held = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c).into_record();
-    let refused = held.release(at(1), A, Failure::answered(500), &c).unwrap();
-    assert!(
-        refused.record().issued().is_empty(),
-        "LINE answered 500: nothing issued"
-    );
+    for status in [400, 401, 429] {
+        let answered = held
+            .release(at(1), A, Failure::answered(status), &c)
+            .unwrap();
+        assert!(
+            answered.record().issued().is_empty(),
+            "LINE itself answered {status}: nothing issued"
+        );
+    }
+    // A gateway's 502 or 504 may come after LINE issued: counted, as for no answer.
+    for status in [500, 502, 503, 504] {
+        let gateway = held
+            .release(at(1), A, Failure::answered(status), &c)
+            .unwrap();
+        assert_eq!(gateway.record().issued().len(), 1, "{status}: maybe issued");
+    }
     let timed_out = held.release(at(1), A, Failure::unanswered(), &c).unwrap();
     assert_eq!(
         timed_out.record().issued().len(),
         1,
         "no answer: LINE may have issued, so it stays counted"
     );
+    // Bounded: counted until a token issued under the lease would have expired, no longer.
+    let lease_end = held.lease().unwrap().expires_at;
+    let maybe = timed_out.record().issued()[0].expires_at;
+    assert_eq!(maybe, lease_end + c.lifetime());
+    let skew = c.clock_skew() * 2;
+    let before = maybe + skew - Duration::from_secs(1);
+    assert_eq!(reread(&timed_out, before, &c).issued().len(), 1);
+    assert!(reread(&timed_out, maybe + skew, &c).issued().is_empty());
     // The next lease of the same owner adds its own entry; its commit replaces only that one.
     let seen = reread(&timed_out, at(3), &c);
     let again = take(&seen, at(3), A, &c).into_record();
@@ -156,6 +175,34 @@ fn v21_lists_lines_key_ids_before_issuing_on_a_record_that_lost_its_count() {
         held.reconcile(settled, B, &kids, &c).is_none(),
         "only the holder"
     );
+}
+
+#[test]
+fn v21_a_gateway_error_is_counted_until_the_next_holder_lists_lines_key_ids() {
+    let c = v21(3);
+    let take_a = take(&Record::empty(TokenKind::V21), at(0), A, &c);
+    let settled = at(0) + c.lease() + c.clock_skew() * 2;
+    let held = reread(&take_a, settled, &c);
+    let listed = held.reconcile(settled, A, &[], &c).unwrap();
+    let failed = reread(&listed, settled, &c)
+        .release(settled, A, Failure::answered(504), &c)
+        .unwrap();
+    assert_eq!(
+        failed.record().issued().len(),
+        1,
+        "504: LINE may have issued"
+    );
+    // The next holder lists: LINE did not issue, so the entry goes.
+    let next = settled + Duration::from_secs(120);
+    let take_b = take(&reread(&failed, next, &c), next, B, &c);
+    let held_b = reread(&take_b, next, &c);
+    assert!(matches!(
+        decide(&held_b, next, B, &c),
+        Decision::ListKeys { .. }
+    ));
+    let recounted = held_b.reconcile(next, B, &[], &c).unwrap();
+    let left = recounted.record().issued();
+    assert!(left.iter().all(|e| e.tentative == Some(B)), "{left:?}");
 }
 
 #[test]

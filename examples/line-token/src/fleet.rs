@@ -246,6 +246,8 @@ fn send<E: Endpoint>(
     })
     .map_err(|e| {
         let shared = match &e {
+            // A 4xx is LINE's own answer (nothing issued); a 5xx may be a gateway's after
+            // LINE issued, and `answered` counts it as maybe issued.
             CallError::Protocol(Error::Api(api)) => Shared::answered(api.status().as_u16()),
             // No answer, or not LINE's: LINE may have issued.
             _ => Shared::unanswered(),

@@ -84,20 +84,25 @@ pub struct Failure {
     pub retryable: bool,
     /// The HTTP status LINE answered, if it answered.
     pub status: Option<u16>,
-    /// Whether LINE may have issued a token all the same (the request left, no answer came
-    /// back): the tentative entry then stays counted until it expires.
+    /// Whether LINE may have issued a token all the same (the request left and no answer
+    /// came back, or a 5xx came back, which a gateway may send after LINE issued): the
+    /// tentative entry then stays counted until a token issued under the lease would have
+    /// expired (v2.1: until the next holder lists LINE's key ids).
     pub maybe_issued: bool,
 }
 
 impl Failure {
-    /// LINE answered with an error `status`: retryable for 429 and 5xx, a refusal otherwise
-    /// (scoped to this process's credential, see [`StoreConfig::with_credential`]). Nothing
-    /// was issued.
+    /// An error `status` came back: retryable for 429 and 5xx, a refusal otherwise (scoped
+    /// to this process's credential, see [`StoreConfig::with_credential`]).
+    ///
+    /// A 4xx (429 included) is LINE's own answer: nothing was issued. A 5xx may come from a
+    /// gateway in front of LINE (a 502 or 504 after LINE's answer was lost), so LINE may
+    /// have issued: [`Failure::maybe_issued`], and the token is counted as if it had.
     pub const fn answered(status: u16) -> Failure {
         Failure {
             retryable: status == 429 || status >= 500,
             status: Some(status),
-            maybe_issued: false,
+            maybe_issued: status >= 500,
         }
     }
 

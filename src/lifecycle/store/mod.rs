@@ -69,8 +69,10 @@
 //! - **Nothing LINE issued goes uncounted.** For short-lived and v2.1 tokens the record
 //!   lists every token the fleet issued and that has not expired, late ones included, and
 //!   counts a tentative entry for every lease from before LINE is called: a holder that dies
-//!   after LINE answered, or whose call timed out after LINE issued, is still counted until
-//!   its entry expires. No process issues while [`StoreConfig::budget`] (default 20 of LINE's
+//!   after LINE answered, whose call timed out, or that got a 5xx (a gateway may send one
+//!   after LINE issued) is still counted until its entry expires, when a token issued under
+//!   that lease would have (v2.1: until the next holder lists LINE's key ids). LINE's own 4xx
+//!   answers, 429 included, issued nothing. No process issues while [`StoreConfig::budget`] (default 20 of LINE's
 //!   30) are out; none is ever revoked or evicted by the protocol.
 //! - **Wipes and lost writes.** A v2.1 record that is new, wiped or unreadable is uncertain:
 //!   its first holder waits one lease (any call under a lease lost with it has ended), lists
