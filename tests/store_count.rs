@@ -308,3 +308,42 @@ fn a_fleet_wide_invalidate_drops_the_shared_token_once_if_still_current() {
         "an older token's 401 does not drop the current one"
     );
 }
+
+#[test]
+fn a_record_that_cannot_be_read_is_refused_never_overwritten() {
+    use line_channel_token::store::{Body, Fetch, Input, Outcome, Read, Step};
+    let c = short_lived(5);
+    let refused = |body: &str| Record::from_store(9, Some(body.as_bytes()), at(0), &c).unwrap_err();
+    assert_eq!(refused("not json"), RecordError::Unreadable);
+    assert_eq!(
+        refused(r#"{"kind":"short-lived"}"#),
+        RecordError::Unreadable
+    );
+    assert_eq!(
+        refused(r#"{"format":"line-channel-token/store/v2","kind":"short-lived","issued":7}"#),
+        RecordError::Unreadable,
+        "the right marker, fields that do not decode"
+    );
+    assert_eq!(
+        refused(r#"{"format":"something/else","kind":"short-lived"}"#),
+        RecordError::Unreadable
+    );
+    let newer = refused(r#"{"format":"line-channel-token/store/v3","issued":"changed"}"#);
+    assert_eq!(newer, RecordError::OtherFormat(3));
+    assert!(newer.to_string().contains("upgrade"), "{newer}");
+    let older = refused(r#"{"format":"line-channel-token/store/v1","kind":"short-lived"}"#);
+    assert_eq!(older, RecordError::OtherFormat(1));
+    assert!(older.to_string().contains("delete the key"), "{older}");
+    // A fetch ends on it without a write.
+    let (mut fetch, first) = Fetch::new(&c, A, Duration::from_secs(60));
+    assert_eq!(first, Step::Read);
+    let read = Read {
+        now: at(0),
+        version: 9,
+        body: Body::Present(b"{\"format\":\"line-channel-token/store/v3\"}".to_vec()),
+    };
+    assert_eq!(
+        fetch.next(Input::Read(read, at(0))),
+        Step::Done(Outcome::Refused(RecordError::OtherFormat(3)))
+    );
+}

@@ -65,8 +65,10 @@ fn a_version_spelled_other_than_the_cas_writes_it_is_an_error_not_an_endless_ret
         let e = fetch_against(&redis, version, "garbage").unwrap_err();
         assert!(e.contains("not a number"), "{version}: {e}");
     }
-    // The canonical spelling with a garbage body is repaired by the next write.
-    assert_eq!(fetch_against(&redis, "7", "garbage").unwrap(), "fresh");
+    // The canonical spelling with a garbage body is refused, not overwritten: what it
+    // counted cannot be known.
+    let e = fetch_against(&redis, "7", "garbage").unwrap_err();
+    assert!(e.contains("Unreadable"), "{e}");
 }
 
 #[test]

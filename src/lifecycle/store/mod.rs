@@ -74,7 +74,7 @@
 //!   that lease would have (v2.1: until the next holder lists LINE's key ids). LINE's own 4xx
 //!   answers, 429 included, issued nothing. No process issues while [`StoreConfig::budget`] (default 20 of LINE's
 //!   30) are out; none is ever revoked or evicted by the protocol.
-//! - **Wipes and lost writes.** A v2.1 record that is new, wiped or unreadable is uncertain:
+//! - **Wipes and lost writes.** A v2.1 record that is new or wiped is uncertain:
 //!   its first holder waits one lease (any call under a lease lost with it has ended), lists
 //!   LINE's key ids and counts what LINE counts ([`Record::reconcile`]). Every v2.1 holder
 //!   lists once before it issues (one call per refresh), which also recounts what a
@@ -87,9 +87,10 @@
 //!   backoff shared by the whole fleet.
 //! - **Bound and bounded records.** A record names its channel
 //!   ([`StoreConfig::with_channel`]) and token kind; one under the wrong key, or over 64 KiB,
-//!   is refused ([`RecordError`]), never served or overwritten. [`Record::from_store`] bounds
-//!   leases, tokens and backoffs from the future, and treats a corrupt body as empty (it is
-//!   replaced by the next write). Keys expire an hour after everything they mention.
+//!   is refused ([`RecordError`]), never served or overwritten; so is a body that is not a
+//!   record, is damaged, or is of another format (a newer one: upgrade). [`Record::from_store`]
+//!   bounds leases, tokens and backoffs from the future. Keys expire an hour after everything
+//!   they mention.
 //!
 //! `tests/store_model/` checks these exhaustively over interleavings of three processes
 //! with crashes (also after LINE answered), expiring leases, late writes, clock skew within

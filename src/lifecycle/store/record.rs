@@ -7,9 +7,15 @@ use super::config::{CredentialId, OwnerId, StoreConfig};
 use crate::facts::TokenKind;
 use crate::time::UnixTime;
 
-/// The `format` marker of an encoded record body.
-/// `v2` names its channel; a `v1` body is read as unreadable and replaced by the next write.
+/// The `format` marker of an encoded record body. `v2` names its channel. A body of another
+/// format is refused ([`RecordError::OtherFormat`]), never overwritten: what it counts would
+/// be lost.
 pub const RECORD_FORMAT: &str = "line-channel-token/store/v2";
+
+/// The marker's prefix; the format's number follows it.
+const FORMAT_PREFIX: &str = "line-channel-token/store/v";
+/// This build's format number, as in [`RECORD_FORMAT`].
+const FORMAT_VERSION: u32 = 2;
 
 /// The largest record body [`Record::from_store`] accepts, as for files: 64 KiB. A store
 /// adapter should refuse larger values before reading them (Redis: check `HSTRLEN` in the
@@ -96,6 +102,13 @@ pub enum RecordError {
     OtherChannel,
     /// The record holds another token kind than the key is for.
     OtherKind,
+    /// The body is not a record (not JSON, no format marker, or fields that do not decode):
+    /// something else wrote the key, or it was damaged. What it counted cannot be known, so
+    /// it is not overwritten either.
+    Unreadable,
+    /// The record is of another format of this library, numbered here: newer (upgrade this
+    /// process) or older (an earlier development build; delete the key).
+    OtherFormat(u32),
 }
 
 impl std::fmt::Display for RecordError {
@@ -110,6 +123,17 @@ impl std::fmt::Display for RecordError {
             ),
             RecordError::OtherKind => f.write_str(
                 "the store's record holds another token kind; delete the key or check the key prefix",
+            ),
+            RecordError::Unreadable => f.write_str(
+                "the store's record is not a line-channel-token record or is damaged; it is left as is: check what wrote the key, then delete it (tokens it counted are no longer counted)",
+            ),
+            RecordError::OtherFormat(n) if *n > FORMAT_VERSION => write!(
+                f,
+                "the store's record is format v{n}, written by a newer line-channel-token than this one (v{FORMAT_VERSION}); upgrade this process"
+            ),
+            RecordError::OtherFormat(n) => write!(
+                f,
+                "the store's record is format v{n}, written by an older line-channel-token; delete the key (tokens it counted are no longer counted)"
             ),
         }
     }
@@ -154,12 +178,17 @@ struct Body {
     failure: Option<FailureNote>,
 }
 
+/// Only the format marker, read first: a body of another format is refused by its number
+/// even if its fields would not decode as this format's.
+#[derive(serde::Deserialize)]
+struct Marker {
+    format: String,
+}
+
 /// What [`Record::from_store`] had to repair; `Record` is usable either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Repairs {
-    /// The body was not a record of this format and kind: it was treated as empty.
-    pub unreadable: bool,
     /// A lease, token, entry or failure note was dropped or shortened as implausible.
     pub distrusted: bool,
 }
@@ -180,9 +209,8 @@ impl Record {
     }
 
     /// Decodes what the store returned and checks it against `now` (the fleet's clock: the
-    /// store's time, see the module docs) and `config`, repairing rather than failing: an
-    /// absent key (`body` is `None`) or a corrupt body is an empty record at that version, so
-    /// the next write replaces it.
+    /// store's time, see the module docs) and `config`. An absent key (`body` is `None`) is an
+    /// empty record at that version.
     ///
     /// Nothing read is trusted further than its bound: a lease is held no longer than
     /// `taken_at + lease` and not at all if taken more than the clock skew in the future; a
@@ -191,19 +219,24 @@ impl Record {
     /// ignored. The decision never serves a token past its expiry by `now`, whatever the body.
     ///
     /// # Errors
-    /// A record that is well formed but not this fleet's is refused, never served or
-    /// replaced: [`RecordError::OtherChannel`], [`RecordError::OtherKind`]; so is a body over
-    /// [`MAX_RECORD_LEN`] ([`RecordError::TooLarge`]).
+    /// A body this fleet cannot count on is refused, never served or replaced (a person must
+    /// look at the key): one that is not a record or is damaged
+    /// ([`RecordError::Unreadable`]), of another format ([`RecordError::OtherFormat`]), of
+    /// another channel or kind ([`RecordError::OtherChannel`], [`RecordError::OtherKind`]),
+    /// or over [`MAX_RECORD_LEN`] ([`RecordError::TooLarge`]).
     ///
     /// ```
     /// use std::time::Duration;
-    /// use line_channel_token::store::{Record, StoreConfig};
+    /// use line_channel_token::store::{Record, RecordError, StoreConfig};
     /// use line_channel_token::{TokenKind, UnixTime};
     /// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
     /// let now = UnixTime::from_secs(1_700_000_000);
-    /// let (record, repairs) = Record::from_store(7, Some(b"not json"), now, &config)?;
-    /// assert_eq!(record.version(), 7);
-    /// assert!(repairs.unreadable && record.token().is_none());
+    /// let (record, _) = Record::from_store(0, None, now, &config)?;
+    /// assert!(record.token().is_none());
+    /// assert_eq!(
+    ///     Record::from_store(7, Some(b"not json"), now, &config).unwrap_err(),
+    ///     RecordError::Unreadable
+    /// );
     /// # Ok::<(), line_channel_token::store::RecordError>(())
     /// ```
     pub fn from_store(
@@ -222,28 +255,29 @@ impl Record {
         if bytes.len() > MAX_RECORD_LEN {
             return Err(RecordError::TooLarge(bytes.len()));
         }
-        match serde_json::from_slice::<Body>(bytes) {
-            Ok(b) if b.format == RECORD_FORMAT => {
-                if b.kind != config.kind() {
-                    return Err(RecordError::OtherKind);
-                }
-                if config
-                    .channel()
-                    .is_some_and(|c| b.channel.as_deref() != Some(c))
-                {
-                    return Err(RecordError::OtherChannel);
-                }
-                record.uncertain = b.uncertain;
-                record.lease = b.lease;
-                record.token = b.token;
-                record.issued = b.issued;
-                record.failure = b.failure;
-            }
-            _ => {
-                repairs.unreadable = true;
-                return Ok((record, repairs));
-            }
+        let marker: Marker = serde_json::from_slice(bytes).map_err(|_| RecordError::Unreadable)?;
+        if marker.format != RECORD_FORMAT {
+            let number = marker.format.strip_prefix(FORMAT_PREFIX);
+            return Err(match number.and_then(|n| n.parse::<u32>().ok()) {
+                Some(n) => RecordError::OtherFormat(n),
+                None => RecordError::Unreadable,
+            });
         }
+        let b: Body = serde_json::from_slice(bytes).map_err(|_| RecordError::Unreadable)?;
+        if b.kind != config.kind() {
+            return Err(RecordError::OtherKind);
+        }
+        if config
+            .channel()
+            .is_some_and(|c| b.channel.as_deref() != Some(c))
+        {
+            return Err(RecordError::OtherChannel);
+        }
+        record.uncertain = b.uncertain;
+        record.lease = b.lease;
+        record.token = b.token;
+        record.issued = b.issued;
+        record.failure = b.failure;
         repairs.distrusted = record.sanitize(now, config);
         Ok((record, repairs))
     }
