@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use line_channel_token::store::{
-    decide, CredentialId, Decision, Failure, OwnerId, Record, RecordError, StoreConfig, WaitReason,
-    Write, MAX_RECORD_LEN,
+    decide, CredentialId, Decision, Failure, OwnerId, Record, RecordError, StoreConfig,
+    StoreConfigError, WaitReason, Write, MAX_RECORD_LEN,
 };
 use line_channel_token::{AccessToken, IssuedToken, TokenKind, UnixTime};
 
@@ -18,23 +18,23 @@ fn at(secs: u64) -> UnixTime {
 }
 
 fn short_lived(budget: usize) -> StoreConfig {
-    StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))
-        .and_then(|c| c.with_budget(budget))
-        .and_then(|c| c.with_channel("1234567890"))
-        .unwrap()
+    StoreConfig::new(
+        "1234567890",
+        TokenKind::ShortLived,
+        Duration::from_secs(30 * 86_400),
+    )
+    .and_then(|c| c.with_budget(budget))
+    .unwrap()
 }
 
 fn v21(budget: usize) -> StoreConfig {
-    StoreConfig::new(TokenKind::V21, Duration::from_secs(86_400))
+    StoreConfig::new("1234567890", TokenKind::V21, Duration::from_secs(86_400))
         .and_then(|c| c.with_budget(budget))
-        .and_then(|c| c.with_channel("1234567890"))
         .unwrap()
 }
 
 fn stateless() -> StoreConfig {
-    StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-        .and_then(|c| c.with_channel("1234567890"))
-        .unwrap()
+    StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap()
 }
 
 fn issued(token: &str, expires_in: u64) -> IssuedToken {
@@ -65,7 +65,7 @@ fn take(record: &Record, now: UnixTime, me: OwnerId, config: &StoreConfig) -> Wr
 #[test]
 fn a_holder_that_dies_after_line_answered_is_still_counted() {
     let c = short_lived(2);
-    let lease = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c);
+    let lease = take(&Record::empty(&c), at(0), A, &c);
     assert_eq!(
         lease.record().issued().len(),
         1,
@@ -87,7 +87,7 @@ fn a_holder_that_dies_after_line_answered_is_still_counted() {
 #[test]
 fn a_failure_keeps_the_tentative_entry_only_if_line_may_have_issued() {
     let c = short_lived(5);
-    let held = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c).into_record();
+    let held = take(&Record::empty(&c), at(0), A, &c).into_record();
     for status in [400, 401, 429] {
         let answered = held
             .release(at(1), A, Failure::answered(status), &c)
@@ -133,7 +133,7 @@ fn a_failure_keeps_the_tentative_entry_only_if_line_may_have_issued() {
 #[test]
 fn v21_lists_lines_key_ids_before_issuing_on_a_record_that_lost_its_count() {
     let c = v21(3);
-    let take_a = take(&Record::empty(TokenKind::V21), at(0), A, &c);
+    let take_a = take(&Record::empty(&c), at(0), A, &c);
     let lease = take_a.record().lease().unwrap().clone();
     assert!(lease.settles);
     // First, calls under a lease lost with the record may still be running: wait them out.
@@ -180,7 +180,7 @@ fn v21_lists_lines_key_ids_before_issuing_on_a_record_that_lost_its_count() {
 #[test]
 fn v21_a_gateway_error_is_counted_until_the_next_holder_lists_lines_key_ids() {
     let c = v21(3);
-    let take_a = take(&Record::empty(TokenKind::V21), at(0), A, &c);
+    let take_a = take(&Record::empty(&c), at(0), A, &c);
     let settled = at(0) + c.lease() + c.clock_skew() * 2;
     let held = reread(&take_a, settled, &c);
     let listed = held.reconcile(settled, A, &[], &c).unwrap();
@@ -208,10 +208,8 @@ fn v21_a_gateway_error_is_counted_until_the_next_holder_lists_lines_key_ids() {
 #[test]
 fn a_record_under_the_wrong_key_or_too_large_is_refused_never_served() {
     let c = stateless();
-    let other = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-        .and_then(|c| c.with_channel("999"))
-        .unwrap();
-    let lease = take(&Record::empty(TokenKind::Stateless), at(0), A, &other).into_record();
+    let other = StoreConfig::new("999", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+    let lease = take(&Record::empty(&other), at(0), A, &other).into_record();
     let theirs = lease
         .commit(at(0), A, at(0), &issued("theirs", 900), &other)
         .unwrap();
@@ -226,23 +224,33 @@ fn a_record_under_the_wrong_key_or_too_large_is_refused_never_served() {
         Record::from_store(9, Some(body.as_bytes()), at(1), &v21_config).unwrap_err(),
         RecordError::OtherKind
     );
+    // Every write names its channel; a record naming none is not this fleet's.
+    let ours = take(&Record::empty(&c), at(0), A, &c).body();
+    assert!(ours.contains(r#""channel":"1234567890""#), "{ours}");
+    let unbound = body.replace(r#""channel":"999","#, "");
+    assert!(!unbound.contains(r#""channel""#), "{unbound}");
+    assert_eq!(
+        Record::from_store(9, Some(unbound.as_bytes()), at(1), &c).unwrap_err(),
+        RecordError::OtherChannel
+    );
     let huge = vec![b' '; MAX_RECORD_LEN + 1];
     assert!(matches!(
         Record::from_store(9, Some(&huge), at(1), &c),
         Err(RecordError::TooLarge(_))
     ));
-    assert!(
-        StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-            .unwrap()
-            .with_channel("")
-            .is_err()
-    );
+    for id in ["", "12 34", &"9".repeat(65)] {
+        assert_eq!(
+            StoreConfig::new(id, TokenKind::Stateless, Duration::from_secs(900)),
+            Err(StoreConfigError::Channel),
+            "{id:?}"
+        );
+    }
 }
 
 #[test]
 fn keys_expire_after_everything_the_record_counts() {
     let c = short_lived(5);
-    let lease = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c);
+    let lease = take(&Record::empty(&c), at(0), A, &c);
     // The tentative entry lives a lifetime past the lease: the key must outlive it.
     let last = lease.record().issued()[0].expires_at;
     assert!(at(0) + lease.keep_for() > last);
@@ -253,7 +261,7 @@ fn keys_expire_after_everything_the_record_counts() {
 fn a_refusal_pauses_only_the_credential_that_got_it() {
     let wrong = stateless().with_credential(CredentialId::of(b"wrong secret"));
     let right = stateless().with_credential(CredentialId::of(b"right secret"));
-    let held = take(&Record::empty(TokenKind::Stateless), at(0), A, &wrong).into_record();
+    let held = take(&Record::empty(&wrong), at(0), A, &wrong).into_record();
     let refused = held
         .release(at(1), A, Failure::answered(400), &wrong)
         .unwrap();
@@ -284,7 +292,7 @@ fn a_refusal_pauses_only_the_credential_that_got_it() {
 #[test]
 fn a_fleet_wide_invalidate_drops_the_shared_token_once_if_still_current() {
     let c = short_lived(5);
-    let lease = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c).into_record();
+    let lease = take(&Record::empty(&c), at(0), A, &c).into_record();
     let commit = lease
         .commit(at(0), A, at(0), &issued("t1", 30 * 86_400), &c)
         .unwrap();

@@ -72,9 +72,7 @@ impl Refresher for Line<'_> {
 }
 
 fn config() -> StoreConfig {
-    StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-        .and_then(|c| c.with_channel("1234567890"))
-        .unwrap()
+    StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap()
 }
 
 fn memory<'a>(clock: &'a Cell<u64>, gone: &'a Cell<bool>) -> Memory<'a> {
@@ -328,8 +326,7 @@ impl Refresher for SlowFailure<'_> {
 fn a_slow_failure_is_judged_and_dated_at_the_stores_time_after_the_call() {
     // A lease (60 s) far longer than the margin (10 s) plus twice the skew: a call may run
     // past the shared token's expiry.
-    let c = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-        .and_then(|c| c.with_channel("1234567890"))
+    let c = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))
         .and_then(|c| c.with_lease(Duration::from_secs(60)))
         .and_then(|c| c.with_margins(Duration::from_secs(10), Duration::from_secs(2)))
         .unwrap();
@@ -410,9 +407,7 @@ impl Refresher for ListingTimesOut {
 
 #[test]
 fn a_failed_listing_issued_nothing_and_leaves_no_tentative_entry() {
-    let c = StoreConfig::new(TokenKind::V21, Duration::from_secs(86_400))
-        .and_then(|c| c.with_channel("1234567890"))
-        .unwrap();
+    let c = StoreConfig::new("1234567890", TokenKind::V21, Duration::from_secs(86_400)).unwrap();
     let clock = Cell::new(1_700_000_000_000);
     let gone = Cell::new(false);
     let mut store = memory(&clock, &gone);

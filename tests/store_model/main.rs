@@ -84,7 +84,7 @@ const DEPTH: usize = 11;
 const TICK: u64 = 2;
 
 fn config() -> StoreConfig {
-    StoreConfig::new(TokenKind::V21, Duration::from_secs(LIFETIME))
+    StoreConfig::new("1234567890", TokenKind::V21, Duration::from_secs(LIFETIME))
         .and_then(|c| c.with_lease(Duration::from_secs(4)))
         .and_then(|c| c.with_refresh_before(Duration::from_secs(6)))
         .and_then(|c| c.with_margins(Duration::from_secs(4), Duration::from_secs(1)))

@@ -27,7 +27,8 @@ fn fetch_against(redis: &RedisServer, version: &str, record: &str) -> Result<Str
     let mut store = redis_store::RedisStore::connect(&redis.url(), key).unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+        let config =
+            StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
         let mut line = redis_store::Line(
             |_| {
                 let token: IssuedToken =

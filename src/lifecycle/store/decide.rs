@@ -2,7 +2,8 @@
 //! release after a failure. All pure: the caller reads and writes the store.
 
 use super::config::{OwnerId, StoreConfig};
-use super::record::{FailureNote, IssuedEntry, Lease, Record, Write};
+use super::record::{FailureNote, IssuedEntry, Lease, Record};
+use super::write::Write;
 use crate::lifecycle::cache::CachedToken;
 use crate::lifecycle::policy::{self, capped_expiry, mix};
 use crate::protocol::token::IssuedToken;
@@ -140,7 +141,7 @@ impl Failure {
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record, StoreConfig};
 /// use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 ///
-/// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+/// let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
 /// let me = OwnerId::new(42);
 /// let now = UnixTime::from_secs(1_700_000_000);
 /// let (record, _) = Record::from_store(0, None, now, &config).unwrap(); // no key yet

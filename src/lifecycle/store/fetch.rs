@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::config::{OwnerId, StoreConfig};
 use super::decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
-use super::record::{Record, RecordError, Write, MAX_RECORD_LEN};
+use super::record::{Record, RecordError, MAX_RECORD_LEN};
+use super::write::Write;
 use crate::lifecycle::cache::CachedToken;
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;

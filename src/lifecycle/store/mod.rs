@@ -85,8 +85,8 @@
 //!   5xx, no answer) pauses everyone. Failure notes carry LINE's HTTP status.
 //! - **No loops.** A refresh that fails, or yields a token already due for refresh, starts a
 //!   backoff shared by the whole fleet.
-//! - **Bound and bounded records.** A record names its channel
-//!   ([`StoreConfig::with_channel`]) and token kind; one under the wrong key, or over 64 KiB,
+//! - **Bound and bounded records.** A record names its channel (part of every
+//!   [`StoreConfig`]) and token kind; one under the wrong key, or over 64 KiB,
 //!   is refused ([`RecordError`]), never served or overwritten; so is a body that is not a
 //!   record, is damaged, or is of another format (a newer one: upgrade). [`Record::from_store`]
 //!   bounds leases, tokens and backoffs from the future. Keys expire an hour after everything
@@ -176,12 +176,13 @@ mod decide;
 mod drive;
 mod fetch;
 mod record;
+mod write;
 
 pub use config::{CredentialId, OwnerId, StoreConfig, StoreConfigError};
 pub use decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
 pub use drive::{drive, drive_async, AsyncStore, DriveError, Fetched, Refresher, Store};
 pub use fetch::{Body, Events, Fetch, Input, Outcome, Read, Step};
 pub use record::{
-    FailureNote, IssuedEntry, Lease, Record, RecordError, Repairs, Write, MAX_RECORD_LEN,
-    RECORD_FORMAT,
+    FailureNote, IssuedEntry, Lease, Record, RecordError, Repairs, MAX_RECORD_LEN, RECORD_FORMAT,
 };
+pub use write::Write;
