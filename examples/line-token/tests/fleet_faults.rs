@@ -463,3 +463,26 @@ fn a_record_that_cannot_be_read_is_refused_and_left_as_is() {
     }
     assert_eq!(world.front.issued(), 1);
 }
+
+#[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+fn a_gateways_502_after_line_issued_stays_counted() {
+    let world = World::new("faults-gateway");
+    world.front.counters.gateway.store(true, Ordering::SeqCst);
+    let out = world.run(&["--type", "short-lived"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(world.front.issued(), 1, "LINE issued");
+    assert_eq!(
+        world.front.counters.gateway_failed.load(Ordering::SeqCst),
+        1
+    );
+    let issued = world.record("short-lived")["issued"].clone();
+    assert_eq!(
+        issued.as_array().map(Vec::len),
+        Some(1),
+        "the token LINE issued is counted: {issued}"
+    );
+}
