@@ -22,16 +22,18 @@ pub enum Decision<'r> {
     TakeLease(Write),
     /// You hold the lease, as a record read just now shows: issue a token now, with an HTTP
     /// timeout ending at [`call_deadline`], then read again and [`Record::commit`], or
-    /// [`Record::release`] on failure. Do not call LINE on an older decision: a store that
-    /// lost your lease may have let another process take it.
+    /// [`Record::release`] on failure, on that read and at its time (the call may have taken
+    /// most of the lease). Do not call LINE on an older decision: a store that lost your
+    /// lease may have let another process take it.
     Refresh {
         /// When the lease runs out, by your clock.
         lease_until: UnixTime,
     },
     /// v2.1, you hold the lease and have not listed under it: the record's count may be short
     /// (the record is new, was wiped or lost writes, or a holder before you may have issued
-    /// without committing). List LINE's valid key ids (`KeyIdsV21`) now, run
-    /// [`Record::reconcile`]'s write, read again and decide. Finish before `lease_until`.
+    /// without committing). List LINE's valid key ids (`KeyIdsV21`) now, read again, run
+    /// [`Record::reconcile`]'s write on that read (at its time: the listing may have taken a
+    /// while), read again and decide. Finish before `lease_until`.
     ListKeys {
         /// When the lease runs out, by your clock.
         lease_until: UnixTime,
