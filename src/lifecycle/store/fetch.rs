@@ -100,7 +100,8 @@ pub enum Outcome {
     StoreFailed,
     /// This process's call to LINE failed.
     IssueFailed(Failure),
-    /// The record is not this fleet's, or too large: a person must look at the key.
+    /// The record is not this fleet's, too large, unreadable or of another format: a person
+    /// must look at the key (it is left as is).
     Refused(RecordError),
 }
 
