@@ -11,7 +11,9 @@
 
 use std::time::Duration;
 
-use line_channel_token::store::{CredentialId, Failure as Shared, StoreConfig, WaitReason};
+use line_channel_token::store::{
+    CredentialId, Failure as Shared, StoreConfig, StoreConfigError, WaitReason,
+};
 use line_channel_token::{
     call, AssertionBuilder, CallError, ChannelSecret, Endpoint, Error, IssueShortLived,
     IssueStateless, IssueV21, IssuedToken, KeyIdsV21, OsRng, SigningKey, TokenKind, MAX_TOKEN_EXP,
@@ -55,10 +57,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         None => None,
     };
     let (issuer, kind, lifetime) = issuer(opts)?;
-    let config = config(opts, kind, lifetime)?
-        .with_channel(channel_id(&issuer))
-        .map_err(|e| usage(format!("--channel-id: {e}")))?
-        .with_credential(credential(&issuer));
+    let config =
+        config(opts, channel_id(&issuer), kind, lifetime)?.with_credential(credential(&issuer));
     let prefix = opts
         .get("store-prefix")
         .unwrap_or_else(|| "line-token".into());
@@ -280,6 +280,8 @@ fn send<E: Endpoint>(
     })
     .map_err(|e| {
         let shared = match &e {
+            // A 4xx is LINE's own answer (nothing issued); a 5xx may be a gateway's after
+            // LINE issued, and `answered` counts it as maybe issued.
             CallError::Protocol(Error::Api(api)) => Shared::answered(api.status().as_u16()),
             // No answer, or not LINE's: LINE may have issued.
             _ => Shared::unanswered(),
@@ -342,8 +344,16 @@ fn issuer(opts: &Options) -> Result<(Issuer, TokenKind, Duration), Failure> {
 /// Every decision uses Redis's `TIME`, so the only skew is a read's age: one second.
 const STORE_CLOCK_SKEW: Duration = Duration::from_secs(1);
 
-fn config(opts: &Options, kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, Failure> {
-    let mut config = StoreConfig::new(kind, lifetime).map_err(|e| usage(e.to_string()))?;
+fn config(
+    opts: &Options,
+    channel_id: &str,
+    kind: TokenKind,
+    lifetime: Duration,
+) -> Result<StoreConfig, Failure> {
+    let mut config = StoreConfig::new(channel_id, kind, lifetime).map_err(|e| match e {
+        StoreConfigError::Channel => usage(format!("--channel-id: {e}")),
+        e => usage(e.to_string()),
+    })?;
     config = config
         .with_margins(
             config.min_remaining(),

@@ -337,7 +337,8 @@ pub enum FetchError<E> {
     Issue(E),
     /// The fleet waits (another process refreshes, a backoff, the budget) until `wait.until`.
     Wait(Wait),
-    /// The key holds another channel's or kind's record, or one too large.
+    /// The key holds another channel's or kind's record, one too large, one that cannot
+    /// be read, or one of another format: left as is (exit 2 in the CLI).
     Refused(RecordError),
     /// The fetch ended some other way (a protocol error of this adapter).
     Other(String),
