@@ -279,7 +279,7 @@ fn counted_kinds_stay_within_the_budget_and_keep_serving_what_is_out() {
     let expired = at(86_400 - 5);
     match decide(&second, expired, A, &c) {
         Decision::Wait(w) => {
-            assert!(matches!(w.reason, WaitReason::Budget { active: 2 }));
+            assert!(matches!(w.reason, WaitReason::Budget { active: 2, .. }));
             assert!(w.until > expired);
         }
         other => panic!("{other:?}"),

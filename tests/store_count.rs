@@ -79,7 +79,7 @@ fn a_holder_that_dies_after_line_answered_is_still_counted() {
     // With B's refresh also dead, the budget of 2 is spent: nobody issues a third.
     let seen = reread(&take_b, at(62), &c);
     match decide(&seen, at(62), OwnerId::new(3), &c) {
-        Decision::Wait(w) => assert!(matches!(w.reason, WaitReason::Budget { active: 2 })),
+        Decision::Wait(w) => assert!(matches!(w.reason, WaitReason::Budget { active: 2, .. })),
         other => panic!("{other:?}"),
     }
 }
@@ -168,7 +168,7 @@ fn v21_lists_lines_key_ids_before_issuing_on_a_record_that_lost_its_count() {
     let given_back = held.reconcile(settled, A, &full, &c).unwrap();
     assert!(given_back.record().lease().is_none());
     match decide(given_back.record(), settled, A, &c) {
-        Decision::Wait(w) => assert!(matches!(w.reason, WaitReason::Budget { active: 3 })),
+        Decision::Wait(w) => assert!(matches!(w.reason, WaitReason::Budget { active: 3, .. })),
         other => panic!("{other:?}"),
     }
     assert!(

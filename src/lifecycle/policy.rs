@@ -92,3 +92,46 @@ pub(crate) fn throttle_until(last: Option<UnixTime>, min_interval: Duration) -> 
 pub(crate) fn last_issue(last: Option<UnixTime>, now: UnixTime) -> Option<UnixTime> {
     last.filter(|t| *t <= now)
 }
+
+/// Spacing after an ambiguous failure (LINE may have issued: a 5xx, no answer) of a counted
+/// kind while the fleet still holds a usable token: the next try is no earlier than
+/// `failed_at + max(backoff, usable_left / (slots_left + 1))`, where `backoff_until` is the
+/// usual backoff's end, `usable_left` the held token's usable time left at `failed_at` (the
+/// store's time) and `slots_left` the budget left after counting every entry.
+///
+/// Each such failure may have spent a slot. With `U` usable and `S` slots left, the tries
+/// come `U / (S + 1)` apart (the next gap is `(U - U / (S + 1)) / S`, the same), so a LINE
+/// that answers 5xx for hours spends the budget over the token's usable life, not in
+/// minutes: the last slot goes one gap before the token stops being usable (after that,
+/// [`slack_allows`] decides).
+pub(crate) fn spaced_retry(
+    failed_at: UnixTime,
+    backoff_until: UnixTime,
+    usable_until: UnixTime,
+    slots_left: usize,
+) -> UnixTime {
+    let shares = u32::try_from(slots_left.saturating_add(1)).unwrap_or(u32::MAX);
+    backoff_until.max(failed_at + (usable_until - failed_at) / shares)
+}
+
+/// The slack when down: whether a fleet whose budget is spent (`active` entries, `budget`
+/// or more) may issue all the same. Only when it holds no usable token (the caller checks:
+/// the fleet is down anyway), when the budget is spent only because of `failed` entries
+/// (calls that failed in a way that may have issued: nobody was handed their tokens), and
+/// while `active` stays below LINE's own limit for the kind (`limit`, from `facts`): below
+/// it LINE revokes (short-lived) or refuses (v2.1) nothing, so the token issued cannot cost
+/// the fleet a token it handed out.
+///
+/// The slack is the room the budget leaves below LINE's limit for other tools: if the
+/// failed calls did issue and other tools hold tokens on the channel, LINE may revoke its
+/// oldest token, which may be theirs. Tentative entries of holders that stopped are not
+/// slack: a holder whose commit kept failing handed its token out, and the record cannot
+/// tell it from one that died.
+pub(crate) fn slack_allows(
+    active: usize,
+    failed: usize,
+    budget: usize,
+    limit: Option<usize>,
+) -> bool {
+    active.saturating_sub(failed) < budget && limit.is_some_and(|l| active < l)
+}

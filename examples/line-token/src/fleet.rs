@@ -68,7 +68,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         ));
     }
     let key = redis_store::key(&prefix, channel_id(&issuer), kind);
-    let mut store = RedisStore::connect_with(&url, key, ca).map_err(|e| match e {
+    let mut store = RedisStore::connect_with(&url, key.clone(), ca).map_err(|e| match e {
         StoreError::Url(m) => usage(m),
         StoreError::Unreachable(m) => Failure::Retry(m),
         StoreError::Refused(m) => local(m),
@@ -130,8 +130,11 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
                 WaitReason::Backoff(_) => Failure::Retry(format!(
                     "the fleet backs off after failed refreshes until {at}"
                 )),
-                WaitReason::Budget { active } => Failure::Retry(format!(
+                WaitReason::Budget { active, uncertain: 0 } => Failure::Retry(format!(
                     "the fleet has {active} tokens out, its whole budget; the oldest expires {at}"
+                )),
+                WaitReason::Budget { active, uncertain } => Failure::Retry(format!(
+                    "the fleet has {active} tokens out, its whole budget; {uncertain} of them are from calls that failed and may have issued (5xx, timeouts, a process that stopped); if LINE did not issue them, delete the key {key} to reset the count; otherwise the oldest expires {at}"
                 )),
                 WaitReason::Throttled => Failure::Retry(format!(
                     "the fleet issued a token moments ago; it may issue again {at}"

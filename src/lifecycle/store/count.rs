@@ -32,6 +32,7 @@ impl Record {
                     expires_at: t.expires_at,
                     key_id: t.key_id,
                     tentative: None,
+                    failed: false,
                 };
                 if !next.issued.contains(&entry) {
                     next.issued.push(entry);
@@ -60,7 +61,7 @@ impl Record {
         let mine: Vec<IssuedEntry> = next
             .issued
             .iter()
-            .filter(|e| e.tentative == Some(me))
+            .filter(|e| e.tentative == Some(me) && !e.failed)
             .cloned()
             .collect();
         let mut listed: Vec<IssuedEntry> = key_ids
@@ -75,6 +76,7 @@ impl Record {
                     expires_at: known.map_or(now + config.lifetime(), |e| e.expires_at),
                     key_id: Some(kid.clone()),
                     tentative: None,
+                    failed: false,
                 }
             })
             .collect();
@@ -98,14 +100,43 @@ impl Record {
 
     /// Drops `me`'s latest tentative entry (the current lease's); true if there was one.
     pub(crate) fn drop_tentative(&mut self, me: OwnerId) -> bool {
-        let latest = self
-            .issued
+        let latest = self.latest_tentative(me);
+        latest.map(|i| self.issued.remove(i)).is_some()
+    }
+
+    /// Marks `me`'s latest tentative entry (the current lease's) as a failed call that may
+    /// have issued: nobody was handed its token.
+    pub(crate) fn mark_failed(&mut self, me: OwnerId) {
+        if let Some(i) = self.latest_tentative(me) {
+            self.issued[i].failed = true;
+        }
+    }
+
+    fn latest_tentative(&self, me: OwnerId) -> Option<usize> {
+        self.issued
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.tentative == Some(me))
+            .filter(|(_, e)| e.tentative == Some(me) && !e.failed)
             .max_by_key(|(_, e)| e.expires_at)
-            .map(|(i, _)| i);
-        latest.map(|i| self.issued.remove(i)).is_some()
+            .map(|(i, _)| i)
+    }
+
+    /// The budget as it stands at `now`: every entry not yet expired (allowing for the skew),
+    /// how many of them are tentative, and how many of those are failed calls.
+    pub(crate) fn count(&self, now: UnixTime, config: &StoreConfig) -> Count {
+        let skew = config.clock_skew().saturating_mul(2);
+        let mut count = Count::default();
+        for e in self.issued.iter().filter(|e| e.expires_at + skew > now) {
+            count.active += 1;
+            if e.tentative.is_some() {
+                count.tentative += 1;
+                count.failed += usize::from(e.failed);
+            }
+            if count.oldest.is_none() {
+                count.oldest = Some(e.expires_at + skew);
+            }
+        }
+        count
     }
 
     /// v2.1: whether the count may be short and the holder must list LINE's key ids first.
@@ -116,4 +147,17 @@ impl Record {
     pub(crate) fn needs_listing(&self) -> bool {
         self.kind == TokenKind::V21 && self.lease.as_ref().is_some_and(|l| !l.listed)
     }
+}
+
+/// The budget as [`Record::count`] sees it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Count {
+    /// Entries not yet expired: tokens the fleet has out, or may have.
+    pub(crate) active: usize,
+    /// Of them, tentative: calls that have not committed (running, failed, or stopped).
+    pub(crate) tentative: usize,
+    /// Of those, failed calls that may have issued: no caller was handed their tokens.
+    pub(crate) failed: usize,
+    /// When the oldest entry stops counting.
+    pub(crate) oldest: Option<UnixTime>,
 }

@@ -65,9 +65,17 @@ pub enum WaitReason {
     Backoff(FailureNote),
     /// Counted kinds: the fleet already has `active` tokens out, its whole budget; `until` is
     /// when the oldest expires.
+    ///
+    /// `uncertain` of them are tentative entries of calls that ended without a commit: a
+    /// 5xx or no answer (LINE may have issued) or a holder that stopped (a crash, or a
+    /// commit the store kept failing). If LINE did not issue them, deleting the record's key
+    /// resets the count (v2.1 recounts by listing LINE's key ids; for short-lived tokens the
+    /// committed ones are forgotten too). Say so: nothing else ends the wait before `until`.
     Budget {
         /// Tokens issued and not yet expired.
         active: usize,
+        /// Of them, counted only because a call that ended without a commit may have issued.
+        uncertain: usize,
     },
     /// v2.1: you hold the lease on a record that lost its count (new or wiped); a holder
     /// whose lease was lost with it may still be calling LINE. At `until` its call has ended
@@ -138,6 +146,24 @@ impl Failure {
 /// refresh; a backoff or an exhausted budget means serve the usable token or wait; otherwise
 /// take the lease.
 ///
+/// Two rules keep a counted budget from trapping the fleet when LINE (or a gateway in front
+/// of it) answers 5xx or times out, each of which is counted as maybe issued:
+///
+/// - **Spacing.** After such a failure, while the fleet holds a usable token, the next try
+///   is no earlier than `max(backoff, usable_left / (slots_left + 1))` after it
+///   (`usable_left`: the token's usable time left; `slots_left`: the budget left after
+///   counting every entry). The budget then lasts the token's usable life: failing tries
+///   come evenly spaced and the last slot goes one gap before the token stops being usable.
+/// - **Slack when down.** With no usable token, a budget spent only because of failed calls
+///   that may have issued (nobody was handed their tokens: [`IssuedEntry::failed`]) does not
+///   stop the fleet while it counts fewer than LINE's own limit for the kind (30): below it
+///   LINE revokes (short-lived) or refuses (v2.1) nothing, so no token handed out is lost.
+///   The fleet may then have more than the budget out (if those calls did issue), using the
+///   room the budget leaves for other tools. Entries of holders that stopped are counted
+///   as handed out: a holder whose commit kept failing did hand its token out, and the
+///   record cannot tell it from one that died. v2.1's listing replaces failed entries with
+///   what LINE holds, so for v2.1 LINE never holds more than the budget.
+///
 /// ```
 /// use std::time::Duration;
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record, StoreConfig};
@@ -206,7 +232,7 @@ pub fn decide<'r>(
     if let Some(failure) = record
         .failure
         .as_ref()
-        .filter(|f| f.retry_at > now && applies(f))
+        .filter(|f| applies(f) && retry_at(record, f, usable, now, config) > now)
     {
         return match usable {
             Some(token) => Decision::Serve(token),
@@ -217,17 +243,25 @@ pub fn decide<'r>(
         };
     }
     if let Some(budget) = config.budget() {
-        let skew = config.clock_skew().saturating_mul(2);
-        let mut live = record.issued.iter().filter(|e| e.expires_at + skew > now);
-        let active = live.clone().count();
-        if active >= budget {
+        let count = record.count(now, config);
+        // The slack when down (`policy::slack_allows`): with nothing usable, entries of failed
+        // calls that may have issued do not stop the fleet below LINE's own limit.
+        let slack = usable.is_none()
+            && policy::slack_allows(
+                count.active,
+                count.failed,
+                budget,
+                config.kind().max_active(),
+            );
+        if count.active >= budget && !slack {
             return match usable {
                 Some(token) => Decision::Serve(token),
                 None => Decision::Wait(Wait {
-                    until: live
-                        .next()
-                        .map_or(now + config.poll_interval(), |e| e.expires_at + skew),
-                    reason: WaitReason::Budget { active },
+                    until: count.oldest.unwrap_or(now + config.poll_interval()),
+                    reason: WaitReason::Budget {
+                        active: count.active,
+                        uncertain: count.tentative,
+                    },
                 }),
             };
         }
@@ -268,10 +302,32 @@ pub fn decide<'r>(
             expires_at: lease_until + config.lifetime(),
             key_id: None,
             tentative: Some(me),
+            failed: false,
         });
         next.issued.sort_by_key(|e| e.expires_at);
     }
     Decision::TakeLease(Write::new(next, me, now))
+}
+
+/// When the fleet may try again after `failure`: its backoff, and after a failure that may
+/// have issued a counted token while `usable` is held, no earlier than the spacing of
+/// `policy::spaced_retry` (the budget then lasts the token's usable life).
+fn retry_at(
+    record: &Record,
+    failure: &FailureNote,
+    usable: Option<&CachedToken>,
+    now: UnixTime,
+    config: &StoreConfig,
+) -> UnixTime {
+    match (usable, config.budget()) {
+        (Some(token), Some(budget)) if failure.maybe_issued => policy::spaced_retry(
+            failure.at,
+            failure.retry_at,
+            config.window(token).usable_until,
+            budget.saturating_sub(record.count(now, config).active),
+        ),
+        _ => failure.retry_at,
+    }
 }
 
 /// How long a call under a lease the record no longer shows may still run.
@@ -327,6 +383,7 @@ impl Record {
                 expires_at: stored.expires_at,
                 key_id: stored.key_id.clone(),
                 tentative: None,
+                failed: false,
             };
             // The real entry replaces this process's latest tentative one (an earlier one
             // may count a token of an ambiguous failure).
@@ -379,7 +436,9 @@ impl Record {
     ) -> Option<Write> {
         let mut next = self.held_copy(now, me, config)?;
         next.lease = None;
-        if !failure.maybe_issued {
+        if failure.maybe_issued {
+            next.mark_failed(me);
+        } else {
             next.drop_tentative(me);
         }
         next.failure = Some(failure_note(&next, now, failure, config));
@@ -413,5 +472,6 @@ fn failure_note(
         } else {
             config.credential()
         },
+        maybe_issued: failure.maybe_issued,
     }
 }

@@ -72,8 +72,16 @@
 //!   after LINE answered, whose call timed out, or that got a 5xx (a gateway may send one
 //!   after LINE issued) is still counted until its entry expires, when a token issued under
 //!   that lease would have (v2.1: until the next holder lists LINE's key ids). LINE's own 4xx
-//!   answers, 429 included, issued nothing. No process issues while [`StoreConfig::budget`] (default 20 of LINE's
-//!   30) are out; none is ever revoked or evicted by the protocol.
+//!   answers, 429 included, issued nothing. No process issues while [`StoreConfig::budget`]
+//!   (default 20 of LINE's 30) are out; none is ever revoked or evicted by the protocol.
+//! - **A failing LINE cannot trap the fleet.** Since every 5xx counts as maybe issued, a
+//!   fleet that holds a usable token spaces its tries out over that token's usable life
+//!   (the last slot goes one gap before it stops being usable); with no usable token left,
+//!   entries of failed calls that may have issued (nobody was handed their tokens) give way
+//!   while the fleet counts fewer than LINE's own limit (30), below which LINE revokes or
+//!   refuses nothing. So short-lived tokens LINE holds that a caller may have been handed
+//!   stay within the budget, and all of them within LINE's limit; v2.1 recounts by listing
+//!   and stays within the budget. See [`decide`] for the two rules.
 //! - **Wipes and lost writes.** A v2.1 record that is new or wiped is uncertain:
 //!   its first holder waits one lease (any call under a lease lost with it has ended), lists
 //!   LINE's key ids and counts what LINE counts ([`Record::reconcile`]). Every v2.1 holder

@@ -61,6 +61,13 @@ pub struct IssuedEntry {
     /// a failure that certainly issued nothing removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tentative: Option<OwnerId>,
+    /// Set on a tentative entry whose call failed in a way that may have issued (a 5xx, no
+    /// answer: [`Failure::maybe_issued`](super::Failure::maybe_issued)), by
+    /// [`Record::release`]: if LINE issued that token, nobody was handed it. A tentative
+    /// entry without it (its holder stopped, or issued and could not commit) may count a
+    /// token in use. See [`decide`](super::decide) for what the difference allows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 /// The last refresh failure and the backoff it imposes on the fleet. No server text is kept.
@@ -81,6 +88,11 @@ pub struct FailureNote {
     /// The credential that got a refusal: the pause applies only to processes holding it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<CredentialId>,
+    /// Whether LINE may have issued all the same (a 5xx, no answer): while the fleet holds a
+    /// usable token, the next try is also spaced out over its usable life (see
+    /// [`decide`](super::decide)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maybe_issued: bool,
 }
 
 /// Why [`Record::from_store`] refused what the store returned. Nothing from it may be served
@@ -325,6 +337,7 @@ impl Record {
                         expires_at: t.expires_at,
                         key_id: t.key_id.clone(),
                         tentative: None,
+                        failed: false,
                     };
                     if !self.issued.contains(&entry) {
                         self.issued.push(entry);
