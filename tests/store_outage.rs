@@ -162,12 +162,14 @@ fn five_hundreds_spend_the_budget_over_the_tokens_usable_life_then_slack_issues(
     }
     eprintln!(
         "502 from the refresh point: {} tries spaced {:?} apart over {:?}; the fleet stops \
-         trying after {:?} of 502s ({:?} after its token stopped being usable)",
+         trying after {:?} of 502s ({:?} after its token stopped being usable, {slack} slack \
+         tries), until {:?} later",
         tries.len(),
         tries[1] - tries[0],
         window,
         now - first,
         now - usable_end,
+        stopped.until - now,
     );
     // Had LINE answered the first slack call, the fleet would have its token again.
     let (w, then, me) = first_slack.expect("slack issued");
