@@ -66,7 +66,7 @@ impl State {
                     }
                 } else if line == Line::Issues {
                     let id = s.tokens.len() as u32;
-                    s.tokens.push((self.time + LIFETIME, me));
+                    s.tokens.push((self.time + LIFETIME, me, true));
                     match held.commit(now, me, now, &issued(id), config) {
                         Some(write) => Pc::Committing {
                             write,
@@ -83,7 +83,7 @@ impl State {
                     s.failures += 1;
                     if line == Line::Ambiguous {
                         // A gateway's 5xx or a timeout, but LINE issued.
-                        s.tokens.push((self.time + LIFETIME, me));
+                        s.tokens.push((self.time + LIFETIME, me, false));
                     }
                     // The answer arrives in a later step, however late.
                     Pc::Failed(line)

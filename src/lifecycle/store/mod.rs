@@ -104,8 +104,10 @@
 //! with crashes (also after LINE answered), expiring leases, late writes, clock skew within
 //! the tolerance in the store's time as read, machine clocks 10 minutes off (reported, and
 //! ignored by decisions), a wipe, a failover that loses the last write or two, ambiguous LINE
-//! failures and answers that arrive after the lease: LINE never holds more live tokens than
-//! the budget, and the record lists or tentatively counts every one.
+//! failures and answers that arrive after the lease: for v2.1, LINE never holds more live
+//! tokens than the budget; for short-lived tokens (a second run, without wipes and
+//! failovers), never more that a caller may have been handed, and never more than LINE's
+//! limit in all; the record lists or tentatively counts every one.
 //!
 //! ## Redis
 //!
