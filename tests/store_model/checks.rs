@@ -1,6 +1,7 @@
 //! The invariants, checked on every write and every tick: fenced versions, the shared
-//! token's expiry, tokens served before their real expiry, LINE's live tokens within the
-//! budget and every one of them counted.
+//! token's expiry, tokens served before their real expiry, LINE's live tokens within what
+//! the code promises (the budget; for short-lived tokens' slack, LINE's limit) and every one
+//! of them counted.
 
 use super::*;
 

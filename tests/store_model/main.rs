@@ -50,9 +50,9 @@
 //!
 //! `STORE_MODEL_DEPTH=12 cargo test --test store_model` explores deeper (about 910,000
 //! states, 70 s in the test profile on 2 shared cores; depth 11, the default, 380,000 states
-//! for v2.1 and 315,000 for short-lived, 22 s for both side by side, 36 s one after the other). Counting a
-//! stopped holder's entry as slack (it may have handed its token out) is caught at once:
-//! "2 tokens a caller may hold live at LINE, budget 1".
+//! for v2.1 and 315,000 for short-lived, 22 s for both side by side, 36 s one after the
+//! other). Counting a stopped holder's entry as slack (it may have handed its token out) is
+//! caught at once: "2 tokens a caller may hold live at LINE, budget 1".
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
