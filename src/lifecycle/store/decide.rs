@@ -427,6 +427,11 @@ impl Record {
     /// After a failed refresh: the write that releases your lease and starts the fleet's
     /// backoff (1 s doubling to the cap for retryable failures, the failure pause for
     /// refusals). `None` if the lease is no longer yours: whoever holds it now is trying.
+    ///
+    /// A failure that may have issued ([`Failure::maybe_issued`]) keeps the lease's entry,
+    /// marked [`IssuedEntry::failed`]: no caller was handed a token from this call, so with
+    /// no usable token the fleet may issue past it (see [`decide`]). Release only when that
+    /// is true; a token you got and handed out is committed, never released.
     pub fn release(
         &self,
         now: UnixTime,
