@@ -152,7 +152,9 @@ fn five_hundreds_spend_the_budget_over_the_tokens_usable_life_then_slack_issues(
     assert!(slack >= MAX_ACTIVE_SHORT_LIVED - 20, "{slack}");
     assert_eq!(record.issued().len(), MAX_ACTIVE_SHORT_LIVED);
     match stopped.reason {
-        WaitReason::Budget { active, uncertain } => {
+        WaitReason::Budget {
+            active, uncertain, ..
+        } => {
             assert_eq!(
                 (active, uncertain),
                 (MAX_ACTIVE_SHORT_LIVED, MAX_ACTIVE_SHORT_LIVED)
@@ -221,13 +223,14 @@ fn no_slack_while_a_token_is_usable_or_for_holders_that_stopped() {
     };
     let seen = reread(&take_b, at(62), &c);
     match decide(&seen, at(62), OwnerId::new(3), &c) {
-        Decision::Wait(w) => assert_eq!(
+        Decision::Wait(w) => assert!(matches!(
             w.reason,
             WaitReason::Budget {
                 active: 2,
-                uncertain: 2
+                uncertain: 2,
+                ..
             }
-        ),
+        )),
         other => panic!("{other:?}"),
     }
     // One stopped, one failed (502): the stopped one alone is within the budget: slack.

@@ -130,10 +130,16 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
                 WaitReason::Backoff(_) => Failure::Retry(format!(
                     "the fleet backs off after failed refreshes until {at}"
                 )),
-                WaitReason::Budget { active, uncertain: 0 } => Failure::Retry(format!(
+                WaitReason::Budget {
+                    active,
+                    uncertain: 0,
+                    ..
+                } => Failure::Retry(format!(
                     "the fleet has {active} tokens out, its whole budget; the oldest expires {at}"
                 )),
-                WaitReason::Budget { active, uncertain } => Failure::Retry(format!(
+                WaitReason::Budget {
+                    active, uncertain, ..
+                } => Failure::Retry(format!(
                     "the fleet has {active} tokens out, its whole budget; {uncertain} of them are from calls that failed and may have issued (5xx, timeouts, a process that stopped); if LINE did not issue them, delete the key {key} to reset the count; otherwise the oldest expires {at}"
                 )),
                 WaitReason::Throttled => Failure::Retry(format!(

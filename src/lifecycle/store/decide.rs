@@ -44,6 +44,7 @@ pub enum Decision<'r> {
 
 /// A wait, with its reason (so a command line can say why, and pick an exit code).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Wait {
     /// Read the record again at this time; always later than the `now` decided on.
     pub until: UnixTime,
@@ -71,6 +72,7 @@ pub enum WaitReason {
     /// commit the store kept failing). If LINE did not issue them, deleting the record's key
     /// resets the count (v2.1 recounts by listing LINE's key ids; for short-lived tokens the
     /// committed ones are forgotten too). Say so: nothing else ends the wait before `until`.
+    #[non_exhaustive]
     Budget {
         /// Tokens issued and not yet expired.
         active: usize,

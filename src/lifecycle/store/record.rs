@@ -25,6 +25,7 @@ pub(crate) const MAX_ISSUED: usize = 64;
 
 /// A lease: `owner` may refresh until `expires_at`; nobody else may.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Lease {
     /// The process incarnation holding it.
     pub owner: OwnerId,
@@ -49,6 +50,7 @@ use crate::lifecycle::cache::CachedToken;
 
 /// One token of a counted kind the fleet issued and that has not expired yet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct IssuedEntry {
     /// When it expires.
     pub expires_at: UnixTime,
@@ -72,6 +74,7 @@ pub struct IssuedEntry {
 
 /// The last refresh failure and the backoff it imposes on the fleet. No server text is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct FailureNote {
     /// Failures in a row.
     pub count: u32,
