@@ -136,6 +136,7 @@ pub trait Endpoint: sealed::Sealed {
 /// assert_eq!(info.value.expires_in, 900);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WithHttpInfo<T> {
     /// The typed output.
     pub value: T,

@@ -61,6 +61,7 @@ pub enum ErrorBody {
 /// assert_eq!(detail.property.as_deref(), Some("access_token"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ErrorDetail {
     /// `message`.
     pub message: Option<String>,

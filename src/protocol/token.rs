@@ -63,6 +63,7 @@ impl IssuedToken {
 /// assert_eq!(info.scope.as_deref(), Some("P CM"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct TokenInfo {
     /// `client_id`: the channel the token was issued for.
     pub client_id: String,

@@ -70,6 +70,7 @@ pub enum DriveError<S, E> {
 
 /// A token from [`drive`], and what happened on the way.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Fetched {
     /// The token.
     pub token: crate::lifecycle::cache::CachedToken,
