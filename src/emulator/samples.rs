@@ -22,6 +22,7 @@
 
 use http::{Request, Response, StatusCode};
 
+use crate::facts::REQUEST_ID_HEADER;
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::endpoints::{
     Endpoint, IssueShortLived, IssueStateless, IssueV21, KeyIdsV21, Revoke, RevokeV21, Verify,
@@ -29,7 +30,6 @@ use crate::protocol::endpoints::{
 };
 use crate::protocol::error::Error;
 use crate::protocol::operation::Operation;
-use crate::protocol::wire::REQUEST_ID_HEADER;
 use crate::secret::{AccessToken, ChannelSecret, ClientAssertion};
 
 /// What a sample request may need: each operation takes the inputs its endpoint takes.
