@@ -199,14 +199,11 @@ pub use jose::jwk::{PublicJwk, REQUIRED_BITS};
 pub use jose::key::SigningKey;
 pub use protocol::api_base::{ApiBase, InvalidApiBase, LINE_API_BASE};
 pub use protocol::call::{call, call_async, CallError};
-pub use protocol::endpoints::{
-    Endpoint, IssueShortLived, IssueStateless, IssueV21, KeyIdsV21, Revoke, RevokeV21, Verify,
-    VerifyV21, WithHttpInfo,
-};
+// Every endpoint, `Endpoint`, `WithHttpInfo` and `Operation`: a new endpoint needs no line here.
+pub use protocol::endpoints::*;
 pub use protocol::error::{ApiError, DecodeError, Error};
 pub use protocol::error_body::{ErrorBody, ErrorDetail};
 pub use protocol::known_secrets::KnownSecrets;
-pub use protocol::operation::Operation;
 pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
 pub use protocol::wire::request_id;
 /// The RNG traits the signer takes (`rand_core` 0.10, the version `rsa` 0.10 uses).
