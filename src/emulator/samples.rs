@@ -52,6 +52,17 @@ pub fn sample_response(op: Operation) -> Response<Vec<u8>> {
 ///
 /// Whatever [`Endpoint::parse_response`](crate::Endpoint::parse_response) of `op`'s endpoint
 /// returns.
+///
+/// ```
+/// use line_channel_token::emulator::{parse_response_as, sample_response};
+/// use line_channel_token::{http, Operation};
+///
+/// for op in Operation::ALL {
+///     assert_eq!(parse_response_as(op, &sample_response(op)), Ok(()));
+/// }
+/// let refused = http::Response::builder().status(429).body(Vec::<u8>::new()).unwrap();
+/// assert!(parse_response_as(Operation::Verify, &refused).unwrap_err().is_retryable());
+/// ```
 pub fn parse_response_as<B: AsRef<[u8]>>(
     op: Operation,
     response: &Response<B>,

@@ -8,6 +8,17 @@ use crate::protocol::endpoints::Endpoint;
 use crate::secret::{AccessToken, ChannelSecret, ClientAssertion};
 
 /// What a sample request may need: each operation takes the inputs its endpoint takes.
+///
+/// ```
+/// use line_channel_token::emulator::{sample_request, SampleInputs};
+/// use line_channel_token::{AccessToken, ApiBase, ChannelSecret, ClientAssertion, Operation};
+///
+/// let (secret, token) = (ChannelSecret::new("s3cret"), AccessToken::new("token"));
+/// let assertion = ClientAssertion::new("h.p.s");
+/// let inputs = SampleInputs { channel_id: "1234567890", secret: &secret, token: &token, assertion: &assertion };
+/// let request = sample_request(Operation::Verify, &inputs, &ApiBase::default());
+/// assert_eq!(request.body().as_slice(), b"access_token=token");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct SampleInputs<'a> {
     /// The channel id, for the operations authenticated by a channel secret.

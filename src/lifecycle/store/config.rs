@@ -196,6 +196,11 @@ impl StoreConfig {
     /// # Errors
     /// [`StoreConfigError::NotIssuable`] for long-lived tokens, [`StoreConfigError::Lifetime`] for a
     /// lifetime of zero or beyond what LINE issues.
+    /// ```
+    /// # use std::time::Duration; use line_channel_token::{store::StoreConfig, TokenKind};
+    /// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+    /// assert!(StoreConfig::new(TokenKind::LongLived, Duration::from_secs(900)).is_err());
+    /// ```
     pub fn new(kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, StoreConfigError> {
         let max = match kind {
             TokenKind::LongLived => return Err(StoreConfigError::NotIssuable(kind)),
@@ -263,6 +268,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Channel`] for an empty, over-long or non-printable ID.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_channel("12 34"), Err(Channel)); // printable ASCII only
+    /// ```
     pub fn with_channel(self, channel_id: &str) -> Result<StoreConfig, StoreConfigError> {
         let printable = channel_id.bytes().all(|b| b.is_ascii_graphic());
         if channel_id.is_empty() || channel_id.len() > MAX_CHANNEL_LEN || !printable {
@@ -291,6 +300,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Lease`] outside 1 s ..= 600 s.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_lease(Duration::from_secs(15)).unwrap().lease(), Duration::from_secs(15));
+    /// ```
     pub fn with_lease(self, lease: Duration) -> Result<StoreConfig, StoreConfigError> {
         StoreConfig { lease, ..self }.checked()
     }
@@ -299,6 +312,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Windows`] unless `min_remaining < refresh_before < lifetime`.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_refresh_before(config.lifetime()), Err(Windows)); // too late
+    /// ```
     pub fn with_refresh_before(
         self,
         refresh_before: Duration,
@@ -314,6 +331,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Windows`] unless `2 * clock_skew <= min_remaining < refresh_before`.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_margins(Duration::from_secs(3), Duration::from_secs(2)), Err(Windows));
+    /// ```
     pub fn with_margins(
         self,
         min_remaining: Duration,
@@ -332,6 +353,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Budget`] outside 1 ..= 30.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_budget(31), Err(Budget(31))); // LINE's cap is 30
+    /// ```
     pub fn with_budget(self, budget: usize) -> Result<StoreConfig, StoreConfigError> {
         StoreConfig { budget, ..self }.checked()
     }
