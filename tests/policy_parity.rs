@@ -71,7 +71,7 @@ fn store_decisions(seed: u64, clock: &[UnixTime]) -> Vec<Said> {
     // The cache's defaults for a 15-minute token: a 30 s margin, which is also how far in
     // the future a token may seem issued (the store tolerates twice its skew), a 5-minute
     // lead and at most one issuance in 10 s.
-    let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
+    let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))
         .and_then(|c| c.with_lease(Duration::from_secs(60)))
         .and_then(|c| c.with_margins(Duration::from_secs(30), Duration::from_secs(15)))
         .and_then(|c| c.with_refresh_before(Duration::from_secs(300)))

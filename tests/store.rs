@@ -18,20 +18,24 @@ fn at(secs: u64) -> UnixTime {
 }
 
 fn stateless() -> StoreConfig {
-    StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap()
+    StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap()
 }
 
 fn v21(budget: usize) -> StoreConfig {
-    StoreConfig::new(TokenKind::V21, Duration::from_secs(86_400))
+    StoreConfig::new("1234567890", TokenKind::V21, Duration::from_secs(86_400))
         .and_then(|c| c.with_budget(budget))
         .unwrap()
 }
 
 /// Counted, but not listable: no settling or listing before a refresh.
 fn short_lived(budget: usize) -> StoreConfig {
-    StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))
-        .and_then(|c| c.with_budget(budget))
-        .unwrap()
+    StoreConfig::new(
+        "1234567890",
+        TokenKind::ShortLived,
+        Duration::from_secs(30 * 86_400),
+    )
+    .and_then(|c| c.with_budget(budget))
+    .unwrap()
 }
 
 fn issued(token: &str, expires_in: u64) -> IssuedToken {
@@ -62,7 +66,7 @@ fn take(record: &Record, now: UnixTime, me: OwnerId, config: &StoreConfig) -> Wr
 
 /// A record holding `token` committed by A at `now`.
 fn with_token(token: &str, expires_in: u64, now: UnixTime, config: &StoreConfig) -> Record {
-    let lease = take(&Record::empty(config.kind()), now, A, config).into_record();
+    let lease = take(&Record::empty(config), now, A, config).into_record();
     let commit = lease
         .commit(now, A, now, &issued(token, expires_in), config)
         .unwrap();
@@ -73,12 +77,12 @@ fn with_token(token: &str, expires_in: u64, now: UnixTime, config: &StoreConfig)
 fn configurations_that_cannot_work_are_refused_when_built() {
     let day = Duration::from_secs(86_400);
     assert!(matches!(
-        StoreConfig::new(TokenKind::LongLived, day),
+        StoreConfig::new("1234567890", TokenKind::LongLived, day),
         Err(StoreConfigError::NotIssuable(_))
     ));
-    assert!(StoreConfig::new(TokenKind::Stateless, Duration::ZERO).is_err());
+    assert!(StoreConfig::new("1234567890", TokenKind::Stateless, Duration::ZERO).is_err());
     assert!(
-        StoreConfig::new(TokenKind::Stateless, day).is_err(),
+        StoreConfig::new("1234567890", TokenKind::Stateless, day).is_err(),
         "stateless lives 15 min"
     );
     let c = v21(20);
@@ -90,7 +94,7 @@ fn configurations_that_cannot_work_are_refused_when_built() {
     assert!(c
         .with_margins(Duration::from_secs(10), Duration::from_secs(6))
         .is_err());
-    let defaults = StoreConfig::new(TokenKind::ShortLived, 30 * day).unwrap();
+    let defaults = StoreConfig::new("1234567890", TokenKind::ShortLived, 30 * day).unwrap();
     assert_eq!(defaults.lease(), Duration::from_secs(30));
     assert_eq!(defaults.budget(), Some(20));
     assert_eq!(stateless().budget(), None);
@@ -99,7 +103,7 @@ fn configurations_that_cannot_work_are_refused_when_built() {
 #[test]
 fn one_process_takes_the_lease_the_others_wait_then_all_serve_the_same_token() {
     let c = stateless();
-    let empty = Record::empty(TokenKind::Stateless);
+    let empty = Record::empty(&c);
     let a = take(&empty, at(0), A, &c);
     let b = take(&empty, at(0), B, &c);
     assert_eq!(
@@ -145,7 +149,7 @@ fn one_process_takes_the_lease_the_others_wait_then_all_serve_the_same_token() {
 #[test]
 fn a_dead_holder_is_taken_over_once_its_lease_runs_out_and_its_late_commit_overwrites_nothing() {
     let c = short_lived(20);
-    let lease_a = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c);
+    let lease_a = take(&Record::empty(&c), at(0), A, &c);
     let seen = reread(&lease_a, at(29), &c);
     assert!(matches!(decide(&seen, at(29), B, &c), Decision::Wait(_)));
     // After the lease (30 s), B takes over and commits.
@@ -184,7 +188,7 @@ fn a_lease_or_backoff_from_the_future_is_not_trusted_past_its_bound() {
     let c = stateless();
     let body = |lease: &str, failure: &str| {
         format!(
-            r#"{{"format":"line-channel-token/store/v2","kind":"stateless","lease":{lease},"failure":{failure}}}"#
+            r#"{{"format":"line-channel-token/store/v2","kind":"stateless","channel":"1234567890","lease":{lease},"failure":{failure}}}"#
         )
     };
     let now = at(0);
@@ -222,7 +226,7 @@ fn a_lease_or_backoff_from_the_future_is_not_trusted_past_its_bound() {
 #[test]
 fn failures_back_off_for_the_whole_fleet_and_a_useless_answer_is_a_failure() {
     let c = stateless();
-    let lease = take(&Record::empty(TokenKind::Stateless), at(0), A, &c).into_record();
+    let lease = take(&Record::empty(&c), at(0), A, &c).into_record();
     let failed = lease.release(at(1), A, Failure::answered(503), &c).unwrap();
     match decide(failed.record(), at(1), B, &c) {
         Decision::Wait(w) => {
@@ -239,7 +243,7 @@ fn failures_back_off_for_the_whole_fleet_and_a_useless_answer_is_a_failure() {
     // A token already due for refresh when its answer arrives (a 60 s token sent at 0 is
     // due by 27 s, the cache's rule: half its usable life, jittered by up to a fifth): kept,
     // served, but no new issuance until the backoff ends.
-    let lease = take(&Record::empty(TokenKind::Stateless), at(0), A, &c).into_record();
+    let lease = take(&Record::empty(&c), at(0), A, &c).into_record();
     let short = lease
         .commit(at(28), A, at(0), &issued("short", 60), &c)
         .unwrap();
@@ -302,7 +306,7 @@ prop_compose! {
         token in prop_oneof![Just(""), Just("tok")],
     ) -> String {
         serde_json::json!({
-            "format": "line-channel-token/store/v2", "kind": kind,
+            "format": "line-channel-token/store/v2", "kind": kind, "channel": "1234567890",
             "lease": {"owner": owner, "taken_at": taken, "expires_at": lease_end},
             "token": {"access_token": token, "issued_at": issued_at, "expires_at": expires_at},
             "issued": entries.iter().map(|e| serde_json::json!({"expires_at": e})).collect::<Vec<_>>(),

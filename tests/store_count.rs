@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use line_channel_token::store::{
-    decide, CredentialId, Decision, Failure, OwnerId, Record, RecordError, StoreConfig, WaitReason,
-    Write, MAX_RECORD_LEN,
+    decide, CredentialId, Decision, Failure, OwnerId, Record, RecordError, StoreConfig,
+    StoreConfigError, WaitReason, Write, MAX_RECORD_LEN,
 };
 use line_channel_token::{AccessToken, IssuedToken, TokenKind, UnixTime};
 
@@ -18,23 +18,23 @@ fn at(secs: u64) -> UnixTime {
 }
 
 fn short_lived(budget: usize) -> StoreConfig {
-    StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))
-        .and_then(|c| c.with_budget(budget))
-        .and_then(|c| c.with_channel("1234567890"))
-        .unwrap()
+    StoreConfig::new(
+        "1234567890",
+        TokenKind::ShortLived,
+        Duration::from_secs(30 * 86_400),
+    )
+    .and_then(|c| c.with_budget(budget))
+    .unwrap()
 }
 
 fn v21(budget: usize) -> StoreConfig {
-    StoreConfig::new(TokenKind::V21, Duration::from_secs(86_400))
+    StoreConfig::new("1234567890", TokenKind::V21, Duration::from_secs(86_400))
         .and_then(|c| c.with_budget(budget))
-        .and_then(|c| c.with_channel("1234567890"))
         .unwrap()
 }
 
 fn stateless() -> StoreConfig {
-    StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-        .and_then(|c| c.with_channel("1234567890"))
-        .unwrap()
+    StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap()
 }
 
 fn issued(token: &str, expires_in: u64) -> IssuedToken {
@@ -65,7 +65,7 @@ fn take(record: &Record, now: UnixTime, me: OwnerId, config: &StoreConfig) -> Wr
 #[test]
 fn a_holder_that_dies_after_line_answered_is_still_counted() {
     let c = short_lived(2);
-    let lease = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c);
+    let lease = take(&Record::empty(&c), at(0), A, &c);
     assert_eq!(
         lease.record().issued().len(),
         1,
@@ -87,18 +87,37 @@ fn a_holder_that_dies_after_line_answered_is_still_counted() {
 #[test]
 fn a_failure_keeps_the_tentative_entry_only_if_line_may_have_issued() {
     let c = short_lived(5);
-    let held = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c).into_record();
-    let refused = held.release(at(1), A, Failure::answered(500), &c).unwrap();
-    assert!(
-        refused.record().issued().is_empty(),
-        "LINE answered 500: nothing issued"
-    );
+    let held = take(&Record::empty(&c), at(0), A, &c).into_record();
+    for status in [400, 401, 429] {
+        let answered = held
+            .release(at(1), A, Failure::answered(status), &c)
+            .unwrap();
+        assert!(
+            answered.record().issued().is_empty(),
+            "LINE itself answered {status}: nothing issued"
+        );
+    }
+    // A gateway's 502 or 504 may come after LINE issued: counted, as for no answer.
+    for status in [500, 502, 503, 504] {
+        let gateway = held
+            .release(at(1), A, Failure::answered(status), &c)
+            .unwrap();
+        assert_eq!(gateway.record().issued().len(), 1, "{status}: maybe issued");
+    }
     let timed_out = held.release(at(1), A, Failure::unanswered(), &c).unwrap();
     assert_eq!(
         timed_out.record().issued().len(),
         1,
         "no answer: LINE may have issued, so it stays counted"
     );
+    // Bounded: counted until a token issued under the lease would have expired, no longer.
+    let lease_end = held.lease().unwrap().expires_at;
+    let maybe = timed_out.record().issued()[0].expires_at;
+    assert_eq!(maybe, lease_end + c.lifetime());
+    let skew = c.clock_skew() * 2;
+    let before = maybe + skew - Duration::from_secs(1);
+    assert_eq!(reread(&timed_out, before, &c).issued().len(), 1);
+    assert!(reread(&timed_out, maybe + skew, &c).issued().is_empty());
     // The next lease of the same owner adds its own entry; its commit replaces only that one.
     let seen = reread(&timed_out, at(3), &c);
     let again = take(&seen, at(3), A, &c).into_record();
@@ -114,7 +133,7 @@ fn a_failure_keeps_the_tentative_entry_only_if_line_may_have_issued() {
 #[test]
 fn v21_lists_lines_key_ids_before_issuing_on_a_record_that_lost_its_count() {
     let c = v21(3);
-    let take_a = take(&Record::empty(TokenKind::V21), at(0), A, &c);
+    let take_a = take(&Record::empty(&c), at(0), A, &c);
     let lease = take_a.record().lease().unwrap().clone();
     assert!(lease.settles);
     // First, calls under a lease lost with the record may still be running: wait them out.
@@ -159,12 +178,38 @@ fn v21_lists_lines_key_ids_before_issuing_on_a_record_that_lost_its_count() {
 }
 
 #[test]
+fn v21_a_gateway_error_is_counted_until_the_next_holder_lists_lines_key_ids() {
+    let c = v21(3);
+    let take_a = take(&Record::empty(&c), at(0), A, &c);
+    let settled = at(0) + c.lease() + c.clock_skew() * 2;
+    let held = reread(&take_a, settled, &c);
+    let listed = held.reconcile(settled, A, &[], &c).unwrap();
+    let failed = reread(&listed, settled, &c)
+        .release(settled, A, Failure::answered(504), &c)
+        .unwrap();
+    assert_eq!(
+        failed.record().issued().len(),
+        1,
+        "504: LINE may have issued"
+    );
+    // The next holder lists: LINE did not issue, so the entry goes.
+    let next = settled + Duration::from_secs(120);
+    let take_b = take(&reread(&failed, next, &c), next, B, &c);
+    let held_b = reread(&take_b, next, &c);
+    assert!(matches!(
+        decide(&held_b, next, B, &c),
+        Decision::ListKeys { .. }
+    ));
+    let recounted = held_b.reconcile(next, B, &[], &c).unwrap();
+    let left = recounted.record().issued();
+    assert!(left.iter().all(|e| e.tentative == Some(B)), "{left:?}");
+}
+
+#[test]
 fn a_record_under_the_wrong_key_or_too_large_is_refused_never_served() {
     let c = stateless();
-    let other = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-        .and_then(|c| c.with_channel("999"))
-        .unwrap();
-    let lease = take(&Record::empty(TokenKind::Stateless), at(0), A, &other).into_record();
+    let other = StoreConfig::new("999", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+    let lease = take(&Record::empty(&other), at(0), A, &other).into_record();
     let theirs = lease
         .commit(at(0), A, at(0), &issued("theirs", 900), &other)
         .unwrap();
@@ -179,23 +224,33 @@ fn a_record_under_the_wrong_key_or_too_large_is_refused_never_served() {
         Record::from_store(9, Some(body.as_bytes()), at(1), &v21_config).unwrap_err(),
         RecordError::OtherKind
     );
+    // Every write names its channel; a record naming none is not this fleet's.
+    let ours = take(&Record::empty(&c), at(0), A, &c).body();
+    assert!(ours.contains(r#""channel":"1234567890""#), "{ours}");
+    let unbound = body.replace(r#""channel":"999","#, "");
+    assert!(!unbound.contains(r#""channel""#), "{unbound}");
+    assert_eq!(
+        Record::from_store(9, Some(unbound.as_bytes()), at(1), &c).unwrap_err(),
+        RecordError::OtherChannel
+    );
     let huge = vec![b' '; MAX_RECORD_LEN + 1];
     assert!(matches!(
         Record::from_store(9, Some(&huge), at(1), &c),
         Err(RecordError::TooLarge(_))
     ));
-    assert!(
-        StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-            .unwrap()
-            .with_channel("")
-            .is_err()
-    );
+    for id in ["", "12 34", &"9".repeat(65)] {
+        assert_eq!(
+            StoreConfig::new(id, TokenKind::Stateless, Duration::from_secs(900)),
+            Err(StoreConfigError::Channel),
+            "{id:?}"
+        );
+    }
 }
 
 #[test]
 fn keys_expire_after_everything_the_record_counts() {
     let c = short_lived(5);
-    let lease = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c);
+    let lease = take(&Record::empty(&c), at(0), A, &c);
     // The tentative entry lives a lifetime past the lease: the key must outlive it.
     let last = lease.record().issued()[0].expires_at;
     assert!(at(0) + lease.keep_for() > last);
@@ -206,7 +261,7 @@ fn keys_expire_after_everything_the_record_counts() {
 fn a_refusal_pauses_only_the_credential_that_got_it() {
     let wrong = stateless().with_credential(CredentialId::of(b"wrong secret"));
     let right = stateless().with_credential(CredentialId::of(b"right secret"));
-    let held = take(&Record::empty(TokenKind::Stateless), at(0), A, &wrong).into_record();
+    let held = take(&Record::empty(&wrong), at(0), A, &wrong).into_record();
     let refused = held
         .release(at(1), A, Failure::answered(400), &wrong)
         .unwrap();
@@ -237,7 +292,7 @@ fn a_refusal_pauses_only_the_credential_that_got_it() {
 #[test]
 fn a_fleet_wide_invalidate_drops_the_shared_token_once_if_still_current() {
     let c = short_lived(5);
-    let lease = take(&Record::empty(TokenKind::ShortLived), at(0), A, &c).into_record();
+    let lease = take(&Record::empty(&c), at(0), A, &c).into_record();
     let commit = lease
         .commit(at(0), A, at(0), &issued("t1", 30 * 86_400), &c)
         .unwrap();
@@ -259,5 +314,44 @@ fn a_fleet_wide_invalidate_drops_the_shared_token_once_if_still_current() {
     assert!(
         record.invalidate(at(10), B, &other, &c).is_none(),
         "an older token's 401 does not drop the current one"
+    );
+}
+
+#[test]
+fn a_record_that_cannot_be_read_is_refused_never_overwritten() {
+    use line_channel_token::store::{Body, Fetch, Input, Outcome, Read, Step};
+    let c = short_lived(5);
+    let refused = |body: &str| Record::from_store(9, Some(body.as_bytes()), at(0), &c).unwrap_err();
+    assert_eq!(refused("not json"), RecordError::Unreadable);
+    assert_eq!(
+        refused(r#"{"kind":"short-lived"}"#),
+        RecordError::Unreadable
+    );
+    assert_eq!(
+        refused(r#"{"format":"line-channel-token/store/v2","kind":"short-lived","issued":7}"#),
+        RecordError::Unreadable,
+        "the right marker, fields that do not decode"
+    );
+    assert_eq!(
+        refused(r#"{"format":"something/else","kind":"short-lived"}"#),
+        RecordError::Unreadable
+    );
+    let newer = refused(r#"{"format":"line-channel-token/store/v3","issued":"changed"}"#);
+    assert_eq!(newer, RecordError::OtherFormat(3));
+    assert!(newer.to_string().contains("upgrade"), "{newer}");
+    let older = refused(r#"{"format":"line-channel-token/store/v1","kind":"short-lived"}"#);
+    assert_eq!(older, RecordError::OtherFormat(1));
+    assert!(older.to_string().contains("delete the key"), "{older}");
+    // A fetch ends on it without a write.
+    let (mut fetch, first) = Fetch::new(&c, A, Duration::from_secs(60));
+    assert_eq!(first, Step::Read);
+    let read = Read {
+        now: at(0),
+        version: 9,
+        body: Body::Present(b"{\"format\":\"line-channel-token/store/v3\"}".to_vec()),
+    };
+    assert_eq!(
+        fetch.next(Input::Read(read, at(0))),
+        Step::Done(Outcome::Refused(RecordError::OtherFormat(3)))
     );
 }

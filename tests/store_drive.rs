@@ -58,7 +58,7 @@ struct Line<'a> {
 impl Refresher for Line<'_> {
     type Error = &'static str;
     fn issue(&mut self, timeout: Duration) -> Result<IssuedToken, (Failure, &'static str)> {
-        assert!(timeout > Duration::ZERO && timeout <= Duration::from_secs(30));
+        assert!(timeout > Duration::ZERO && timeout <= Duration::from_secs(60));
         self.issued += 1;
         if let Some(gone) = self.then_gone {
             gone.set(true);
@@ -72,9 +72,7 @@ impl Refresher for Line<'_> {
 }
 
 fn config() -> StoreConfig {
-    StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-        .and_then(|c| c.with_channel("1234567890"))
-        .unwrap()
+    StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap()
 }
 
 fn memory<'a>(clock: &'a Cell<u64>, gone: &'a Cell<bool>) -> Memory<'a> {
@@ -300,4 +298,144 @@ fn drive_async_runs_the_same_fetch() {
     assert_eq!(again.token.access_token.expose_secret(), "a1");
     assert_eq!(store.0.reads - reads, 1, "a hit is one read");
     assert_eq!(issued.get(), 1);
+}
+
+/// LINE that takes `takes` of the store's time to answer, then fails with `failure`.
+struct SlowFailure<'a> {
+    clock: &'a Cell<u64>,
+    takes: Duration,
+    failure: Failure,
+    calls: u32,
+}
+
+impl Refresher for SlowFailure<'_> {
+    type Error = &'static str;
+    fn issue(&mut self, timeout: Duration) -> Result<IssuedToken, (Failure, &'static str)> {
+        assert!(self.takes <= timeout, "the call stays within its timeout");
+        self.calls += 1;
+        self.clock
+            .set(self.clock.get() + self.takes.as_millis() as u64);
+        Err((self.failure, "LINE failed"))
+    }
+    fn key_ids(&mut self, _: Duration) -> Result<Vec<String>, (Failure, &'static str)> {
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+fn a_slow_failure_is_judged_and_dated_at_the_stores_time_after_the_call() {
+    // A lease (60 s) far longer than the margin (10 s) plus twice the skew: a call may run
+    // past the shared token's expiry.
+    let c = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))
+        .and_then(|c| c.with_lease(Duration::from_secs(60)))
+        .and_then(|c| c.with_margins(Duration::from_secs(10), Duration::from_secs(2)))
+        .unwrap();
+    let t0 = 1_700_000_000_000;
+    let clock = Cell::new(t0);
+    let gone = Cell::new(false);
+    let mut store = memory(&clock, &gone);
+    let local = || UnixTime::from_millis(clock.get());
+    let mut line = Line {
+        issued: 0,
+        then_gone: None,
+    };
+    drive(
+        &mut store,
+        &mut line,
+        &c,
+        OwnerId::new(1),
+        Duration::ZERO,
+        local,
+        |_| {},
+    )
+    .unwrap();
+    // 5 s before t1 stops being served (it expires at t0 + 900 s): due for refresh, still
+    // usable. LINE then takes 50 s to answer 500, past t1's expiry.
+    clock.set(t0 + 885_000);
+    let mut slow = SlowFailure {
+        clock: &clock,
+        takes: Duration::from_secs(50),
+        failure: Failure::answered(500),
+        calls: 0,
+    };
+    let e = drive(
+        &mut store,
+        &mut slow,
+        &c,
+        OwnerId::new(2),
+        Duration::ZERO,
+        local,
+        |_| {},
+    )
+    .expect_err("t1 expired during the call: it is not handed out");
+    assert!(
+        matches!(e, DriveError::Refresh(f, _) if f.status == Some(500)),
+        "{e:?}"
+    );
+    assert_eq!(slow.calls, 1);
+    // The backoff starts when the failure was known, not when the call was sent.
+    let after = UnixTime::from_millis(clock.get());
+    let body = store.body.clone().unwrap();
+    let (record, _) = line_channel_token::store::Record::from_store(
+        store.version,
+        Some(body.as_bytes()),
+        after,
+        &c,
+    )
+    .unwrap();
+    let note = record.failure().expect("the failure is recorded");
+    assert_eq!(note.at, after);
+    assert!(
+        note.retry_at > after,
+        "the backoff is not over when it is recorded"
+    );
+    assert!(record.lease().is_none(), "the lease is released");
+}
+
+/// LINE whose key-id listing times out.
+struct ListingTimesOut;
+
+impl Refresher for ListingTimesOut {
+    type Error = &'static str;
+    fn issue(&mut self, _: Duration) -> Result<IssuedToken, (Failure, &'static str)> {
+        panic!("nothing is issued before LINE's keys are listed")
+    }
+    fn key_ids(&mut self, _: Duration) -> Result<Vec<String>, (Failure, &'static str)> {
+        Err((Failure::unanswered(), "timed out"))
+    }
+}
+
+#[test]
+fn a_failed_listing_issued_nothing_and_leaves_no_tentative_entry() {
+    let c = StoreConfig::new("1234567890", TokenKind::V21, Duration::from_secs(86_400)).unwrap();
+    let clock = Cell::new(1_700_000_000_000);
+    let gone = Cell::new(false);
+    let mut store = memory(&clock, &gone);
+    let local = || UnixTime::from_millis(clock.get());
+    // A new record first settles (a sleep on the store's clock), then lists.
+    let sleep = |d: Duration| clock.set(clock.get() + d.as_millis() as u64);
+    let e = drive(
+        &mut store,
+        &mut ListingTimesOut,
+        &c,
+        OwnerId::new(1),
+        Duration::from_secs(3600),
+        local,
+        sleep,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, DriveError::Refresh(f, _) if f.status.is_none()),
+        "{e:?}"
+    );
+    let body = store.body.clone().unwrap();
+    let (record, _) = line_channel_token::store::Record::from_store(
+        store.version,
+        Some(body.as_bytes()),
+        local(),
+        &c,
+    )
+    .unwrap();
+    assert!(record.failure().is_some(), "the failure is recorded");
+    assert!(record.issued().is_empty(), "{:?}", record.issued());
 }

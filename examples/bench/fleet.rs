@@ -13,11 +13,11 @@ pub(crate) fn fleet_store(budget: Duration) {
     use line_channel_token::store::{decide, Decision, OwnerId, Record, StoreConfig};
 
     println!("\n== fleet store ==");
-    let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).expect("valid");
+    let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))
+        .expect("valid");
     let now = UnixTime::from_secs(1_700_000_000);
     let me = OwnerId::new(7);
-    let Decision::TakeLease(lease) = decide(&Record::empty(TokenKind::Stateless), now, me, &config)
-    else {
+    let Decision::TakeLease(lease) = decide(&Record::empty(&config), now, me, &config) else {
         unreachable!("an empty record is taken")
     };
     let token: IssuedToken =

@@ -12,9 +12,9 @@ use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 fuzz_target!(|input: (u64, u64, bool, &[u8])| {
     let (version, now, counted, body) = input;
     let config = if counted {
-        StoreConfig::new(TokenKind::V21, Duration::from_secs(86_400))
+        StoreConfig::new("1234567890", TokenKind::V21, Duration::from_secs(86_400))
     } else {
-        StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
+        StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))
     }
     .expect("valid");
     let now = UnixTime::from_millis(now);

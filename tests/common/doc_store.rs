@@ -11,15 +11,17 @@ use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
 /// A fleet's config: stateless tokens of channel 1234567890.
 pub fn config() -> StoreConfig {
-    StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900))
-        .and_then(|c| c.with_channel("1234567890"))
-        .unwrap()
+    config_of("1234567890")
+}
+
+/// The config of a fleet of another channel.
+pub fn config_of(channel_id: &str) -> StoreConfig {
+    StoreConfig::new(channel_id, TokenKind::Stateless, Duration::from_secs(900)).unwrap()
 }
 
 /// A fleet's config for a counted kind: short-lived tokens of channel 1234567890.
 pub fn counted_config() -> StoreConfig {
-    StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))
-        .and_then(|c| c.with_channel("1234567890"))
+    StoreConfig::new("1234567890", TokenKind::ShortLived, Duration::from_secs(30 * 86_400))
         .unwrap()
 }
 

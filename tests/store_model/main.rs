@@ -4,8 +4,9 @@
 //! of their steps is explored breadth-first, with a visited-state set, together with the moves
 //! of the world around them: time passing (so leases, tokens and backoffs run out), any process
 //! crashing at any step (it comes back with a new owner id), including after LINE answered and
-//! before it committed; LINE failing a refresh cleanly (500) or ambiguously (the call timed
-//! out, but LINE issued); the store being wiped (Redis restarted empty); and a failover to a
+//! before it committed; LINE failing a refresh cleanly (429) or ambiguously (a 5xx or a
+//! timeout, and LINE issued), its failure arriving late (after the lease, after the shared
+//! token expired: the holder re-reads and judges at that read's time); the store being wiped (Redis restarted empty); and a failover to a
 //! replica that missed the last write or the last two. Answers and writes may come arbitrarily late, since a
 //! process can stay paused while time and the others move on: a LINE answer may arrive long
 //! after the lease it was asked under. The store's time as each process reads it is skewed
@@ -34,7 +35,8 @@
 //! backwards"), serving without the remaining-life margin ("served past its expiry"),
 //! ignoring leases shorter than their bound ("no token within 13 s"), counter versions
 //! ("version comes back with another body" after a wipe), and no tentative entry when the
-//! lease is taken ("1 live tokens ... unlisted, 0 counted tentatively", at depth 6). Deeper
+//! lease is taken ("1 live tokens ... unlisted, 0 counted tentatively", at depth 6), and a 502 after LINE
+//! issued taken as "nothing issued" (the same message, at depth 8). Deeper
 //! runs caught a process reusing its tentative entry across a retry, a settling lease cut
 //! back to a plain one once reconciled, a holder calling LINE on a lease a wipe had erased,
 //! and one owner id shared by two fetches across a failover.
@@ -82,7 +84,7 @@ const DEPTH: usize = 11;
 const TICK: u64 = 2;
 
 fn config() -> StoreConfig {
-    StoreConfig::new(TokenKind::V21, Duration::from_secs(LIFETIME))
+    StoreConfig::new("1234567890", TokenKind::V21, Duration::from_secs(LIFETIME))
         .and_then(|c| c.with_lease(Duration::from_secs(4)))
         .and_then(|c| c.with_refresh_before(Duration::from_secs(6)))
         .and_then(|c| c.with_margins(Duration::from_secs(4), Duration::from_secs(1)))
@@ -126,6 +128,9 @@ enum Pc {
     },
     /// Lost a commit: about to re-read and commit (adopt) token `id`.
     Recommit { id: u32, sent_at: UnixTime },
+    /// LINE's call failed (as `Line` says), its answer arriving whenever: about to re-read
+    /// and, at that read's time, serve the shared token if still usable and release.
+    Failed(Line),
     /// LINE failed: about to compare-and-swap the release.
     Releasing(Write),
 }
@@ -219,7 +224,7 @@ impl State {
 }
 
 /// What LINE does with a refresh.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Line {
     /// Issues a token and answers.
     Issues,

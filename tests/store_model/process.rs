@@ -81,17 +81,28 @@ impl State {
                         return Ok(None);
                     }
                     s.failures += 1;
-                    let failure = if line == Line::Ambiguous {
-                        // The call timed out, but LINE issued.
+                    if line == Line::Ambiguous {
+                        // A gateway's 5xx or a timeout, but LINE issued.
                         s.tokens.push((self.time + LIFETIME, me));
-                        Failure::unanswered()
-                    } else {
-                        Failure::answered(500)
-                    };
-                    match held.release(now, me, failure, config) {
-                        Some(w) => Pc::Releasing(w),
-                        None => return Err("a holder could not release".into()),
                     }
+                    // The answer arrives in a later step, however late.
+                    Pc::Failed(line)
+                }
+            }
+            Pc::Failed(line) => {
+                let failure = match line {
+                    Line::Ambiguous => Failure::answered(502),
+                    _ => Failure::answered(429),
+                };
+                // As `Fetch` does: read again, judge and date at that read's time.
+                let record = self.read(p, config);
+                if let Some(t) = record.usable_token(now, config) {
+                    s.check_served(t.access_token.expose_secret())?;
+                    served = true;
+                }
+                match record.release(now, me, failure, config) {
+                    Some(w) => Pc::Releasing(w),
+                    None => Pc::Idle { until: None },
                 }
             }
             Pc::Committing {
@@ -137,7 +148,7 @@ impl State {
         // of this one that a failover brings back is not mistaken for the next one's.
         let ended = matches!(
             self.procs[p].pc,
-            Pc::Committing { .. } | Pc::Recommit { .. } | Pc::Releasing(_)
+            Pc::Committing { .. } | Pc::Recommit { .. } | Pc::Failed(_) | Pc::Releasing(_)
         );
         if ended && matches!(next, Pc::Idle { .. }) {
             s.procs[p].incarnation += 1;

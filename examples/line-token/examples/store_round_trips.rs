@@ -17,7 +17,8 @@ use line_channel_token::{IssuedToken, TokenKind};
 use support::redis_store;
 
 fn main() {
-    let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).expect("valid");
+    let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))
+        .expect("valid");
     let me = OwnerId::new(7);
     let token: IssuedToken =
         serde_json::from_str(r#"{"access_token":"eyJhbGciOiJIUz.....","expires_in":900}"#)

@@ -11,7 +11,9 @@
 
 use std::time::Duration;
 
-use line_channel_token::store::{CredentialId, Failure as Shared, StoreConfig, WaitReason};
+use line_channel_token::store::{
+    CredentialId, Failure as Shared, StoreConfig, StoreConfigError, WaitReason,
+};
 use line_channel_token::{
     call, AssertionBuilder, CallError, ChannelSecret, Endpoint, Error, IssueShortLived,
     IssueStateless, IssueV21, IssuedToken, KeyIdsV21, OsRng, SigningKey, TokenKind, MAX_TOKEN_EXP,
@@ -46,23 +48,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         ));
     }
     let url = opts.require("store")?;
-    // A password in the URL is a secret: never shown.
-    if let Some(password) = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.rsplit_once('@'))
-        .and_then(|(user, _)| user.rsplit(':').next())
-        .filter(|p| !p.is_empty())
-    {
-        scrub::register(password);
-    }
-    // A Unix socket URL takes it as `?pass=`.
-    if let Some(query) = url.split_once('?').map(|(_, q)| q) {
-        for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
-            if name == "pass" && !value.is_empty() {
-                scrub::register(value);
-            }
-        }
-    }
+    register_url_secrets(&url);
     let ca = match opts.get("store-ca") {
         Some(path) => Some(
             std::fs::read(&path)
@@ -71,10 +57,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         None => None,
     };
     let (issuer, kind, lifetime) = issuer(opts)?;
-    let config = config(opts, kind, lifetime)?
-        .with_channel(channel_id(&issuer))
-        .map_err(|e| usage(format!("--channel-id: {e}")))?
-        .with_credential(credential(&issuer));
+    let config =
+        config(opts, channel_id(&issuer), kind, lifetime)?.with_credential(credential(&issuer));
     let prefix = opts
         .get("store-prefix")
         .unwrap_or_else(|| "line-token".into());
@@ -136,7 +120,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         Err(FetchError::Refused(e)) => return Err(local(format!("--store: {e}"))),
         Err(FetchError::Other(e)) => return Err(local(format!("--store: {e}"))),
         Err(FetchError::Wait(wait)) => {
-            let at = time_text::at(wait.until, clock());
+            // Counted from the store's time, as the decision was: this machine's clock may be off.
+            let at = time_text::at(wait.until, store.now().unwrap_or_else(clock));
             return Err(match wait.reason {
                 WaitReason::Backoff(f) if !f.retryable => Failure::Refused(format!(
                     "LINE refused the fleet's last refresh{}; the fleet tries again {at}",
@@ -180,6 +165,53 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     Ok(text.into())
 }
 
+/// A password in the store URL is a secret: never shown. Registered for scrubbing as written
+/// and percent-decoded (as the Redis client sends it): the user info (`USER:PASSWORD`), the
+/// password (all after the first ':', itself free to hold ':'), and a Unix socket URL's
+/// `?pass=`.
+fn register_url_secrets(url: &str) {
+    let register = |raw: &str| {
+        scrub::register(raw);
+        scrub::register(&percent_decoded(raw));
+    };
+    let user_info = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .map(|(user_info, _)| user_info);
+    if let Some((user_info, password)) = user_info.and_then(|u| Some((u, u.split_once(':')?.1))) {
+        register(user_info);
+        register(password);
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for (name, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+            if name == "pass" {
+                register(value);
+            }
+        }
+    }
+}
+
+/// `%XX` escapes decoded (others left as they are), as a URL's user info is decoded.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|&b| char::from(b).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.extend(u8::try_from(high * 16 + low));
+                i += 3;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn channel_id(issuer: &Issuer) -> &str {
     match issuer {
         Issuer::StatelessSecret(id, _)
@@ -190,14 +222,16 @@ fn channel_id(issuer: &Issuer) -> &str {
 }
 
 /// Which credential this process refreshes with, for the fleet's refusal scope: a hash of the
-/// secret, or the key id (never the key).
+/// secret, or of the key id and the key's public thumbprint (RFC 7638), so a refusal pauses
+/// only the processes holding that exact key under that `kid`, not one with the right key.
 fn credential(issuer: &Issuer) -> CredentialId {
     match issuer {
         Issuer::StatelessSecret(id, secret) | Issuer::ShortLived(id, secret) => {
             CredentialId::of(format!("{id}:{}", secret.expose_secret()).as_bytes())
         }
-        Issuer::StatelessAssertion(id, kid, _) | Issuer::V21(id, kid, ..) => {
-            CredentialId::of(format!("{id}:kid:{kid}").as_bytes())
+        Issuer::StatelessAssertion(id, kid, key) | Issuer::V21(id, kid, key, _) => {
+            let thumbprint = key.public_jwk().thumbprint();
+            CredentialId::of(format!("{id}:kid:{kid}:{thumbprint}").as_bytes())
         }
     }
 }
@@ -246,6 +280,8 @@ fn send<E: Endpoint>(
     })
     .map_err(|e| {
         let shared = match &e {
+            // A 4xx is LINE's own answer (nothing issued); a 5xx may be a gateway's after
+            // LINE issued, and `answered` counts it as maybe issued.
             CallError::Protocol(Error::Api(api)) => Shared::answered(api.status().as_u16()),
             // No answer, or not LINE's: LINE may have issued.
             _ => Shared::unanswered(),
@@ -308,8 +344,16 @@ fn issuer(opts: &Options) -> Result<(Issuer, TokenKind, Duration), Failure> {
 /// Every decision uses Redis's `TIME`, so the only skew is a read's age: one second.
 const STORE_CLOCK_SKEW: Duration = Duration::from_secs(1);
 
-fn config(opts: &Options, kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, Failure> {
-    let mut config = StoreConfig::new(kind, lifetime).map_err(|e| usage(e.to_string()))?;
+fn config(
+    opts: &Options,
+    channel_id: &str,
+    kind: TokenKind,
+    lifetime: Duration,
+) -> Result<StoreConfig, Failure> {
+    let mut config = StoreConfig::new(channel_id, kind, lifetime).map_err(|e| match e {
+        StoreConfigError::Channel => usage(format!("--channel-id: {e}")),
+        e => usage(e.to_string()),
+    })?;
     config = config
         .with_margins(
             config.min_remaining(),
@@ -340,4 +384,25 @@ fn config(opts: &Options, kind: TokenKind, lifetime: Duration) -> Result<StoreCo
             .map_err(|e| usage(format!("--refresh-before: {e}")))?;
     }
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+    use proptest::prelude::*;
+
+    #[test]
+    fn percent_escapes_are_decoded_and_anything_else_is_kept() {
+        assert_eq!(percent_decoded("a%3Ab%3a%41"), "a:b:A");
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(percent_decoded("%zz%4"), "%zz%4");
+        assert_eq!(percent_decoded("%E3%81%82"), "\u{3042}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_decodes_without_a_panic(text in ".*") {
+            let _ = percent_decoded(&text);
+        }
+    }
 }

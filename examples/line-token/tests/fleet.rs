@@ -316,7 +316,8 @@ fn a_hit_is_one_round_trip_and_prefixes_separate_fleets() {
     use line_channel_token::TokenKind;
     let key = redis_store::key("a", CHANNEL, TokenKind::Stateless);
     let mut store = redis_store::RedisStore::connect(&url, key).unwrap();
-    let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+    let config =
+        StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
     let mut line = redis_store::Line(
         |_| {
             Err::<line_channel_token::IssuedToken, _>((

@@ -27,7 +27,8 @@ fn fetch_against(redis: &RedisServer, version: &str, record: &str) -> Result<Str
     let mut store = redis_store::RedisStore::connect(&redis.url(), key).unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+        let config =
+            StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
         let mut line = redis_store::Line(
             |_| {
                 let token: IssuedToken =
@@ -65,8 +66,10 @@ fn a_version_spelled_other_than_the_cas_writes_it_is_an_error_not_an_endless_ret
         let e = fetch_against(&redis, version, "garbage").unwrap_err();
         assert!(e.contains("not a number"), "{version}: {e}");
     }
-    // The canonical spelling with a garbage body is repaired by the next write.
-    assert_eq!(fetch_against(&redis, "7", "garbage").unwrap(), "fresh");
+    // The canonical spelling with a garbage body is refused, not overwritten: what it
+    // counted cannot be known.
+    let e = fetch_against(&redis, "7", "garbage").unwrap_err();
+    assert!(e.contains("Unreadable"), "{e}");
 }
 
 #[test]

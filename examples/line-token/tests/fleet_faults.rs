@@ -1,8 +1,9 @@
 //! The faults a fleet exists for, each against a real `redis-server`, `line-emulator` behind a
 //! counting front, and `line-token` processes (with `faketime` where the clock matters):
 //! skewed clocks, a holder killed after LINE answered, Redis gone after LINE answered, LINE
-//! slower than the lease, wipes, a replica that refuses writes, a record under the wrong
-//! key, a process with a wrong secret, and a huge value. Runs are sequential and few.
+//! slower than the lease, wipes, a replica that refuses writes, a record under the wrong key
+//! or one that cannot be read, a process with a wrong secret, and a huge value. Runs are
+//! sequential and few.
 
 mod common;
 
@@ -424,4 +425,64 @@ fn a_rejected_token_is_dropped_once_for_the_whole_fleet() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+fn a_record_that_cannot_be_read_is_refused_and_left_as_is() {
+    let world = World::new("faults-unreadable");
+    token_of(&world.run(&[]));
+    let key = format!("line-token:{CHANNEL}:stateless");
+    let mut conn = world.redis.connection();
+    for (body, says) in [
+        ("{\"issued\": [1, 2, 3", "damaged"),
+        (
+            r#"{"format":"line-channel-token/store/v9","counted":"what v9 counts"}"#,
+            "upgrade",
+        ),
+    ] {
+        let () = redis::cmd("HSET")
+            .arg(&key)
+            .arg("record")
+            .arg(body)
+            .query(&mut conn)
+            .unwrap();
+        let out = world.run(&[]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(out.stdout.is_empty(), "nothing served");
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+        let kept: String = redis::cmd("HGET")
+            .arg(&key)
+            .arg("record")
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(kept, body, "never overwritten");
+    }
+    assert_eq!(world.front.issued(), 1);
+}
+
+#[test]
+#[cfg_attr(
+    no_redis_server,
+    ignore = "needs redis-server: apt-get install redis-server"
+)]
+fn a_gateways_502_after_line_issued_stays_counted() {
+    let world = World::new("faults-gateway");
+    world.front.counters.gateway.store(true, Ordering::SeqCst);
+    let out = world.run(&["--type", "short-lived"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(world.front.issued(), 1, "LINE issued");
+    assert_eq!(
+        world.front.counters.gateway_failed.load(Ordering::SeqCst),
+        1
+    );
+    let issued = world.record("short-lived")["issued"].clone();
+    assert_eq!(
+        issued.as_array().map(Vec::len),
+        Some(1),
+        "the token LINE issued is counted: {issued}"
+    );
 }

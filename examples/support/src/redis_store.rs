@@ -8,7 +8,7 @@
 //! EVAL CAS_SCRIPT 1 key expected new body keep_ms   write: 1 if applied, 0 if not; PEXPIRE
 //! ```
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use line_channel_token::rand_core::TryRng;
 use line_channel_token::store::{
@@ -46,6 +46,8 @@ pub struct RedisStore {
     url: String,
     ca_pem: Option<Vec<u8>>,
     key: String,
+    /// The store's time at the last read, and when (on this machine's monotonic clock).
+    last_read: Option<(UnixTime, Instant)>,
     /// Commands sent to Redis (each one round trip), for the benchmark and the tests.
     pub round_trips: u64,
 }
@@ -138,6 +140,7 @@ impl RedisStore {
             url: url.to_owned(),
             ca_pem,
             key,
+            last_read: None,
             round_trips: 0,
         })
     }
@@ -146,17 +149,36 @@ impl RedisStore {
     /// stays connected there) or `ASK` (to the node importing it, for this command only,
     /// after `ASKING`). A second redirect is the error, which [`is_unreachable`] calls
     /// passing.
+    ///
+    /// A redirect is followed only to another port of the URL's own host, spelled as the URL
+    /// spells it (or named by port alone), and connected with the URL's user, password and
+    /// TLS settings, so a certificate is still checked against that host name. A redirect
+    /// to any other host is refused (an error [`is_unreachable`] does not call passing): the
+    /// password would go to a host nobody configured. For a cluster spread over hosts, give
+    /// the URL of the node that serves the key.
     fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
         use redis::{ErrorKind, ServerErrorKind as S};
         let e = match cmd.query(&mut self.connection) {
             Err(e) if matches!(e.kind(), ErrorKind::Server(S::Moved | S::Ask)) => e,
             other => return other,
         };
-        let Some(url) = e
-            .redirect_node()
-            .and_then(|(addr, _slot)| redirected(&self.url, addr))
-        else {
+        let Some((addr, _slot)) = e.redirect_node() else {
             return Err(e);
+        };
+        let url = match redirected(&self.url, addr) {
+            Some(Redirect::Follow(url)) => url,
+            Some(Redirect::OtherHost) => {
+                return Err(redis::RedisError::from((
+                    ErrorKind::Client,
+                    "the store redirected the key to another host",
+                    format!(
+                        "{addr}: a MOVED or ASK is followed only to the host in the URL, so \
+                         the password goes nowhere else; give the URL of the node that \
+                         serves the key"
+                    ),
+                )))
+            }
+            None => return Err(e),
         };
         let mut connection = open(&client(&url, self.ca_pem.clone())?)?;
         self.round_trips += 1;
@@ -200,7 +222,16 @@ impl RedisStore {
             None => Body::Present(Vec::new()),
         };
         let now = UnixTime::from_millis(secs.saturating_mul(1000).saturating_add(micros / 1000));
+        self.last_read = Some((now, Instant::now()));
         Ok(Read { now, version, body })
+    }
+
+    /// The store's time now: the last read's `TIME` plus the time since on this machine's
+    /// monotonic clock (which setting the wall clock does not move), so a message about when
+    /// the fleet acts is true on a machine whose clock is off. `None` before the first read.
+    pub fn now(&self) -> Option<UnixTime> {
+        self.last_read
+            .map(|(at, read)| at.saturating_add(read.elapsed()))
     }
 
     /// Runs a compare-and-swap write and sets the key's expiry: `true` if it applied. One
@@ -245,11 +276,21 @@ fn open(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
     Ok(connection)
 }
 
-/// `url` with its host and port replaced by a redirect's `addr` (`MOVED`/`ASK`, `HOST:PORT`,
-/// or `:PORT` for the same host): the same scheme, user, password, database and query.
-/// `None` for a Unix socket URL (a cluster redirects to TCP nodes only) or a malformed
-/// address.
-fn redirected(url: &str, addr: &str) -> Option<String> {
+/// Where a redirect leads.
+#[derive(Debug, PartialEq)]
+enum Redirect {
+    /// The URL to follow it to.
+    Follow(String),
+    /// Another host than the URL's: not followed.
+    OtherHost,
+}
+
+/// `url` with its port replaced by a redirect's `addr` (`MOVED`/`ASK`, `HOST:PORT`, or `:PORT`
+/// for the same host) when `HOST` is the URL's host (compared without brackets and case):
+/// the same scheme, user, password, host name, database and query. `OtherHost` for any
+/// other host. `None` for a Unix socket URL (a cluster redirects to TCP nodes only) or a
+/// malformed address.
+fn redirected(url: &str, addr: &str) -> Option<Redirect> {
     let (scheme, rest) = url.split_once("://")?;
     if !matches!(scheme, "redis" | "rediss") {
         return None;
@@ -262,15 +303,19 @@ fn redirected(url: &str, addr: &str) -> Option<String> {
     let (old_host, tail) = rest.split_at(split);
     let (host, port) = addr.rsplit_once(':')?;
     let port: u16 = port.parse().ok()?;
-    let host = match host.trim_start_matches('[').trim_end_matches(']') {
-        "" => old_host
-            .rsplit_once(':')
-            .map_or(old_host, |(h, _)| h)
-            .to_owned(),
-        h if h.contains(':') => format!("[{h}]"),
-        h => h.to_owned(),
+    // The URL's host as written (brackets kept), without its port.
+    let spelled = match old_host.strip_prefix('[') {
+        Some(v6) => &old_host[..v6.find(']')? + 2],
+        None => old_host.rsplit_once(':').map_or(old_host, |(h, _)| h),
     };
-    Some(format!("{scheme}://{user}{host}:{port}{tail}"))
+    let bare = |h: &str| h.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = bare(host);
+    if !host.is_empty() && !host.eq_ignore_ascii_case(&bare(spelled)) {
+        return Some(Redirect::OtherHost);
+    }
+    Some(Redirect::Follow(format!(
+        "{scheme}://{user}{spelled}:{port}{tail}"
+    )))
 }
 
 impl store::Store for RedisStore {
@@ -292,7 +337,8 @@ pub enum FetchError<E> {
     Issue(E),
     /// The fleet waits (another process refreshes, a backoff, the budget) until `wait.until`.
     Wait(Wait),
-    /// The key holds another channel's or kind's record, or one too large.
+    /// The key holds another channel's or kind's record, one too large, one that cannot
+    /// be read, or one of another format: left as is (exit 2 in the CLI).
     Refused(RecordError),
     /// The fetch ended some other way (a protocol error of this adapter).
     Other(String),
@@ -411,4 +457,39 @@ pub fn is_unreachable(e: &redis::RedisError) -> bool {
         || e.is_timeout()
         || e.is_connection_refusal()
         || e.is_connection_dropped()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{redirected, Redirect};
+
+    fn follow(url: &str) -> Option<Redirect> {
+        Some(Redirect::Follow(url.to_owned()))
+    }
+
+    #[test]
+    fn a_redirect_is_followed_to_another_port_of_the_urls_host_only() {
+        let url = "rediss://u:p%3Aw@Redis.Internal:6380/2?x=1";
+        let same = follow("rediss://u:p%3Aw@Redis.Internal:7001/2?x=1");
+        assert_eq!(redirected(url, "redis.internal:7001"), same);
+        assert_eq!(redirected(url, ":7001"), same);
+        for other in [
+            "10.0.0.5:7001",
+            "evil.example:6380",
+            "redis.internal.evil:7001",
+        ] {
+            assert_eq!(redirected(url, other), Some(Redirect::OtherHost), "{other}");
+        }
+        let v6 = "redis://[::1]:6379/0";
+        assert_eq!(redirected(v6, "::1:7001"), follow("redis://[::1]:7001/0"));
+        assert_eq!(redirected(v6, "[::1]:7001"), follow("redis://[::1]:7001/0"));
+        assert_eq!(redirected(v6, "::2:7001"), Some(Redirect::OtherHost));
+        assert_eq!(
+            redirected("redis://host/0", "host:7001"),
+            follow("redis://host:7001/0")
+        );
+        assert_eq!(redirected("redis+unix:///tmp/r.sock", ":7001"), None);
+        assert_eq!(redirected(url, "redis.internal:port"), None);
+        assert_eq!(redirected("redis://[::1/0", ":7001"), None);
+    }
 }

@@ -44,23 +44,39 @@ impl fmt::Display for OwnerId {
 /// secret, a revoked key) pauses only the processes holding the same credential, so one
 /// misconfigured process cannot stop a fleet whose other processes hold a good one.
 ///
-/// The fingerprint is the first 8 bytes of SHA-256 over what the caller passes: pass the
-/// signing key's `kid` and channel ID, or the channel secret itself (it is hashed, never kept).
+/// The fingerprint is the first 8 bytes of SHA-256 over a label of its own,
+/// `line-channel-token/credential/v1` and a NUL byte, then what the caller passes: pass the
+/// signing key's `kid` and channel ID, or the channel secret itself (it is hashed, never
+/// kept). The label keeps it apart from any other SHA-256 of the same bytes, so the record
+/// holds nothing another use of the secret's hash could be matched against. A refusal noted
+/// by an earlier build, with an unlabelled fingerprint, is still read: it matches no
+/// credential, so each process tries once more and a refusal then is noted anew.
 ///
 /// ```
 /// use line_channel_token::store::CredentialId;
+/// use sha2::{Digest, Sha256};
 /// assert_eq!(CredentialId::of(b"kid-1"), CredentialId::of(b"kid-1"));
 /// assert_ne!(CredentialId::of(b"kid-1"), CredentialId::of(b"kid-2"));
+/// let labelled = Sha256::digest(b"line-channel-token/credential/v1\0kid-1");
+/// let first = u64::from_be_bytes(labelled[..8].try_into().unwrap());
+/// // The record stores it as a number.
+/// assert_eq!(serde_json::to_value(CredentialId::of(b"kid-1")).unwrap(), first);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct CredentialId(u64);
 
 impl CredentialId {
+    /// What the hash starts with: this crate's name for the use, a version, a NUL.
+    const LABEL: &'static [u8] = b"line-channel-token/credential/v1\0";
+
     /// The fingerprint of `credential` (hashed: the bytes are not kept).
     pub fn of(credential: &[u8]) -> CredentialId {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(credential);
+        let digest = Sha256::new()
+            .chain_update(Self::LABEL)
+            .chain_update(credential)
+            .finalize();
         let mut first = [0u8; 8];
         first.copy_from_slice(&digest[..8]);
         CredentialId(u64::from_be_bytes(first))
@@ -78,6 +94,18 @@ struct Channel {
 }
 
 impl Channel {
+    /// Parses a channel ID: 1 to 64 printable ASCII characters.
+    fn parse(channel_id: &str) -> Result<Channel, StoreConfigError> {
+        let printable = channel_id.bytes().all(|b| b.is_ascii_graphic());
+        if channel_id.is_empty() || channel_id.len() > MAX_CHANNEL_LEN || !printable {
+            return Err(StoreConfigError::Channel);
+        }
+        let mut bytes = [0u8; MAX_CHANNEL_LEN];
+        bytes[..channel_id.len()].copy_from_slice(channel_id.as_bytes());
+        let len = u8::try_from(channel_id.len()).map_err(|_| StoreConfigError::Channel)?;
+        Ok(Channel { bytes, len })
+    }
+
     fn as_str(&self) -> &str {
         // Built from printable ASCII only.
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
@@ -147,6 +175,9 @@ impl std::error::Error for StoreConfigError {}
 /// How a fleet shares one channel's tokens. Every process of the fleet should use the same
 /// values; the record's validation tolerates small differences.
 ///
+/// The channel is part of it: every record written names it, and a record naming another
+/// channel (copied under the wrong key) is refused instead of served.
+///
 /// Defaults ([`StoreConfig::new`]): a 30 s lease, refresh when a third of the lifetime is left
 /// (at least 60 s, at most one day), never serve a token with less than 30 s left (or a tenth
 /// of its life, if shorter), tolerate 5 s of clock skew between machines, a budget of 20 of
@@ -160,17 +191,20 @@ impl std::error::Error for StoreConfigError {}
 /// use line_channel_token::store::StoreConfig;
 /// use line_channel_token::TokenKind;
 ///
-/// let config = StoreConfig::new(TokenKind::ShortLived, Duration::from_secs(30 * 86_400))?
+/// let thirty_days = Duration::from_secs(30 * 86_400);
+/// let config = StoreConfig::new("1234567890", TokenKind::ShortLived, thirty_days)?
 ///     .with_lease(Duration::from_secs(15))?
 ///     .with_budget(10)?;
 /// assert_eq!(config.budget(), Some(10));
-/// assert!(StoreConfig::new(TokenKind::LongLived, Duration::from_secs(1)).is_err());
+/// assert_eq!(config.channel(), "1234567890");
+/// assert!(StoreConfig::new("1234567890", TokenKind::LongLived, Duration::from_secs(1)).is_err());
+/// assert!(StoreConfig::new("", TokenKind::ShortLived, thirty_days).is_err());
 /// # Ok::<(), line_channel_token::store::StoreConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreConfig {
     kind: TokenKind,
-    channel: Option<Channel>,
+    channel: Channel,
     credential: Option<CredentialId>,
     lifetime: Duration,
     lease: Duration,
@@ -190,18 +224,23 @@ const MIN_LEASE: Duration = Duration::from_secs(1);
 const MAX_LEASE: Duration = Duration::from_secs(600);
 
 impl StoreConfig {
-    /// Defaults for tokens of `kind` that live `lifetime` (15 minutes for stateless, 30 days for
-    /// short-lived, the assertion's `token_exp` for v2.1).
+    /// Defaults for the channel `channel_id`'s tokens of `kind` that live `lifetime` (15
+    /// minutes for stateless, 30 days for short-lived, the assertion's `token_exp` for v2.1).
     ///
     /// # Errors
-    /// [`StoreConfigError::NotIssuable`] for long-lived tokens, [`StoreConfigError::Lifetime`] for a
-    /// lifetime of zero or beyond what LINE issues.
+    /// [`StoreConfigError::Channel`] for an empty, over-long (64 bytes) or non-printable
+    /// channel ID, [`StoreConfigError::NotIssuable`] for long-lived tokens,
+    /// [`StoreConfigError::Lifetime`] for a lifetime of zero or beyond what LINE issues.
     /// ```
     /// # use std::time::Duration; use line_channel_token::{store::StoreConfig, TokenKind};
-    /// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
-    /// assert!(StoreConfig::new(TokenKind::LongLived, Duration::from_secs(900)).is_err());
+    /// assert!(StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).is_ok());
     /// ```
-    pub fn new(kind: TokenKind, lifetime: Duration) -> Result<StoreConfig, StoreConfigError> {
+    pub fn new(
+        channel_id: &str,
+        kind: TokenKind,
+        lifetime: Duration,
+    ) -> Result<StoreConfig, StoreConfigError> {
+        let channel = Channel::parse(channel_id)?;
         let max = match kind {
             TokenKind::LongLived => return Err(StoreConfigError::NotIssuable(kind)),
             TokenKind::V21 => MAX_TOKEN_EXP,
@@ -212,7 +251,7 @@ impl StoreConfig {
         }
         let config = StoreConfig {
             kind,
-            channel: None,
+            channel,
             credential: None,
             lifetime,
             lease: Duration::from_secs(30),
@@ -258,32 +297,6 @@ impl StoreConfig {
             return Err(StoreConfigError::Windows);
         }
         Ok(self)
-    }
-
-    /// Binds records to the channel `channel_id`: they name it, and a record naming another
-    /// channel (copied under the wrong key) is refused by [`Record::from_store`] instead of
-    /// served. Every fleet should set it.
-    ///
-    /// [`Record::from_store`]: super::Record::from_store
-    ///
-    /// # Errors
-    /// [`StoreConfigError::Channel`] for an empty, over-long or non-printable ID.
-    /// ```
-    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
-    /// assert_eq!(config.with_channel("12 34"), Err(Channel)); // printable ASCII only
-    /// ```
-    pub fn with_channel(self, channel_id: &str) -> Result<StoreConfig, StoreConfigError> {
-        let printable = channel_id.bytes().all(|b| b.is_ascii_graphic());
-        if channel_id.is_empty() || channel_id.len() > MAX_CHANNEL_LEN || !printable {
-            return Err(StoreConfigError::Channel);
-        }
-        let mut bytes = [0u8; MAX_CHANNEL_LEN];
-        bytes[..channel_id.len()].copy_from_slice(channel_id.as_bytes());
-        let len = u8::try_from(channel_id.len()).map_err(|_| StoreConfigError::Channel)?;
-        Ok(StoreConfig {
-            channel: Some(Channel { bytes, len }),
-            ..self
-        })
     }
 
     /// The credential this process refreshes with: a refusal it gets pauses only processes
@@ -384,9 +397,9 @@ impl StoreConfig {
     pub const fn kind(&self) -> TokenKind {
         self.kind
     }
-    /// The channel records are bound to, if set.
-    pub fn channel(&self) -> Option<&str> {
-        self.channel.as_ref().map(Channel::as_str)
+    /// The channel records are bound to.
+    pub fn channel(&self) -> &str {
+        self.channel.as_str()
     }
     /// This process's credential, if set.
     pub const fn credential(&self) -> Option<CredentialId> {

@@ -2,7 +2,8 @@
 //! listing (v2.1), and a fleet-wide invalidation.
 
 use super::config::{OwnerId, StoreConfig};
-use super::record::{IssuedEntry, Record, Write, MAX_ISSUED};
+use super::record::{IssuedEntry, Record, MAX_ISSUED};
+use super::write::Write;
 use crate::facts::TokenKind;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;

@@ -2,7 +2,8 @@
 //! release after a failure. All pure: the caller reads and writes the store.
 
 use super::config::{OwnerId, StoreConfig};
-use super::record::{FailureNote, IssuedEntry, Lease, Record, Write};
+use super::record::{FailureNote, IssuedEntry, Lease, Record};
+use super::write::Write;
 use crate::lifecycle::cache::CachedToken;
 use crate::lifecycle::policy::{self, capped_expiry, mix};
 use crate::protocol::token::IssuedToken;
@@ -37,16 +38,18 @@ pub enum Decision<'r> {
     TakeLease(Write),
     /// You hold the lease, as a record read just now shows: issue a token now, with an HTTP
     /// timeout ending at [`call_deadline`], then read again and [`Record::commit`], or
-    /// [`Record::release`] on failure. Do not call LINE on an older decision: a store that
-    /// lost your lease may have let another process take it.
+    /// [`Record::release`] on failure, on that read and at its time (the call may have taken
+    /// most of the lease). Do not call LINE on an older decision: a store that lost your
+    /// lease may have let another process take it.
     Refresh {
         /// When the lease runs out, by your clock.
         lease_until: UnixTime,
     },
     /// v2.1, you hold the lease and have not listed under it: the record's count may be short
     /// (the record is new, was wiped or lost writes, or a holder before you may have issued
-    /// without committing). List LINE's valid key ids (`KeyIdsV21`) now, run
-    /// [`Record::reconcile`]'s write, read again and decide. Finish before `lease_until`.
+    /// without committing). List LINE's valid key ids (`KeyIdsV21`) now, read again, run
+    /// [`Record::reconcile`]'s write on that read (at its time: the listing may have taken a
+    /// while), read again and decide. Finish before `lease_until`.
     ListKeys {
         /// When the lease runs out, by your clock.
         lease_until: UnixTime,
@@ -139,20 +142,25 @@ pub struct Failure {
     pub retryable: bool,
     /// The HTTP status LINE answered, if it answered.
     pub status: Option<u16>,
-    /// Whether LINE may have issued a token all the same (the request left, no answer came
-    /// back): the tentative entry then stays counted until it expires.
+    /// Whether LINE may have issued a token all the same (the request left and no answer
+    /// came back, or a 5xx came back, which a gateway may send after LINE issued): the
+    /// tentative entry then stays counted until a token issued under the lease would have
+    /// expired (v2.1: until the next holder lists LINE's key ids).
     pub maybe_issued: bool,
 }
 
 impl Failure {
-    /// LINE answered with an error `status`: retryable for 429 and 5xx, a refusal otherwise
-    /// (scoped to this process's credential, see [`StoreConfig::with_credential`]). Nothing
-    /// was issued.
+    /// An error `status` came back: retryable for 429 and 5xx, a refusal otherwise (scoped
+    /// to this process's credential, see [`StoreConfig::with_credential`]).
+    ///
+    /// A 4xx (429 included) is LINE's own answer: nothing was issued. A 5xx may come from a
+    /// gateway in front of LINE (a 502 or 504 after LINE's answer was lost), so LINE may
+    /// have issued: [`Failure::maybe_issued`], and the token is counted as if it had.
     pub const fn answered(status: u16) -> Failure {
         Failure {
             retryable: status == 429 || status >= 500,
             status: Some(status),
-            maybe_issued: false,
+            maybe_issued: status >= 500,
         }
     }
 
@@ -190,7 +198,7 @@ impl Failure {
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record, StoreConfig};
 /// use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 ///
-/// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+/// let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
 /// let me = OwnerId::new(42);
 /// let now = UnixTime::from_secs(1_700_000_000);
 /// let (record, _) = Record::from_store(0, None, now, &config).unwrap(); // no key yet

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::config::{OwnerId, StoreConfig};
 use super::decide::Failure;
 use super::fetch::{Events, Fetch, Input, Outcome, Read, Step};
-use super::record::Write;
+use super::write::Write;
 use crate::protocol::token::IssuedToken;
 
 /// A store a fleet shares: one key's record, read and compare-and-swapped.

@@ -29,12 +29,15 @@
 //!   TakeLease(write)    compare-and-swap (for counted kinds it records a tentative entry:
 //!                       a token issued under the lease is counted before LINE is called);
 //!                       lost: read again. Won: read again and decide.
-//!   ListKeys { .. }     v2.1 with an uncertain count: list LINE's key ids, record.reconcile(..),
-//!                       compare-and-swap, read again and decide.
+//!   ListKeys { .. }     v2.1 with an uncertain count: list LINE's key ids, read again,
+//!                       record.reconcile(..) on that read, compare-and-swap, read again
+//!                       and decide.
 //!   Refresh { lease_until }
 //!        decided on a fresh read: issue a token (IssueStateless, IssueShortLived, IssueV21)
 //!        at once, with a timeout ending at call_deadline(lease_until), then read again and
-//!        record.commit(..), or record.release(..) on failure, as a compare-and-swap. A commit
+//!        record.commit(..), or record.release(..) on failure, as a compare-and-swap: the
+//!        call may have taken most of the lease, so the release, its backoff and whether the
+//!        shared token may still be served are judged at that read's time. A commit
 //!        that loses: read again and commit on that record (it adopts, never overwrites). A
 //!        commit the store keeps failing still hands the valid token to its caller.
 //! ```
@@ -66,10 +69,12 @@
 //! - **Nothing LINE issued goes uncounted.** For short-lived and v2.1 tokens the record
 //!   lists every token the fleet issued and that has not expired, late ones included, and
 //!   counts a tentative entry for every lease from before LINE is called: a holder that dies
-//!   after LINE answered, or whose call timed out after LINE issued, is still counted until
-//!   its entry expires. No process issues while [`StoreConfig::budget`] (default 20 of LINE's
+//!   after LINE answered, whose call timed out, or that got a 5xx (a gateway may send one
+//!   after LINE issued) is still counted until its entry expires, when a token issued under
+//!   that lease would have (v2.1: until the next holder lists LINE's key ids). LINE's own 4xx
+//!   answers, 429 included, issued nothing. No process issues while [`StoreConfig::budget`] (default 20 of LINE's
 //!   30) are out; none is ever revoked or evicted by the protocol.
-//! - **Wipes and lost writes.** A v2.1 record that is new, wiped or unreadable is uncertain:
+//! - **Wipes and lost writes.** A v2.1 record that is new or wiped is uncertain:
 //!   its first holder waits one lease (any call under a lease lost with it has ended), lists
 //!   LINE's key ids and counts what LINE counts ([`Record::reconcile`]). Every v2.1 holder
 //!   lists once before it issues (one call per refresh), which also recounts what a
@@ -80,11 +85,12 @@
 //!   5xx, no answer) pauses everyone. Failure notes carry LINE's HTTP status.
 //! - **No loops.** A refresh that fails, or yields a token already due for refresh, starts a
 //!   backoff shared by the whole fleet.
-//! - **Bound and bounded records.** A record names its channel
-//!   ([`StoreConfig::with_channel`]) and token kind; one under the wrong key, or over 64 KiB,
-//!   is refused ([`RecordError`]), never served or overwritten. [`Record::from_store`] bounds
-//!   leases, tokens and backoffs from the future, and treats a corrupt body as empty (it is
-//!   replaced by the next write). Keys expire an hour after everything they mention.
+//! - **Bound and bounded records.** A record names its channel (part of every
+//!   [`StoreConfig`]) and token kind; one under the wrong key, or over 64 KiB,
+//!   is refused ([`RecordError`]), never served or overwritten; so is a body that is not a
+//!   record, is damaged, or is of another format (a newer one: upgrade). [`Record::from_store`]
+//!   bounds leases, tokens and backoffs from the future. Keys expire an hour after everything
+//!   they mention.
 //!
 //! `tests/store_model/` checks these exhaustively over interleavings of three processes
 //! with crashes (also after LINE answered), expiring leases, late writes, clock skew within
@@ -170,6 +176,7 @@ mod decide;
 mod drive;
 mod fetch;
 mod record;
+mod write;
 
 /// ```
 /// use std::time::Duration;
@@ -177,7 +184,8 @@ mod record;
 /// use line_channel_token::TokenKind;
 ///
 /// let lifetime = Duration::from_secs(900);
-/// let refused = StoreConfig::new(TokenKind::Stateless, lifetime).and_then(|c| c.with_budget(99));
+/// let refused = StoreConfig::new("1234567890", TokenKind::Stateless, lifetime)
+///     .and_then(|c| c.with_budget(99));
 /// let Err(e) = refused else { panic!() };
 /// assert_eq!(e, StoreConfigError::Budget(99));
 /// eprintln!("{e}"); // names the setting and its range
@@ -260,7 +268,7 @@ pub use record::Record;
 /// let (record, _) = Record::from_store(0, None, now, &ours)?;
 /// let Decision::TakeLease(take) = decide(&record, now, OwnerId::new(7), &ours) else { panic!() };
 /// // The same key read by a fleet of another channel: refused, never served or replaced.
-/// let theirs = ours.with_channel("9876543210").unwrap();
+/// let theirs = config_of("9876543210");
 /// let read = Record::from_store(take.new_version(), Some(take.body().as_bytes()), now, &theirs);
 /// assert_eq!(read.unwrap_err(), RecordError::OtherChannel);
 /// # Ok::<(), line_channel_token::store::RecordError>(())
@@ -269,11 +277,16 @@ pub use record::RecordError;
 /// ```
 /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
 /// # use doc_store::*;
-/// use line_channel_token::store::Record;
+/// use std::time::Duration;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
 ///
-/// let (record, repairs) = Record::from_store(5, Some(b"{not a record"), store_now(), &config())?;
-/// assert!(repairs.unreadable && !repairs.distrusted);
-/// assert_eq!(record.version(), 5); // an empty record at that version: the next write replaces it
+/// let (config, now) = (config(), store_now());
+/// let (record, _) = Record::from_store(0, None, now, &config)?;
+/// let ahead = now + Duration::from_secs(3600); // a writer whose clock is an hour ahead
+/// let Decision::TakeLease(take) = decide(&record, ahead, OwnerId::new(1), &config) else { panic!() };
+/// let body = take.body();
+/// let (read, repairs) = Record::from_store(take.new_version(), Some(body.as_bytes()), now, &config)?;
+/// assert!(repairs.distrusted && read.lease().is_none()); // a lease from the future is dropped
 /// # Ok::<(), line_channel_token::store::RecordError>(())
 /// ```
 pub use record::Repairs;
@@ -292,4 +305,4 @@ pub use record::Repairs;
 /// let body: String = take.body();
 /// # Ok::<(), line_channel_token::store::RecordError>(())
 /// ```
-pub use record::Write;
+pub use write::Write;

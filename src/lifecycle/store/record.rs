@@ -1,25 +1,24 @@
 //! The shared record: what one store key holds for one channel and token kind, how it is
 //! encoded, and how a record read back from the store is checked before anything trusts it.
 
-use std::time::Duration;
-
 use super::config::{CredentialId, OwnerId, StoreConfig};
 use crate::facts::TokenKind;
 use crate::time::UnixTime;
 
-/// The `format` marker of an encoded record body.
-/// `v2` names its channel; a `v1` body is read as unreadable and replaced by the next write.
+/// The `format` marker of an encoded record body. `v2` names its channel. A body of another
+/// format is refused ([`RecordError::OtherFormat`]), never overwritten: what it counts would
+/// be lost.
 pub const RECORD_FORMAT: &str = "line-channel-token/store/v2";
+
+/// The marker's prefix; the format's number follows it.
+const FORMAT_PREFIX: &str = "line-channel-token/store/v";
+/// This build's format number, as in [`RECORD_FORMAT`].
+const FORMAT_VERSION: u32 = 2;
 
 /// The largest record body [`Record::from_store`] accepts, as for files: 64 KiB. A store
 /// adapter should refuse larger values before reading them (Redis: check `HSTRLEN` in the
 /// read script), so a planted value cannot make every process allocate it.
 pub const MAX_RECORD_LEN: usize = 64 * 1024;
-
-/// How long a key is kept after the last time its record mentions (a token's or an issued
-/// entry's expiry, the lease, a backoff): long enough for a late reader, short enough that a
-/// channel nobody uses leaves nothing behind.
-const KEEP_AFTER: Duration = Duration::from_secs(3_600);
 
 /// The most issued-token entries a record keeps; more than LINE's cap of 30 is never useful.
 pub(crate) const MAX_ISSUED: usize = 64;
@@ -91,11 +90,18 @@ pub struct FailureNote {
 pub enum RecordError {
     /// The body is larger than [`MAX_RECORD_LEN`].
     TooLarge(usize),
-    /// The record names another channel (or none while this fleet names one): it was copied
-    /// under the wrong key.
+    /// The record names another channel, or none (written by a build that did not bind
+    /// records to their channel): it was copied under the wrong key.
     OtherChannel,
     /// The record holds another token kind than the key is for.
     OtherKind,
+    /// The body is not a record (not JSON, no format marker, or fields that do not decode):
+    /// something else wrote the key, or it was damaged. What it counted cannot be known, so
+    /// it is not overwritten either.
+    Unreadable,
+    /// The record is of another format of this library, numbered here: newer (upgrade this
+    /// process) or older (an earlier development build; delete the key).
+    OtherFormat(u32),
 }
 
 impl std::fmt::Display for RecordError {
@@ -110,6 +116,17 @@ impl std::fmt::Display for RecordError {
             ),
             RecordError::OtherKind => f.write_str(
                 "the store's record holds another token kind; delete the key or check the key prefix",
+            ),
+            RecordError::Unreadable => f.write_str(
+                "the store's record is not a line-channel-token record or is damaged; it is left as is: check what wrote the key, then delete it (tokens it counted are no longer counted)",
+            ),
+            RecordError::OtherFormat(n) if *n > FORMAT_VERSION => write!(
+                f,
+                "the store's record is format v{n}, written by a newer line-channel-token than this one (v{FORMAT_VERSION}); upgrade this process"
+            ),
+            RecordError::OtherFormat(n) => write!(
+                f,
+                "the store's record is format v{n}, written by an older line-channel-token; delete the key (tokens it counted are no longer counted)"
             ),
         }
     }
@@ -126,7 +143,7 @@ impl std::error::Error for RecordError {}
 pub struct Record {
     pub(crate) version: u64,
     pub(crate) kind: TokenKind,
-    pub(crate) channel: Option<String>,
+    pub(crate) channel: String,
     /// v2.1: the issued list may miss tokens LINE holds (the record is new, was wiped, or
     /// lost writes): the next holder lists LINE's key ids before it issues.
     pub(crate) uncertain: bool,
@@ -154,23 +171,30 @@ struct Body {
     failure: Option<FailureNote>,
 }
 
+/// Only the format marker, read first: a body of another format is refused by its number
+/// even if its fields would not decode as this format's.
+#[derive(serde::Deserialize)]
+struct Marker {
+    format: String,
+}
+
 /// What [`Record::from_store`] had to repair; `Record` is usable either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Repairs {
-    /// The body was not a record of this format and kind: it was treated as empty.
-    pub unreadable: bool,
     /// A lease, token, entry or failure note was dropped or shortened as implausible.
     pub distrusted: bool,
 }
 
 impl Record {
-    /// The record of a key that does not exist yet (version 0).
-    pub fn empty(kind: TokenKind) -> Record {
+    /// The record of a key that does not exist yet (version 0), for `config`'s channel and
+    /// token kind.
+    pub fn empty(config: &StoreConfig) -> Record {
+        let kind = config.kind();
         Record {
             version: 0,
             kind,
-            channel: None,
+            channel: config.channel().to_owned(),
             uncertain: kind == TokenKind::V21,
             lease: None,
             token: None,
@@ -180,9 +204,8 @@ impl Record {
     }
 
     /// Decodes what the store returned and checks it against `now` (the fleet's clock: the
-    /// store's time, see the module docs) and `config`, repairing rather than failing: an
-    /// absent key (`body` is `None`) or a corrupt body is an empty record at that version, so
-    /// the next write replaces it.
+    /// store's time, see the module docs) and `config`. An absent key (`body` is `None`) is an
+    /// empty record at that version.
     ///
     /// Nothing read is trusted further than its bound: a lease is held no longer than
     /// `taken_at + lease` and not at all if taken more than the clock skew in the future; a
@@ -191,19 +214,24 @@ impl Record {
     /// ignored. The decision never serves a token past its expiry by `now`, whatever the body.
     ///
     /// # Errors
-    /// A record that is well formed but not this fleet's is refused, never served or
-    /// replaced: [`RecordError::OtherChannel`], [`RecordError::OtherKind`]; so is a body over
-    /// [`MAX_RECORD_LEN`] ([`RecordError::TooLarge`]).
+    /// A body this fleet cannot count on is refused, never served or replaced (a person must
+    /// look at the key): one that is not a record or is damaged
+    /// ([`RecordError::Unreadable`]), of another format ([`RecordError::OtherFormat`]), of
+    /// another channel or kind ([`RecordError::OtherChannel`], [`RecordError::OtherKind`]),
+    /// or over [`MAX_RECORD_LEN`] ([`RecordError::TooLarge`]).
     ///
     /// ```
     /// use std::time::Duration;
-    /// use line_channel_token::store::{Record, StoreConfig};
+    /// use line_channel_token::store::{Record, RecordError, StoreConfig};
     /// use line_channel_token::{TokenKind, UnixTime};
-    /// let config = StoreConfig::new(TokenKind::Stateless, Duration::from_secs(900)).unwrap();
+    /// let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
     /// let now = UnixTime::from_secs(1_700_000_000);
-    /// let (record, repairs) = Record::from_store(7, Some(b"not json"), now, &config)?;
-    /// assert_eq!(record.version(), 7);
-    /// assert!(repairs.unreadable && record.token().is_none());
+    /// let (record, _) = Record::from_store(0, None, now, &config)?;
+    /// assert!(record.token().is_none());
+    /// assert_eq!(
+    ///     Record::from_store(7, Some(b"not json"), now, &config).unwrap_err(),
+    ///     RecordError::Unreadable
+    /// );
     /// # Ok::<(), line_channel_token::store::RecordError>(())
     /// ```
     pub fn from_store(
@@ -213,37 +241,34 @@ impl Record {
         config: &StoreConfig,
     ) -> Result<(Record, Repairs), RecordError> {
         let mut repairs = Repairs::default();
-        let mut record = Record::empty(config.kind());
+        let mut record = Record::empty(config);
         record.version = version;
-        record.channel = config.channel().map(str::to_owned);
         let Some(bytes) = body else {
             return Ok((record, repairs));
         };
         if bytes.len() > MAX_RECORD_LEN {
             return Err(RecordError::TooLarge(bytes.len()));
         }
-        match serde_json::from_slice::<Body>(bytes) {
-            Ok(b) if b.format == RECORD_FORMAT => {
-                if b.kind != config.kind() {
-                    return Err(RecordError::OtherKind);
-                }
-                if config
-                    .channel()
-                    .is_some_and(|c| b.channel.as_deref() != Some(c))
-                {
-                    return Err(RecordError::OtherChannel);
-                }
-                record.uncertain = b.uncertain;
-                record.lease = b.lease;
-                record.token = b.token;
-                record.issued = b.issued;
-                record.failure = b.failure;
-            }
-            _ => {
-                repairs.unreadable = true;
-                return Ok((record, repairs));
-            }
+        let marker: Marker = serde_json::from_slice(bytes).map_err(|_| RecordError::Unreadable)?;
+        if marker.format != RECORD_FORMAT {
+            let number = marker.format.strip_prefix(FORMAT_PREFIX);
+            return Err(match number.and_then(|n| n.parse::<u32>().ok()) {
+                Some(n) => RecordError::OtherFormat(n),
+                None => RecordError::Unreadable,
+            });
         }
+        let b: Body = serde_json::from_slice(bytes).map_err(|_| RecordError::Unreadable)?;
+        if b.kind != config.kind() {
+            return Err(RecordError::OtherKind);
+        }
+        if b.channel.as_deref() != Some(config.channel()) {
+            return Err(RecordError::OtherChannel);
+        }
+        record.uncertain = b.uncertain;
+        record.lease = b.lease;
+        record.token = b.token;
+        record.issued = b.issued;
+        record.failure = b.failure;
         repairs.distrusted = record.sanitize(now, config);
         Ok((record, repairs))
     }
@@ -267,7 +292,9 @@ impl Record {
     /// Drops or bounds whatever `now` and `config` make implausible; true if anything changed.
     pub(crate) fn sanitize(&mut self, now: UnixTime, config: &StoreConfig) -> bool {
         let before = self.clone();
-        self.channel = config.channel().map(str::to_owned);
+        if self.channel != config.channel() {
+            config.channel().clone_into(&mut self.channel);
+        }
         // Two machines' clocks may be twice the skew apart.
         let skew = config.clock_skew().saturating_mul(2);
         let horizon = now + skew;
@@ -376,7 +403,7 @@ impl Record {
         let body = Body {
             format: RECORD_FORMAT.to_owned(),
             kind: self.kind,
-            channel: self.channel.clone(),
+            channel: Some(self.channel.clone()),
             uncertain: self.uncertain,
             lease: self.lease.clone(),
             token: self.token.clone(),
@@ -389,96 +416,3 @@ impl Record {
 }
 
 use crate::lifecycle::policy::longest_lifetime as max_lifetime;
-
-/// A compare-and-swap write: replace the record at `expected_version` with `record()` (at
-/// `new_version`), or do nothing if the store holds another version. Run it with your store's
-/// conditional write (see the module docs), then tell the protocol whether it won.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[must_use = "a write does nothing until the caller runs it against the store"]
-pub struct Write {
-    pub(crate) expected: u64,
-    pub(crate) record: Record,
-    pub(crate) keep_for: Duration,
-}
-
-impl Write {
-    pub(crate) fn new(mut record: Record, me: OwnerId, now: UnixTime) -> Write {
-        let expected = record.version;
-        record.version = next_version(&record, me, now);
-        let last = [
-            record.token.as_ref().map(|t| t.expires_at),
-            record.issued.iter().map(|e| e.expires_at).max(),
-            record.lease.as_ref().map(|l| l.expires_at),
-            record.failure.as_ref().map(|f| f.retry_at),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(now);
-        let keep_for = last
-            .saturating_duration_since(now)
-            .saturating_add(KEEP_AFTER);
-        Write {
-            expected,
-            record,
-            keep_for,
-        }
-    }
-
-    /// How long the store should keep the key after this write (Redis: `PEXPIRE` in the
-    /// same script): an hour past the latest time the record mentions, so the key expires
-    /// some time after its token and every counted entry do.
-    pub fn keep_for(&self) -> Duration {
-        self.keep_for
-    }
-
-    /// The version the store must hold for the write to apply (`0`: the key must not exist).
-    pub fn expected_version(&self) -> u64 {
-        self.expected
-    }
-    /// The version the record gets.
-    pub fn new_version(&self) -> u64 {
-        self.record.version
-    }
-    /// The body to store.
-    pub fn body(&self) -> String {
-        self.record.body()
-    }
-    /// The record as it is once the write applied: decide on it again without re-reading.
-    pub fn record(&self) -> &Record {
-        &self.record
-    }
-    /// The record, by value.
-    pub fn into_record(self) -> Record {
-        self.record
-    }
-}
-
-/// The version after `record`'s: a hash of the old version, the writer's random owner id, its
-/// clock and the content written, never a counter. So a version comes back only with the very
-/// same content (or by a 64-bit collision): if the store is wiped and refilled, a writer fenced
-/// on an old version cannot land on different content, and its write applies to exactly what
-/// it read.
-fn next_version(record: &Record, me: OwnerId, now: UnixTime) -> u64 {
-    use std::hash::{Hash, Hasher};
-    // SipHash with fixed keys: the same on every machine and run.
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (record.version, me, now).hash(&mut h);
-    (
-        &record.lease,
-        &record.token,
-        &record.issued,
-        &record.failure,
-        record.uncertain,
-    )
-        .hash(&mut h);
-    // 0 means "no record": never use it.
-    splitmix64(h.finish()).max(1)
-}
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}

@@ -1,6 +1,7 @@
 //! A front for `line-emulator` that counts the token issuances reaching LINE, and can stall
 //! them (as a LINE that stops answering would) so a test can kill a process mid-refresh, or
-//! fail them with a 500.
+//! fail them with a 500, or pass them to LINE and answer 502 (a gateway that lost LINE's
+//! answer).
 //! Every other byte passes through unchanged.
 
 use std::io::{BufRead, BufReader, Write};
@@ -30,6 +31,10 @@ pub struct Counters {
     /// answer is late), counted in `held`.
     pub hold: AtomicBool,
     pub held: AtomicU64,
+    /// While set, an issuance LINE answered is answered 502 instead (LINE issued, a gateway
+    /// lost the answer), counted in `gateway_failed`.
+    pub gateway: AtomicBool,
+    pub gateway_failed: AtomicU64,
 }
 
 pub struct LineFront {
@@ -127,6 +132,16 @@ fn relay(client: TcpStream, upstream: SocketAddr, counters: &Counters) -> std::i
                     std::thread::sleep(Duration::from_millis(5));
                 }
             }
+        }
+        if issuing && counters.gateway.load(Ordering::SeqCst) {
+            counters.gateway_failed.fetch_add(1, Ordering::SeqCst);
+            let body = "<html>502 Bad Gateway</html>";
+            write!(
+                to_client,
+                "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )?;
+            continue;
         }
         to_client.write_all(answer.as_bytes())?;
         to_client.write_all(&answer_body)?;
