@@ -19,6 +19,19 @@ pub const GRANT_TYPE: &str = "client_credentials";
 /// `token_type` of every issued token.
 pub const TOKEN_TYPE: &str = "Bearer";
 
+/// The response header in which LINE names each request, to quote when asking LINE about a
+/// call. Read it with [`crate::request_id`], which redacts a value that looks like a credential.
+///
+/// ```
+/// use line_channel_token::facts::REQUEST_ID_HEADER;
+/// let response = line_channel_token::http::Response::builder()
+///     .header(REQUEST_ID_HEADER, "3f0c1b6e")
+///     .body(())
+///     .unwrap();
+/// assert_eq!(line_channel_token::request_id(&response).as_deref(), Some("3f0c1b6e"));
+/// ```
+pub const REQUEST_ID_HEADER: &str = "x-line-request-id";
+
 /// The JWS `alg` LINE requires of client assertions.
 pub const ASSERTION_ALG: &str = "RS256";
 

@@ -132,7 +132,7 @@
 //! With the `emulator` feature, `emulator::Emulator` answers requests as LINE does, limits
 //! and error bodies included; the `line-emulator` program (`examples/line-token`) serves it on
 //! 127.0.0.1. The
-//! emulator's machinery (JWT decoding and verification: `Jwt`, `JwtError`) is public only
+//! emulator's machinery (JWT decoding and verification: `jwt::Jwt`, `jwt::JwtError`) is public only
 //! with that feature.
 //!
 //! ## Security notes
@@ -196,21 +196,16 @@ pub use http;
 pub use jose::assertion::{AssertionBuilder, AssertionClaims, AssertionError};
 pub use jose::error::KeyError;
 pub use jose::jwk::{PublicJwk, REQUIRED_BITS};
-#[cfg(feature = "emulator")]
-pub use jose::jwt::{Jwt, JwtError};
 pub use jose::key::SigningKey;
 pub use protocol::api_base::{ApiBase, InvalidApiBase, LINE_API_BASE};
 pub use protocol::call::{call, call_async, CallError};
-pub use protocol::endpoints::{
-    Endpoint, IssueShortLived, IssueStateless, IssueV21, KeyIdsV21, Revoke, RevokeV21, Verify,
-    VerifyV21, WithHttpInfo,
-};
+// Every endpoint, `Endpoint`, `WithHttpInfo` and `Operation`: a new endpoint needs no line here.
+pub use protocol::endpoints::*;
 pub use protocol::error::{ApiError, DecodeError, Error};
 pub use protocol::error_body::{ErrorBody, ErrorDetail};
 pub use protocol::known_secrets::KnownSecrets;
-pub use protocol::operation::Operation;
 pub use protocol::token::{IssuedToken, KeyIds, TokenInfo};
-pub use protocol::wire::{request_id, REQUEST_ID_HEADER, USER_AGENT_VALUE};
+pub use protocol::wire::request_id;
 /// The RNG traits the signer takes (`rand_core` 0.10, the version `rsa` 0.10 uses).
 /// See "Randomness" in the crate docs.
 pub use rsa::rand_core;

@@ -104,12 +104,10 @@ fn public_paths_are_stable() {
         cache, call, call_async, facts, jwt, pool, request_id, rotation, ApiBase, ApiError,
         CallError, DecodeError, Endpoint, Error, ErrorBody, ErrorDetail, IssueShortLived,
         IssueStateless, IssueV21, IssuedToken, KeyIds, KeyIdsV21, Operation, Revoke, RevokeV21,
-        TokenInfo, Verify, VerifyV21, WithHttpInfo, LINE_API_BASE, REQUEST_ID_HEADER,
-        USER_AGENT_VALUE,
+        TokenInfo, Verify, VerifyV21, WithHttpInfo, LINE_API_BASE,
     };
     assert!(!Operation::ALL.is_empty());
-    assert!(USER_AGENT_VALUE.starts_with("line-channel-token/"));
-    assert_eq!(REQUEST_ID_HEADER, "x-line-request-id");
+    assert_eq!(facts::REQUEST_ID_HEADER, "x-line-request-id");
     assert_eq!(
         facts::CLIENT_ASSERTION_TYPE,
         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

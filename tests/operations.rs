@@ -1,6 +1,6 @@
 //! The places that list the operations outside the compiler's reach list every one of them:
 //! the README's endpoint table and the emulator fuzz target's seeds. (The tests, the fuzz
-//! targets, the benchmark and the demo walk `Operation::ALL` through `emulator::samples`.)
+//! targets and the benchmark walk `Operation::ALL` through `emulator::samples`.)
 
 use line_channel_token::Operation;
 

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
+use line_channel_token::jwt::{Jwt, JwtError};
 use line_channel_token::*;
 use proptest::prelude::*;
 

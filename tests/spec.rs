@@ -175,3 +175,17 @@ fn every_request_sends_exactly_the_fields_the_spec_requires() {
         by_name("ByJWTAssertionRequest")
     );
 }
+
+/// The vendored file is the one `tests/data/README.md` names: vendoring a newer spec (for a
+/// new operation) updates the commit and the digest written there, or this fails.
+#[test]
+fn the_spec_is_the_file_its_provenance_names() {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(SPEC.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let readme = include_str!("data/README.md");
+    assert!(
+        readme.contains(&format!("`{hex}`")),
+        "tests/data/README.md does not name this spec's SHA-256 {hex}: update its commit and digest"
+    );
+}

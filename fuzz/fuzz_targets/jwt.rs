@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use line_channel_token::{Jwt, PublicJwk};
+use line_channel_token::jwt::Jwt;
+use line_channel_token::PublicJwk;
 
 const KEY: &str = include_str!("../../tests/keys/line-docs-pyjwt.jwk.json");
 

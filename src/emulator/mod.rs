@@ -35,12 +35,11 @@ use http::header::HeaderValue;
 use http::{Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
-use crate::facts::TokenKind;
+use crate::facts::{TokenKind, REQUEST_ID_HEADER};
 use crate::jose::error::KeyError;
 use crate::jose::jwk::PublicJwk;
 use crate::protocol::http_date;
 use crate::protocol::operation::Operation;
-use crate::protocol::wire::REQUEST_ID_HEADER;
 use crate::secret::ChannelSecret;
 use crate::time::UnixTime;
 

@@ -72,7 +72,7 @@ fn not_json() -> KeyError {
 /// feature: decoding and verifying tokens is the emulator's job, not a client's.)
 ///
 /// ```
-/// use line_channel_token::Jwt;
+/// use line_channel_token::jwt::Jwt;
 ///
 /// // {"alg":"RS256","kid":"k"} . {"iss":"1234567890"} . (signature)
 /// let jwt = Jwt::decode_unverified("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiIxMjM0NTY3ODkwIn0.c2ln").unwrap();
@@ -118,7 +118,7 @@ impl Jwt {
     /// [`JwtError::Malformed`] unless `token` is three base64url parts with JSON objects.
     ///
     /// ```
-    /// use line_channel_token::{Jwt, JwtError};
+    /// use line_channel_token::jwt::{Jwt, JwtError};
     ///
     /// let jwt = Jwt::decode_unverified("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiIxMjM0NTY3ODkwIn0.c2ln").unwrap();
     /// assert_eq!(jwt.header_str("alg"), Some("RS256"));
@@ -140,7 +140,8 @@ impl Jwt {
     ///
     /// ```
     /// # #[cfg(feature = "os-rng")] {
-    /// use line_channel_token::{AssertionBuilder, Jwt, JwtError, OsRng, SigningKey, UnixTime};
+    /// use line_channel_token::jwt::{Jwt, JwtError};
+    /// use line_channel_token::{AssertionBuilder, OsRng, SigningKey, UnixTime};
     ///
     /// let key = SigningKey::parse(include_str!("../../tests/keys/line-docs-pyjwt.jwk.json")).unwrap();
     /// let now = UnixTime::from_secs(1_700_000_000);
@@ -204,7 +205,7 @@ fn json_object(
 /// Why a JWT did not decode or verify. Never contains the token.
 ///
 /// ```
-/// use line_channel_token::{Jwt, JwtError};
+/// use line_channel_token::jwt::{Jwt, JwtError};
 ///
 /// // {"alg":"HS256"} . {} . (signature)
 /// let err = Jwt::verify_rs256("eyJhbGciOiJIUzI1NiJ9.e30.c2ln", &some_key()).unwrap_err();

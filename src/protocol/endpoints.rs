@@ -5,33 +5,39 @@
 //! client and hand the response back. [`call`] and [`call_async`] do exactly that with a closure,
 //! so one small adapter runs every endpoint on any client.
 //!
-//! One file per endpoint (`endpoints/<name>.rs`) holds its value, its request form and its
-//! parser; the route comes from [`Operation`]. The crate root re-exports the public items.
+//! One file per endpoint (`endpoints/<name>.rs`) holds its value, its request form, its parser
+//! and its sample; the route comes from the row of the operations table below, which also
+//! declares the file. The crate root re-exports every public item of this module.
 
 use http::{Request, Response, StatusCode};
 
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::error::Error;
-use crate::protocol::operation::Operation;
+use crate::protocol::operation::operations;
 use crate::protocol::wire::request_id;
 
-mod issue_short_lived;
-mod issue_stateless;
-mod issue_v21;
-mod key_ids_v21;
-mod revoke;
-mod revoke_v21;
-mod verify;
-mod verify_v21;
-
-pub use issue_short_lived::IssueShortLived;
-pub use issue_stateless::IssueStateless;
-pub use issue_v21::IssueV21;
-pub use key_ids_v21::KeyIdsV21;
-pub use revoke::Revoke;
-pub use revoke_v21::RevokeV21;
-pub use verify::Verify;
-pub use verify_v21::VerifyV21;
+// The operations, one row each, in LINE's reference order: the variant (also the name of its
+// endpoint's type) in the file that holds the endpoint, then the route, the spec's
+// `operationId` and a short name. `operations!` (in `operation.rs`) declares each file as a
+// module, re-exports its type and generates `Operation` from these rows.
+operations! {
+    /// `POST /v2/oauth/accessToken`: issue a short-lived token (30 days).
+    (IssueShortLived in issue_short_lived, POST, "/v2/oauth/accessToken", "issueChannelToken", "issue short-lived token");
+    /// `POST /v2/oauth/verify`: verify a short-lived or long-lived token.
+    (Verify in verify, POST, "/v2/oauth/verify", "verifyChannelToken", "verify token");
+    /// `POST /v2/oauth/revoke`: revoke a short-lived or long-lived token.
+    (Revoke in revoke, POST, "/v2/oauth/revoke", "revokeChannelToken", "revoke token");
+    /// `POST /oauth2/v2.1/token`: issue a v2.1 token with a JWT assertion.
+    (IssueV21 in issue_v21, POST, "/oauth2/v2.1/token", "issueChannelTokenByJWT", "issue v2.1 token");
+    /// `GET /oauth2/v2.1/verify`: verify a v2.1 token.
+    (VerifyV21 in verify_v21, GET, "/oauth2/v2.1/verify", "verifyChannelTokenByJWT", "verify v2.1 token");
+    /// `GET /oauth2/v2.1/tokens/kid`: the key ids of all valid v2.1 tokens.
+    (KeyIdsV21 in key_ids_v21, GET, "/oauth2/v2.1/tokens/kid", "getsAllValidChannelAccessTokenKeyIds", "list v2.1 key ids");
+    /// `POST /oauth2/v2.1/revoke`: revoke a v2.1 token.
+    (RevokeV21 in revoke_v21, POST, "/oauth2/v2.1/revoke", "revokeChannelTokenByJWT", "revoke v2.1 token");
+    /// `POST /oauth2/v3/token`: issue a stateless token (15 minutes).
+    (IssueStateless in issue_stateless, POST, "/oauth2/v3/token", "issueStatelessChannelToken", "issue stateless token");
+}
 
 /// Only this crate's endpoints implement [`Endpoint`], so methods can be added to it.
 mod sealed {

@@ -12,5 +12,7 @@ pub(crate) mod known_secrets;
 pub(crate) mod operation;
 pub(crate) mod redact;
 pub(crate) mod refusal;
+#[cfg(feature = "emulator")]
+pub(crate) mod sample;
 pub(crate) mod token;
 pub(crate) mod wire;

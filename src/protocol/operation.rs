@@ -1,20 +1,28 @@
-//! The channel access token operations, declared once.
+//! What an operation is: the [`operations!`] macro that turns the table of operations (in
+//! `endpoints.rs`, beside the endpoint files it declares) into the enum, its accessors and
+//! [`Operation::ALL`].
 //!
-//! Each row of [`operations!`] is everything LINE documents about an operation's route: the
-//! HTTP method, the path, the `operationId` in LINE's OpenAPI spec (the official SDKs' method
-//! name) and a short name for messages. The enum, every accessor and [`Operation::ALL`] are
-//! generated from it, so a new row cannot be half-added: there is no wildcard arm to fall into
-//! and no array length to count by hand.
+//! Each row is everything LINE documents about an operation's route: the HTTP method, the
+//! path, the `operationId` in LINE's OpenAPI spec (the official SDKs' method name) and a short
+//! name for messages, plus the file of its endpoint, whose type has the variant's name. A new
+//! row cannot be half-added: the macro declares the endpoint's module and re-exports its type,
+//! every `match` it writes is exhaustive and no array length is counted by hand. With the
+//! emulator, it also writes the dispatch from an operation to its endpoint's sample
+//! (`protocol/sample.rs`), so the emulator's samples need no list of their own.
 
 use std::fmt;
 
+#[cfg(feature = "emulator")]
 use http::Method;
 
 macro_rules! operations {
     ($(
         $(#[$doc:meta])*
-        ($variant:ident, $method:ident, $path:literal, $operation_id:literal, $display:literal);
+        ($variant:ident in $module:ident, $method:ident, $path:literal, $operation_id:literal, $display:literal);
     )+) => {
+        $(mod $module;)+
+        $(pub use $module::$variant;)+
+
         /// The channel access token operations, by LINE's names.
         ///
         /// ```
@@ -40,9 +48,9 @@ macro_rules! operations {
                 [$(Operation::$variant),+];
 
             /// The HTTP method.
-            pub fn method(self) -> Method {
+            pub fn method(self) -> ::http::Method {
                 match self {
-                    $(Operation::$variant => Method::$method,)+
+                    $(Operation::$variant => ::http::Method::$method,)+
                 }
             }
 
@@ -67,27 +75,45 @@ macro_rules! operations {
                 }
             }
         }
+
+        #[cfg(feature = "emulator")]
+        impl Operation {
+            /// The request this operation's endpoint builds from the sample inputs.
+            pub(crate) fn sample_request(
+                self,
+                inputs: &crate::protocol::sample::SampleInputs<'_>,
+                api: &crate::protocol::api_base::ApiBase,
+            ) -> ::http::Request<Vec<u8>> {
+                use crate::protocol::sample::Sample;
+                match self {
+                    $(Operation::$variant => Endpoint::to_request(&$variant::sample(inputs), api),)+
+                }
+            }
+
+            /// The body of LINE's example of a successful answer.
+            pub(crate) fn sample_answer(self) -> &'static str {
+                use crate::protocol::sample::Sample;
+                match self {
+                    $(Operation::$variant => <$variant as Sample>::ANSWER,)+
+                }
+            }
+
+            /// Parses `response` with this operation's endpoint, keeping only the outcome.
+            pub(crate) fn parse_as<B: AsRef<[u8]>>(
+                self,
+                response: &::http::Response<B>,
+            ) -> Result<(), crate::protocol::error::Error> {
+                match self {
+                    $(Operation::$variant => <$variant as Endpoint>::parse_response(response).map(drop),)+
+                }
+            }
+        }
     };
 }
 
-operations! {
-    /// `POST /v2/oauth/accessToken`: issue a short-lived token (30 days).
-    (IssueShortLived, POST, "/v2/oauth/accessToken", "issueChannelToken", "issue short-lived token");
-    /// `POST /v2/oauth/verify`: verify a short-lived or long-lived token.
-    (Verify, POST, "/v2/oauth/verify", "verifyChannelToken", "verify token");
-    /// `POST /v2/oauth/revoke`: revoke a short-lived or long-lived token.
-    (Revoke, POST, "/v2/oauth/revoke", "revokeChannelToken", "revoke token");
-    /// `POST /oauth2/v2.1/token`: issue a v2.1 token with a JWT assertion.
-    (IssueV21, POST, "/oauth2/v2.1/token", "issueChannelTokenByJWT", "issue v2.1 token");
-    /// `GET /oauth2/v2.1/verify`: verify a v2.1 token.
-    (VerifyV21, GET, "/oauth2/v2.1/verify", "verifyChannelTokenByJWT", "verify v2.1 token");
-    /// `GET /oauth2/v2.1/tokens/kid`: the key ids of all valid v2.1 tokens.
-    (KeyIdsV21, GET, "/oauth2/v2.1/tokens/kid", "getsAllValidChannelAccessTokenKeyIds", "list v2.1 key ids");
-    /// `POST /oauth2/v2.1/revoke`: revoke a v2.1 token.
-    (RevokeV21, POST, "/oauth2/v2.1/revoke", "revokeChannelTokenByJWT", "revoke v2.1 token");
-    /// `POST /oauth2/v3/token`: issue a stateless token (15 minutes).
-    (IssueStateless, POST, "/oauth2/v3/token", "issueStatelessChannelToken", "issue stateless token");
-}
+/// Defined where the table is (`endpoints.rs`); named here too, where the layers look for it.
+pub(crate) use crate::protocol::endpoints::Operation;
+pub(crate) use operations;
 
 impl Operation {
     /// Which operation a method and path name (the inverse of [`Operation::method`] and

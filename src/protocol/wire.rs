@@ -6,17 +6,16 @@ use http::{Method, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::facts::REQUEST_ID_HEADER;
 use crate::protocol::api_base::ApiBase;
 use crate::protocol::error::{ApiError, DecodeError, Error};
 use crate::protocol::error_body::ErrorBody;
 use crate::protocol::operation::Operation;
 use crate::protocol::redact::redact;
 
-/// The `User-Agent` every request carries.
-pub const USER_AGENT_VALUE: &str = concat!("line-channel-token/", env!("CARGO_PKG_VERSION"));
-
-/// The request-id header LINE puts on every response.
-pub const REQUEST_ID_HEADER: &str = "x-line-request-id";
+/// The `User-Agent` every request carries: this crate and its version. Not public: a caller
+/// needs nothing from it, and its spelling is no promise.
+const USER_AGENT_VALUE: &str = concat!("line-channel-token/", env!("CARGO_PKG_VERSION"));
 
 /// The media type of every request form (the spec's `requestBody` content type).
 pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";

@@ -27,7 +27,8 @@ pub enum Parsed {
 }
 
 // The fields below are read through `ArgMatches` by long name (`Options`), not through these
-// structs: the structs are the declaration. The commands table (`commands.rs`) runs them.
+// structs: the structs are the declaration. The commands table (`commands.rs`) runs them. The
+// commands that call one endpoint each are declared in `endpoints.rs`, with their rows.
 #[allow(dead_code)]
 #[derive(Parser)]
 #[command(
@@ -52,111 +53,9 @@ pub struct Cli {
 #[allow(dead_code, clippy::large_enum_variant)] // a declaration: never built at run time
 #[derive(Subcommand)]
 enum Command {
-    /// issue a 30-day short-lived token (POST /v2/oauth/accessToken)
-    #[command(override_usage = "line-token issue-short-lived --channel-id ID \
-                                --channel-secret-file FILE|-")]
-    IssueShortLived {
-        #[command(flatten)]
-        channel: ChannelId,
-        #[command(flatten)]
-        secret: Secret,
-        #[command(flatten)]
-        api: ApiBase,
-    },
-    /// issue a 15-minute stateless token, by secret or assertion (POST /oauth2/v3/token)
-    #[command(
-        override_usage = "line-token issue-stateless --channel-id ID\n         \
-                                (--channel-secret-file FILE|- | --kid KID --key FILE)"
-    )]
-    IssueStateless {
-        #[command(flatten)]
-        channel: ChannelId,
-        #[command(flatten)]
-        secret: Secret,
-        #[command(flatten)]
-        kid: Kid,
-        #[command(flatten)]
-        key: Key,
-        #[command(flatten)]
-        api: ApiBase,
-    },
-    /// issue a v2.1 token, 30 days unless --token-exp (POST /oauth2/v2.1/token)
-    #[command(
-        name = "issue-v2.1",
-        override_usage = "line-token issue-v2.1 --channel-id ID --kid KID --key FILE \
-                          [--token-exp SECS]"
-    )]
-    IssueV21 {
-        #[command(flatten)]
-        channel: ChannelId,
-        #[command(flatten)]
-        kid: Kid,
-        #[command(flatten)]
-        key: Key,
-        #[command(flatten)]
-        token_exp: TokenExp,
-        #[command(flatten)]
-        api: ApiBase,
-    },
-    /// verify a short-lived or long-lived token (POST /v2/oauth/verify)
-    #[command(override_usage = "line-token verify --token-file FILE|-")]
-    Verify {
-        #[command(flatten)]
-        token: TokenIn,
-        #[command(flatten)]
-        api: ApiBase,
-    },
-    // LINE documents this endpoint for v2.1 tokens only ("You can verify whether a Channel
-    // access token with a user-specified expiration (Channel Access Token v2.1) is valid",
-    // operation verifyChannelTokenByJWT, tests/data/channel-access-token.yml); the emulator
-    // answers "access_token invalid" for any other kind.
-    /// verify a v2.1 token (GET /oauth2/v2.1/verify); LINE documents it for v2.1 tokens only
-    #[command(
-        name = "verify-v2.1",
-        override_usage = "line-token verify-v2.1 --token-file FILE|-"
-    )]
-    VerifyV21 {
-        #[command(flatten)]
-        token: TokenIn,
-        #[command(flatten)]
-        api: ApiBase,
-    },
-    /// revoke a short-lived or long-lived token (POST /v2/oauth/revoke)
-    #[command(override_usage = "line-token revoke --token-file FILE|-")]
-    Revoke {
-        #[command(flatten)]
-        token: TokenIn,
-        #[command(flatten)]
-        api: ApiBase,
-    },
-    /// revoke a v2.1 token (POST /oauth2/v2.1/revoke)
-    #[command(
-        name = "revoke-v2.1",
-        override_usage = "line-token revoke-v2.1 --channel-id ID --channel-secret-file FILE|- \
-                          --token-file FILE|-"
-    )]
-    RevokeV21 {
-        #[command(flatten)]
-        channel: ChannelId,
-        #[command(flatten)]
-        secret: Secret,
-        #[command(flatten)]
-        token: TokenIn,
-        #[command(flatten)]
-        api: ApiBase,
-    },
-    /// list the key IDs of valid v2.1 tokens (GET /oauth2/v2.1/tokens/kid)
-    #[command(override_usage = "line-token key-ids --channel-id ID --kid KID --key FILE")]
-    KeyIds {
-        #[command(flatten)]
-        channel: ChannelId,
-        #[command(flatten)]
-        kid: Kid,
-        #[command(flatten)]
-        key: Key,
-        #[command(flatten)]
-        api: ApiBase,
-    },
+    /// The commands that call one LINE endpoint each (`endpoints.rs`).
+    #[command(flatten)]
+    Endpoint(crate::endpoints::EndpointCommand),
     /// write a new private JWK (mode 0600) and the Console public JWK; print the latter
     #[command(override_usage = "line-token keygen --private FILE --public FILE")]
     Keygen {
@@ -225,21 +124,21 @@ enum Command {
 }
 
 #[derive(Args)]
-struct ApiBase {
+pub(crate) struct ApiBase {
     /// where LINE is (default https://api.line.me); also before the command
     #[arg(long, value_name = "URL")]
     api_base: Option<String>,
 }
 
 #[derive(Args)]
-struct ChannelId {
+pub(crate) struct ChannelId {
     /// the channel ID
     #[arg(long, value_name = "ID")]
     channel_id: Option<String>,
 }
 
 #[derive(Args)]
-struct Secret {
+pub(crate) struct Secret {
     /// a file holding the channel secret; - reads it from stdin
     #[arg(long, value_name = "FILE|-")]
     channel_secret_file: Option<String>,
@@ -249,7 +148,7 @@ struct Secret {
 }
 
 #[derive(Args)]
-struct TokenIn {
+pub(crate) struct TokenIn {
     /// a file holding the access token; - reads it from stdin
     #[arg(long, value_name = "FILE|-")]
     token_file: Option<String>,
@@ -259,21 +158,21 @@ struct TokenIn {
 }
 
 #[derive(Args)]
-struct Kid {
+pub(crate) struct Kid {
     /// the key ID the Console gave the public key
     #[arg(long, value_name = "KID")]
     kid: Option<String>,
 }
 
 #[derive(Args)]
-struct Key {
+pub(crate) struct Key {
     /// the private key file (JWK or PEM); $LINE_PRIVATE_KEY may hold the key itself
     #[arg(long, value_name = "FILE|-")]
     key: Option<String>,
 }
 
 #[derive(Args)]
-struct TokenExp {
+pub(crate) struct TokenExp {
     #[arg(long, value_name = "SECS", help = token_exp_help())]
     token_exp: Option<String>,
 }
@@ -489,7 +388,7 @@ mod tests {
                 "{name} has no row in the commands table"
             );
         }
-        for row in commands::COMMANDS {
+        for row in commands::all() {
             assert!(cmd.find_subcommand(row.name).is_some(), "{}", row.name);
         }
     }

@@ -1,5 +1,6 @@
 //! What each command runs, and the parts of the help that are built rather than declared.
-//! The commands, their options and their help lines are declared in `args.rs`.
+//! The commands, their options and their help lines are declared in `args.rs`, the endpoint
+//! commands in `endpoints.rs`.
 
 use crate::failure::{Failure, EXIT_CODES};
 use crate::handlers;
@@ -29,48 +30,9 @@ pub struct Command {
     pub run: fn(&Net, &Options) -> Result<Output, Failure>,
 }
 
-/// The table.
+/// The table of the commands that call no endpoint, or several (`token`); the endpoint
+/// commands' rows are in `endpoints.rs`.
 pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "issue-short-lived",
-        network: true,
-        run: handlers::issue_short_lived,
-    },
-    Command {
-        name: "issue-stateless",
-        network: true,
-        run: handlers::issue_stateless,
-    },
-    Command {
-        name: "issue-v2.1",
-        network: true,
-        run: handlers::issue_v21,
-    },
-    Command {
-        name: "verify",
-        network: true,
-        run: handlers::verify,
-    },
-    Command {
-        name: "verify-v2.1",
-        network: true,
-        run: handlers::verify_v21,
-    },
-    Command {
-        name: "revoke",
-        network: true,
-        run: handlers::revoke,
-    },
-    Command {
-        name: "revoke-v2.1",
-        network: true,
-        run: handlers::revoke_v21,
-    },
-    Command {
-        name: "key-ids",
-        network: true,
-        run: handlers::key_ids,
-    },
     Command {
         name: "keygen",
         network: false,
@@ -93,9 +55,14 @@ pub const COMMANDS: &[Command] = &[
     },
 ];
 
+/// Every row: the endpoint commands, then the others.
+pub fn all() -> impl Iterator<Item = &'static Command> {
+    crate::endpoints::COMMANDS.iter().chain(COMMANDS)
+}
+
 /// The command of that name.
 pub fn find(name: &str) -> Option<&'static Command> {
-    COMMANDS.iter().find(|c| c.name == name)
+    all().find(|c| c.name == name)
 }
 
 /// The end of `line-token --help`: where secrets come from, the environment, the output and

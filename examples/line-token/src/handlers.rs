@@ -17,61 +17,6 @@ fn now() -> UnixTime {
     UnixTime::from(SystemTime::now())
 }
 
-pub fn issue_short_lived(net: &Net, opts: &Options) -> Result<Output, Failure> {
-    let id = opts.require("channel-id")?;
-    let secret = secrets::require_channel_secret(opts)?;
-    net.json(&IssueShortLived::new(&id, &secret))
-        .map(Output::from)
-}
-
-pub fn issue_stateless(net: &Net, opts: &Options) -> Result<Output, Failure> {
-    let id = opts.require("channel-id")?;
-    match secrets::stateless(opts)? {
-        secrets::Stateless::Secret(secret) => net.json(&IssueStateless::by_secret(&id, &secret)),
-        secrets::Stateless::Key(kid, key) => {
-            let assertion = sign_with(&id, kid, &key, None, None)?;
-            net.json(&IssueStateless::by_assertion(&assertion))
-        }
-    }
-    .map(Output::from)
-}
-
-pub fn issue_v21(net: &Net, opts: &Options) -> Result<Output, Failure> {
-    let id = opts.require("channel-id")?;
-    let token_exp = opts.seconds("token-exp")?.unwrap_or(MAX_TOKEN_EXP);
-    let assertion = sign(opts, &id, Some(token_exp), None)?;
-    net.json(&IssueV21::new(&assertion)).map(Output::from)
-}
-
-pub fn key_ids(net: &Net, opts: &Options) -> Result<Output, Failure> {
-    let id = opts.require("channel-id")?;
-    let assertion = sign(opts, &id, None, None)?;
-    net.json(&KeyIdsV21::new(&assertion)).map(Output::from)
-}
-
-pub fn verify(net: &Net, opts: &Options) -> Result<Output, Failure> {
-    let token = secrets::access_token(opts)?;
-    net.json(&Verify::new(&token)).map(Output::from)
-}
-
-pub fn verify_v21(net: &Net, opts: &Options) -> Result<Output, Failure> {
-    let token = secrets::access_token(opts)?;
-    net.json(&VerifyV21::new(&token)).map(Output::from)
-}
-
-pub fn revoke(net: &Net, opts: &Options) -> Result<Output, Failure> {
-    let token = secrets::access_token(opts)?;
-    net.json(&Revoke::new(&token)).map(Output::from)
-}
-
-pub fn revoke_v21(net: &Net, opts: &Options) -> Result<Output, Failure> {
-    let id = opts.require("channel-id")?;
-    let secret = secrets::require_channel_secret(opts)?;
-    let token = secrets::access_token(opts)?;
-    net.json(&RevokeV21::new(&id, &secret, &token))
-        .map(Output::from)
-}
-
 pub fn public_jwk(_: &Net, opts: &Options) -> Result<Output, Failure> {
     let key = secrets::load_key(opts)?;
     Ok(key.public_jwk().to_json_pretty().into())
@@ -110,7 +55,7 @@ pub fn keygen(_: &Net, opts: &Options) -> Result<Output, Failure> {
     Ok(jwk.into())
 }
 
-fn sign(
+pub(crate) fn sign(
     opts: &Options,
     channel_id: &str,
     token_exp: Option<Duration>,
@@ -120,7 +65,7 @@ fn sign(
     sign_with(channel_id, kid, &key, token_exp, ttl)
 }
 
-fn sign_with(
+pub(crate) fn sign_with(
     channel_id: &str,
     kid: String,
     key: &SigningKey,

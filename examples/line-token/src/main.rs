@@ -10,9 +10,10 @@
 //! exactly one line on stderr, with every secret the CLI knows scrubbed from it.
 //!
 //! Layout: `args.rs` declares the commands and options (clap), `refusal.rs` words what clap
-//! refuses; `commands.rs` what each runs; `options.rs` what was given, with the environment
-//! fallbacks; `secrets.rs` where secrets come from; `scrub.rs` how they are kept in;
-//! `failure.rs` the exit codes; `net.rs` the way out to LINE; `token.rs` with
+//! refuses; `endpoints.rs` the commands that call one endpoint each (declaration, row and
+//! code); `commands.rs` the table of what each command runs; `options.rs` what was given, with
+//! the environment fallbacks; `secrets.rs` where secrets come from; `scrub.rs` how they are
+//! kept in; `failure.rs` the exit codes; `net.rs` the way out to LINE; `token.rs` with
 //! `cache_file.rs` and `files.rs` the shared file cache; `fleet.rs` with
 //! `support::redis_store` (examples/support) the Redis store a fleet shares (`token --store`).
 
@@ -21,6 +22,7 @@
 mod args;
 mod cache_file;
 mod commands;
+mod endpoints;
 mod failure;
 mod files;
 mod fleet;

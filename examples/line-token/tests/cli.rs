@@ -271,7 +271,7 @@ fn keygen_public_jwk_and_assertion() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let jwt = stdout(&o).trim().to_owned();
     let key = line_channel_token::PublicJwk::from_json(&dir.read("k/public.json")).unwrap();
-    let decoded = line_channel_token::Jwt::verify_rs256(&jwt, &key).unwrap();
+    let decoded = line_channel_token::jwt::Jwt::verify_rs256(&jwt, &key).unwrap();
     assert_eq!(decoded.claim_u64("token_exp"), Some(86_400));
     assert_eq!(decoded.kid(), Some("k1"));
 

@@ -245,6 +245,16 @@ impl CacheConfigBuilder {
 }
 
 /// A [`CacheConfigBuilder`] setting out of its allowed range.
+///
+/// ```
+/// use line_channel_token::cache::CacheConfig;
+/// use std::time::Duration;
+///
+/// let builder = CacheConfig::builder(Duration::from_secs(900));
+/// let err = builder.clock_skew(Duration::from_secs(2 * 86_400)).build().unwrap_err();
+/// assert_eq!(err.setting(), "clock_skew");
+/// assert!(err.to_string().contains("at most one day"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheConfigError {
     setting: &'static str,

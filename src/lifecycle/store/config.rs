@@ -231,6 +231,10 @@ impl StoreConfig {
     /// [`StoreConfigError::Channel`] for an empty, over-long (64 bytes) or non-printable
     /// channel ID, [`StoreConfigError::NotIssuable`] for long-lived tokens,
     /// [`StoreConfigError::Lifetime`] for a lifetime of zero or beyond what LINE issues.
+    /// ```
+    /// # use std::time::Duration; use line_channel_token::{store::StoreConfig, TokenKind};
+    /// assert!(StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).is_ok());
+    /// ```
     pub fn new(
         channel_id: &str,
         kind: TokenKind,
@@ -309,6 +313,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Lease`] outside 1 s ..= 600 s.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_lease(Duration::from_secs(15)).unwrap().lease(), Duration::from_secs(15));
+    /// ```
     pub fn with_lease(self, lease: Duration) -> Result<StoreConfig, StoreConfigError> {
         StoreConfig { lease, ..self }.checked()
     }
@@ -317,6 +325,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Windows`] unless `min_remaining < refresh_before < lifetime`.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_refresh_before(config.lifetime()), Err(Windows)); // too late
+    /// ```
     pub fn with_refresh_before(
         self,
         refresh_before: Duration,
@@ -332,6 +344,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Windows`] unless `2 * clock_skew <= min_remaining < refresh_before`.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_margins(Duration::from_secs(3), Duration::from_secs(2)), Err(Windows));
+    /// ```
     pub fn with_margins(
         self,
         min_remaining: Duration,
@@ -350,6 +366,10 @@ impl StoreConfig {
     ///
     /// # Errors
     /// [`StoreConfigError::Budget`] outside 1 ..= 30.
+    /// ```
+    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// assert_eq!(config.with_budget(31), Err(Budget(31))); // LINE's cap is 30
+    /// ```
     pub fn with_budget(self, budget: usize) -> Result<StoreConfig, StoreConfigError> {
         StoreConfig { budget, ..self }.checked()
     }

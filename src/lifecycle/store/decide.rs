@@ -10,6 +10,22 @@ use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
 /// What to do with the record just read. Every variant is a complete instruction.
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
+///
+/// let (config, now, me) = (config(), store_now(), OwnerId::new(7));
+/// let (record, _repairs) = Record::from_store(0, None, now, &config)?; // the key is absent
+/// match decide(&record, now, me, &config) {
+///     Decision::Serve(token) => println!("use {:?}", token.access_token),
+///     Decision::TakeLease(write) => assert_eq!(write.expected_version(), 0), // swap it in
+///     Decision::Refresh { .. } | Decision::ListKeys { .. } => unreachable!("no lease yet"),
+///     Decision::Wait(wait) => println!("read again at {}", wait.until),
+/// }
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a decision tells the caller what to do next"]
 pub enum Decision<'r> {
@@ -43,6 +59,21 @@ pub enum Decision<'r> {
 }
 
 /// A wait, with its reason (so a command line can say why, and pick an exit code).
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record, WaitReason};
+///
+/// let (config, now) = (config(), store_now());
+/// let (record, _) = Record::from_store(0, None, now, &config)?;
+/// let Decision::TakeLease(take) = decide(&record, now, OwnerId::new(1), &config) else { panic!() };
+/// // Process 1 holds the lease: process 2 waits for its refresh.
+/// let Decision::Wait(wait) = decide(take.record(), now, OwnerId::new(2), &config) else { panic!() };
+/// assert!(wait.until > now);
+/// assert_eq!(wait.reason, WaitReason::Refreshing { by: OwnerId::new(1) });
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Wait {
@@ -53,6 +84,20 @@ pub struct Wait {
 }
 
 /// Why [`Decision::Wait`].
+///
+/// ```
+/// use line_channel_token::store::{Wait, WaitReason};
+///
+/// // What a command line might say about each.
+/// fn why(wait: &Wait) -> String {
+///     match &wait.reason {
+///         WaitReason::Refreshing { by } => format!("process {by} is refreshing"),
+///         WaitReason::Backoff(note) => format!("{} failures in a row; retry at {}", note.count, note.retry_at),
+///         WaitReason::Budget { active } => format!("{active} tokens out, the fleet's budget"),
+///         _ => "not yet".to_owned(), // Settling, Throttled and any later reason
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WaitReason {
@@ -90,6 +135,16 @@ pub enum WaitReason {
 
 /// How a refresh failed, as far as the fleet needs to know: no server text is kept. Build it
 /// with [`Failure::answered`], [`Failure::unanswered`] or [`Failure::not_sent`].
+///
+/// ```
+/// use line_channel_token::store::Failure;
+///
+/// assert!(Failure::answered(503).retryable);
+/// let refused = Failure::answered(400); // a person must fix the credential
+/// assert!(!refused.retryable && refused.status == Some(400));
+/// assert!(Failure::unanswered().maybe_issued); // a timeout: LINE may have issued
+/// assert!(!Failure::not_sent().maybe_issued);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Failure {

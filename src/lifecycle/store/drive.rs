@@ -12,6 +12,32 @@ use super::write::Write;
 use crate::protocol::token::IssuedToken;
 
 /// A store a fleet shares: one key's record, read and compare-and-swapped.
+///
+/// The whole adapter for a store in memory (Redis: `examples/support/src/redis_store.rs`):
+///
+/// ```
+/// use line_channel_token::store::{Body, Read, Store, Write};
+/// use line_channel_token::UnixTime;
+///
+/// struct Memory { now: UnixTime, version: u64, body: Option<String> }
+///
+/// impl Store for Memory {
+///     type Error = std::convert::Infallible;
+///     fn read(&mut self) -> Result<Read, Self::Error> {
+///         let body = self.body.clone().map_or(Body::Absent, |b| Body::Present(b.into_bytes()));
+///         Ok(Read { now: self.now, version: self.version, body })
+///     }
+///     fn swap(&mut self, write: &Write) -> Result<bool, Self::Error> {
+///         if self.version != write.expected_version() {
+///             return Ok(false); // another process wrote first
+///         }
+///         (self.version, self.body) = (write.new_version(), Some(write.body()));
+///         Ok(true)
+///     }
+/// }
+/// let mut store = Memory { now: UnixTime::from_secs(1_700_000_000), version: 0, body: None };
+/// assert_eq!(store.read().unwrap().body, Body::Absent);
+/// ```
 pub trait Store {
     /// Why the store failed (the driver only counts failures; the caller keeps the error).
     type Error;
@@ -29,7 +55,32 @@ pub trait Store {
     fn swap(&mut self, write: &Write) -> Result<bool, Self::Error>;
 }
 
-/// [`Store`] for async code.
+/// [`Store`] for async code: the same two operations, as futures.
+///
+/// ```
+/// use line_channel_token::store::{AsyncStore, Body, Read, Write};
+/// use line_channel_token::UnixTime;
+///
+/// struct Memory { version: u64, body: Option<String> }
+///
+/// impl AsyncStore for Memory {
+///     type Error = std::convert::Infallible;
+///     async fn read(&mut self) -> Result<Read, Self::Error> {
+///         let body = self.body.clone().map_or(Body::Absent, |b| Body::Present(b.into_bytes()));
+///         Ok(Read { now: UnixTime::from_secs(1_700_000_000), version: self.version, body })
+///     }
+///     async fn swap(&mut self, write: &Write) -> Result<bool, Self::Error> {
+///         let applied = self.version == write.expected_version();
+///         if applied {
+///             (self.version, self.body) = (write.new_version(), Some(write.body()));
+///         }
+///         Ok(applied)
+///     }
+/// }
+/// let mut store = Memory { version: 0, body: None };
+/// let read = futures_executor::block_on(store.read()).unwrap();
+/// assert_eq!(read.version, 0);
+/// ```
 pub trait AsyncStore {
     /// Why the store failed.
     type Error;
@@ -40,6 +91,34 @@ pub trait AsyncStore {
 }
 
 /// The calls to LINE a fetch may make, each bounded by `timeout` (the lease ends soon after).
+///
+/// ```
+/// use std::time::Duration;
+/// use line_channel_token::emulator::Emulator;
+/// use line_channel_token::store::{Failure, Refresher};
+/// use line_channel_token::{ApiBase, ChannelSecret, Endpoint, Error, IssueStateless, IssuedToken, UnixTime};
+///
+/// /// LINE (here the emulator, in process) through your HTTP client.
+/// struct Line { api: ApiBase, secret: ChannelSecret, line: Emulator }
+///
+/// impl Refresher for Line {
+///     type Error = Error;
+///     fn issue(&mut self, timeout: Duration) -> Result<IssuedToken, (Failure, Error)> {
+///         let request = IssueStateless::by_secret("1234567890", &self.secret).to_request(&self.api);
+///         // Your client sends it with `timeout`; a timeout is `Failure::unanswered()`.
+///         let response = self.line.handle(UnixTime::from_secs(1_700_000_000), &request);
+///         IssueStateless::parse_response(&response)
+///             .map_err(|e| (Failure::answered(e.status().as_u16()), e))
+///     }
+///     fn key_ids(&mut self, _: Duration) -> Result<Vec<String>, (Failure, Error)> {
+///         Ok(Vec::new()) // asked for v2.1 only
+///     }
+/// }
+/// let mut line = Emulator::new();
+/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
+/// let mut line = Line { api: ApiBase::default(), secret: ChannelSecret::new("s3cret"), line };
+/// assert_eq!(line.issue(Duration::from_secs(5)).unwrap().expires_in, 900);
+/// ```
 pub trait Refresher {
     /// This process's own error, handed back when the fetch ends on it.
     type Error;
@@ -56,6 +135,29 @@ pub trait Refresher {
 }
 
 /// How [`drive`] ended without a token, or with one the store did not record.
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::time::Duration;
+/// use line_channel_token::store::{drive, DriveError, Failure, OwnerId, Refresher};
+/// # use line_channel_token::IssuedToken;
+///
+/// struct Refused; // LINE says 400: the channel secret is wrong
+/// impl Refresher for Refused {
+///     type Error = &'static str;
+///     fn issue(&mut self, _: Duration) -> Result<IssuedToken, (Failure, &'static str)> {
+///         Err((Failure::answered(400), "invalid client_secret"))
+///     }
+///     # fn key_ids(&mut self, _: Duration) -> Result<Vec<String>, (Failure, &'static str)> { Ok(vec![]) }
+/// }
+/// let config = config();
+/// let fetched = drive(&mut Memory::default(), &mut Refused, &config, OwnerId::new(7), Duration::ZERO, store_now, |_| {});
+/// match fetched {
+///     Err(DriveError::Refresh(failure, e)) => assert!(!failure.retryable && e.contains("secret")),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DriveError<S, E> {
@@ -69,6 +171,20 @@ pub enum DriveError<S, E> {
 }
 
 /// A token from [`drive`], and what happened on the way.
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::time::Duration;
+/// use line_channel_token::store::{drive, OwnerId};
+///
+/// let mut store = Memory::default();
+/// let fetched = drive(&mut store, &mut Line, &config(), OwnerId::new(7), Duration::ZERO, store_now, |_| {}).unwrap();
+/// assert!(fetched.committed); // the store holds it: every process of the fleet gets it
+/// assert_eq!(fetched.events.clock_off_ms, None);
+/// let bearer = fetched.token.access_token.expose_secret();
+/// # assert_eq!(bearer, "t0k");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Fetched {
@@ -89,6 +205,24 @@ pub struct Fetched {
 /// # Errors
 /// [`DriveError`]: the store failed, this process's refresh failed, or the fleet cannot
 /// serve a token within `max_wait`.
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::time::{Duration, SystemTime};
+/// use line_channel_token::store::{drive, OwnerId};
+/// use line_channel_token::UnixTime;
+///
+/// // One per process start, random: the fleet tells its processes apart by it.
+/// let me = OwnerId::new(0x5eed_1234_abcd_0042);
+/// let (mut store, config) = (Memory::default(), config()); // your adapter and fleet settings
+/// let local_clock = || UnixTime::from(SystemTime::now());
+/// let first = drive(&mut store, &mut Line, &config, me, Duration::from_secs(2), local_clock, std::thread::sleep).unwrap();
+/// // Another process of the fleet: one read, the same token, no call to LINE.
+/// let other = OwnerId::new(0x5eed_9876_0000_0001);
+/// let again = drive(&mut store, &mut Line, &config, other, Duration::from_secs(2), local_clock, std::thread::sleep).unwrap();
+/// assert_eq!(first.token, again.token);
+/// ```
 pub fn drive<S: Store, R: Refresher>(
     store: &mut S,
     refresher: &mut R,
@@ -148,6 +282,28 @@ pub fn drive<S: Store, R: Refresher>(
 ///
 /// # Errors
 /// As [`drive`].
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::future::ready;
+/// use std::time::Duration;
+/// use line_channel_token::store::{drive_async, Failure, OwnerId};
+///
+/// let mut store = Memory::default(); // an AsyncStore
+/// let fetched = futures_executor::block_on(drive_async(
+///     &mut store,
+///     &config(),
+///     OwnerId::new(7),
+///     Duration::from_secs(2),
+///     store_now,
+///     |_timeout| ready(Ok::<_, (Failure, String)>(issued("t0k"))), // your client's issue call
+///     |_timeout| ready(Ok(Vec::new())),                           // v2.1 only
+///     |_wait| ready(()),                                          // your runtime's sleep
+/// ))
+/// .unwrap();
+/// assert_eq!(fetched.token.access_token.expose_secret(), "t0k");
+/// ```
 #[allow(clippy::too_many_arguments)]
 pub async fn drive_async<S, E, I, IF, K, KF, W, WF>(
     store: &mut S,

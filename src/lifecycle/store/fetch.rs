@@ -13,6 +13,15 @@ use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
 /// What one read of the store returned, in one round trip.
+///
+/// ```
+/// use line_channel_token::store::{Body, Read};
+/// use line_channel_token::UnixTime;
+/// // Redis: TIME, the version field and the body field, from one script.
+/// let (seconds, micros, version) = (1_700_000_000_u64, 250_000_u64, 3);
+/// let now = UnixTime::from_millis(seconds * 1000 + micros / 1000);
+/// let read = Read { now, version, body: Body::Absent }; // or Body::Present(bytes)
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Read {
     /// The store's time (Redis: `TIME`), read in the same round trip: the fleet's one clock.
@@ -24,6 +33,13 @@ pub struct Read {
 }
 
 /// A record body as the store holds it.
+///
+/// ```
+/// use line_channel_token::store::{Body, MAX_RECORD_LEN};
+/// // An adapter checks the length first (Redis: HSTRLEN), and never reads a planted giant.
+/// let length = 1 << 20;
+/// let body = if length > MAX_RECORD_LEN { Body::TooLarge(length) } else { Body::Present(vec![]) };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     /// The key does not exist.
@@ -35,6 +51,19 @@ pub enum Body {
 }
 
 /// What the fetch needs next.
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::time::Duration;
+/// use line_channel_token::store::{Body, Fetch, Input, OwnerId, Read, Step};
+/// let config = config();
+/// let (mut fetch, step) = Fetch::new(&config, OwnerId::new(7), Duration::ZERO);
+/// assert_eq!(step, Step::Read); // always first
+/// let absent = Read { now: store_now(), version: 0, body: Body::Absent };
+/// let Step::Swap(take) = fetch.next(Input::Read(absent, store_now())) else { panic!() };
+/// assert_eq!(take.expected_version(), 0); // take the lease: create the key
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a step tells the caller what to do next"]
 pub enum Step {
@@ -62,6 +91,17 @@ pub enum Step {
 }
 
 /// The caller's answer to the last [`Step`].
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::time::Duration;
+/// use line_channel_token::store::{Fetch, Input, Outcome, OwnerId, Step};
+/// let config = config();
+/// let (mut fetch, _read) = Fetch::new(&config, OwnerId::new(7), Duration::ZERO);
+/// // The store could not be reached: the fetch ends, and says so.
+/// assert_eq!(fetch.next(Input::StoreFailed), Step::Done(Outcome::StoreFailed));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// The store read, and this machine's clock when the answer came (only to report a
@@ -82,6 +122,18 @@ pub enum Input {
 }
 
 /// How a fetch ended.
+///
+/// ```
+/// use line_channel_token::store::Outcome;
+/// fn report(outcome: Outcome) -> Result<String, String> {
+///     match outcome {
+///         Outcome::Token { token, .. } => Ok(token.access_token.expose_secret().to_owned()),
+///         Outcome::Wait(wait) => Err(format!("no token before {}", wait.until)),
+///         Outcome::Refused(e) => Err(e.to_string()), // a person must look at the key
+///         other => Err(format!("{other:?}")),      // the store or LINE failed
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -106,6 +158,18 @@ pub enum Outcome {
 }
 
 /// What the fetch noticed on the way that the caller should report.
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::time::Duration;
+/// use line_channel_token::store::{drive, OwnerId};
+/// let mut store = Memory::default();
+/// let fetched = drive(&mut store, &mut Line, &config(), OwnerId::new(7), Duration::ZERO, store_now, |_| {}).unwrap();
+/// if let Some(ms) = fetched.events.clock_off_ms {
+///     eprintln!("this machine's clock is {ms} ms off the store's");
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Events {
@@ -152,6 +216,29 @@ const COMMIT_TRIES: u32 = 3;
 
 /// One fetch through a store, sans IO. Start with [`Fetch::new`] (whose first step is always
 /// [`Step::Read`]), then feed each step's answer to [`Fetch::next`] until [`Step::Done`].
+///
+/// The loop any executor runs ([`super::drive`] is this, with errors kept):
+///
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::time::Duration;
+/// use line_channel_token::store::{Fetch, Input, Outcome, OwnerId, Refresher, Step, Store};
+/// let (mut store, config) = (Memory::default(), config());
+/// let (mut fetch, mut step) = Fetch::new(&config, OwnerId::new(7), Duration::from_secs(2));
+/// let outcome = loop {
+///     let input = match step {
+///         Step::Read => store.read().map_or(Input::StoreFailed, |r| Input::Read(r, store_now())),
+///         Step::Swap(write) => store.swap(&write).map_or(Input::StoreFailed, Input::Swapped),
+///         Step::Issue { timeout } => Line.issue(timeout).map_or_else(|(f, _)| Input::IssueFailed(f), Input::Issued),
+///         Step::ListKeys { timeout } => Line.key_ids(timeout).map_or_else(|(f, _)| Input::IssueFailed(f), Input::Listed),
+///         Step::Sleep(d) => { std::thread::sleep(d); Input::Waited }
+///         Step::Done(outcome) => break outcome,
+///     };
+///     step = fetch.next(input);
+/// };
+/// assert!(matches!(outcome, Outcome::Token { committed: true, .. }));
+/// ```
 #[derive(Debug)]
 pub struct Fetch<'c> {
     config: &'c StoreConfig,

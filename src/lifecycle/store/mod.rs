@@ -188,11 +188,131 @@ mod fetch;
 mod record;
 mod write;
 
-pub use config::{CredentialId, OwnerId, StoreConfig, StoreConfigError};
+/// ```
+/// use std::time::Duration;
+/// use line_channel_token::store::{StoreConfig, StoreConfigError};
+/// use line_channel_token::TokenKind;
+///
+/// let lifetime = Duration::from_secs(900);
+/// let refused = StoreConfig::new("1234567890", TokenKind::Stateless, lifetime)
+///     .and_then(|c| c.with_budget(99));
+/// let Err(e) = refused else { panic!() };
+/// assert_eq!(e, StoreConfigError::Budget(99));
+/// eprintln!("{e}"); // names the setting and its range
+/// ```
+pub use config::StoreConfigError;
+pub use config::{CredentialId, OwnerId, StoreConfig};
 pub use decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
 pub use drive::{drive, drive_async, AsyncStore, DriveError, Fetched, Refresher, Store};
 pub use fetch::{Body, Events, Fetch, Input, Outcome, Read, Step};
-pub use record::{
-    FailureNote, IssuedEntry, Lease, Record, RecordError, Repairs, MAX_RECORD_LEN, RECORD_FORMAT,
-};
+pub use record::{MAX_RECORD_LEN, RECORD_FORMAT};
+
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
+/// use line_channel_token::store::Failure;
+///
+/// let (config, now, me) = (counted_config(), store_now(), OwnerId::new(7));
+/// let (record, _) = Record::from_store(0, None, now, &config)?;
+/// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
+/// let held = take.into_record();
+/// let release = held.release(now, me, Failure::answered(503), &config).unwrap();
+/// let note = release.record().failure().unwrap();
+/// assert_eq!((note.count, note.status, note.retryable), (1, Some(503), true));
+/// assert!(note.retry_at > now); // the fleet backs off
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
+pub use record::FailureNote;
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
+///
+/// let (config, now, me) = (counted_config(), store_now(), OwnerId::new(7));
+/// let (record, _) = Record::from_store(0, None, now, &config)?;
+/// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
+/// // Counted from the moment the lease is taken, before LINE is called.
+/// let entry = &take.record().issued()[0];
+/// assert_eq!(entry.tentative, Some(me));
+/// assert!(entry.expires_at > now);
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
+pub use record::IssuedEntry;
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
+///
+/// let (config, now, me) = (counted_config(), store_now(), OwnerId::new(7));
+/// let (record, _) = Record::from_store(0, None, now, &config)?;
+/// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
+/// let lease = take.record().lease().unwrap();
+/// assert_eq!(lease.owner, me);
+/// assert!(lease.taken_at == now && lease.expires_at > now);
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
+pub use record::Lease;
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
+///
+/// let (config, now) = (config(), store_now());
+/// let (record, _repairs) = Record::from_store(0, None, now, &config)?; // no key yet
+/// assert_eq!((record.version(), record.token(), record.lease()), (0, None, None));
+/// let Decision::TakeLease(take) = decide(&record, now, OwnerId::new(7), &config) else { panic!() };
+/// // After the swap, the store holds `take.body()`; read back, it is the same record.
+/// let body = take.body();
+/// let (read_back, _) = Record::from_store(take.new_version(), Some(body.as_bytes()), now, &config)?;
+/// assert_eq!(&read_back, take.record());
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
+pub use record::Record;
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record, RecordError};
+///
+/// let (ours, now) = (config(), store_now());
+/// let (record, _) = Record::from_store(0, None, now, &ours)?;
+/// let Decision::TakeLease(take) = decide(&record, now, OwnerId::new(7), &ours) else { panic!() };
+/// // The same key read by a fleet of another channel: refused, never served or replaced.
+/// let theirs = config_of("9876543210");
+/// let read = Record::from_store(take.new_version(), Some(take.body().as_bytes()), now, &theirs);
+/// assert_eq!(read.unwrap_err(), RecordError::OtherChannel);
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
+pub use record::RecordError;
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use std::time::Duration;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
+///
+/// let (config, now) = (config(), store_now());
+/// let (record, _) = Record::from_store(0, None, now, &config)?;
+/// let ahead = now + Duration::from_secs(3600); // a writer whose clock is an hour ahead
+/// let Decision::TakeLease(take) = decide(&record, ahead, OwnerId::new(1), &config) else { panic!() };
+/// let body = take.body();
+/// let (read, repairs) = Record::from_store(take.new_version(), Some(body.as_bytes()), now, &config)?;
+/// assert!(repairs.distrusted && read.lease().is_none()); // a lease from the future is dropped
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
+pub use record::Repairs;
+/// ```
+/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
+/// # use doc_store::*;
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
+///
+/// let (config, now, me) = (counted_config(), store_now(), OwnerId::new(7));
+/// let (record, _) = Record::from_store(0, None, now, &config)?;
+/// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
+/// // Redis: if HGET version == expected then HSET version, body; PEXPIRE keep_for.
+/// assert_eq!(take.expected_version(), 0);
+/// assert_ne!(take.new_version(), 0);
+/// assert!(take.keep_for() > std::time::Duration::from_secs(3600));
+/// let body: String = take.body();
+/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// ```
 pub use write::Write;

@@ -74,3 +74,12 @@ impl Endpoint for IssueShortLived<'_> {
         parse_json(Self::OPERATION, response)
     }
 }
+
+#[cfg(feature = "emulator")]
+impl<'a> crate::protocol::sample::Sample<'a> for IssueShortLived<'a> {
+    const ANSWER: &'static str = r#"{"access_token":"W1TeHCgfH2Liwa.....","expires_in":2592000,"token_type":"Bearer"}"#;
+
+    fn sample(inputs: &crate::protocol::sample::SampleInputs<'a>) -> Self {
+        IssueShortLived::new(inputs.channel_id, inputs.secret)
+    }
+}

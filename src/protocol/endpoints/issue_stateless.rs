@@ -113,3 +113,12 @@ impl Endpoint for IssueStateless<'_> {
         parse_json(Self::OPERATION, response)
     }
 }
+
+#[cfg(feature = "emulator")]
+impl<'a> crate::protocol::sample::Sample<'a> for IssueStateless<'a> {
+    const ANSWER: &'static str = r#"{"token_type":"Bearer","access_token":"eyJhbGciOiJIUz.....","expires_in":899}"#;
+
+    fn sample(inputs: &crate::protocol::sample::SampleInputs<'a>) -> Self {
+        IssueStateless::by_assertion(inputs.assertion)
+    }
+}

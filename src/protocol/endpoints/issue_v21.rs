@@ -87,3 +87,12 @@ impl Endpoint for IssueV21<'_> {
         Ok(token)
     }
 }
+
+#[cfg(feature = "emulator")]
+impl<'a> crate::protocol::sample::Sample<'a> for IssueV21<'a> {
+    const ANSWER: &'static str = r#"{"access_token":"eyJhbGciOiJIUz.....","token_type":"Bearer","expires_in":2592000,"key_id":"sDTOzw5wIfxxxxPEzcmeQA"}"#;
+
+    fn sample(inputs: &crate::protocol::sample::SampleInputs<'a>) -> Self {
+        IssueV21::new(inputs.assertion)
+    }
+}

@@ -66,3 +66,12 @@ impl Endpoint for KeyIdsV21<'_> {
         parse_json(Self::OPERATION, response)
     }
 }
+
+#[cfg(feature = "emulator")]
+impl<'a> crate::protocol::sample::Sample<'a> for KeyIdsV21<'a> {
+    const ANSWER: &'static str = r#"{"kids":["U_gdnFYKTWRxxxxDVZexGg","sDTOzw5wIfWxxxxzcmeQA","73hDyp3PxGfxxxxD6U5qYA"]}"#;
+
+    fn sample(inputs: &crate::protocol::sample::SampleInputs<'a>) -> Self {
+        KeyIdsV21::new(inputs.assertion)
+    }
+}

@@ -62,3 +62,12 @@ impl Endpoint for Revoke<'_> {
         parse_empty(Self::OPERATION, response)
     }
 }
+
+#[cfg(feature = "emulator")]
+impl<'a> crate::protocol::sample::Sample<'a> for Revoke<'a> {
+    const ANSWER: &'static str = "";
+
+    fn sample(inputs: &crate::protocol::sample::SampleInputs<'a>) -> Self {
+        Revoke::new(inputs.token)
+    }
+}

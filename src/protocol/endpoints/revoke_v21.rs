@@ -74,3 +74,12 @@ impl Endpoint for RevokeV21<'_> {
         parse_empty(Self::OPERATION, response)
     }
 }
+
+#[cfg(feature = "emulator")]
+impl<'a> crate::protocol::sample::Sample<'a> for RevokeV21<'a> {
+    const ANSWER: &'static str = "";
+
+    fn sample(inputs: &crate::protocol::sample::SampleInputs<'a>) -> Self {
+        RevokeV21::new(inputs.channel_id, inputs.secret, inputs.token)
+    }
+}

@@ -61,3 +61,12 @@ impl Endpoint for Verify<'_> {
         parse_json(Self::OPERATION, response)
     }
 }
+
+#[cfg(feature = "emulator")]
+impl<'a> crate::protocol::sample::Sample<'a> for Verify<'a> {
+    const ANSWER: &'static str = r#"{"client_id":"1350031035","expires_in":3138007490,"scope":"P CM"}"#;
+
+    fn sample(inputs: &crate::protocol::sample::SampleInputs<'a>) -> Self {
+        Verify::new(inputs.token)
+    }
+}

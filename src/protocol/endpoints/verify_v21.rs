@@ -63,3 +63,12 @@ impl Endpoint for VerifyV21<'_> {
         parse_json(Self::OPERATION, response)
     }
 }
+
+#[cfg(feature = "emulator")]
+impl<'a> crate::protocol::sample::Sample<'a> for VerifyV21<'a> {
+    const ANSWER: &'static str = r#"{"client_id":"1573163733","expires_in":2591659,"scope":"profile chat_message.write"}"#;
+
+    fn sample(inputs: &crate::protocol::sample::SampleInputs<'a>) -> Self {
+        VerifyV21::new(inputs.token)
+    }
+}

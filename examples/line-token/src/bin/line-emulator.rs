@@ -11,7 +11,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use line_channel_token::emulator::Emulator;
-use line_channel_token::{ChannelSecret, Jwt, Operation, UnixTime};
+use line_channel_token::jwt::Jwt;
+use line_channel_token::{ChannelSecret, Operation, UnixTime};
 use support::http_server;
 
 const HELP: &str = "\
