@@ -185,6 +185,7 @@ mod count;
 mod decide;
 mod drive;
 mod fetch;
+mod memory;
 mod record;
 mod write;
 
@@ -205,6 +206,7 @@ pub use config::{CredentialId, OwnerId, StoreConfig};
 pub use decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
 pub use drive::{drive, drive_async, AsyncStore, DriveError, Fetched, Refresher, Store};
 pub use fetch::{Body, Events, Fetch, Input, Outcome, Read, Step};
+pub use memory::MemoryStore;
 pub use record::{MAX_RECORD_LEN, RECORD_FORMAT};
 
 /// ```
