@@ -85,7 +85,10 @@ fn reads_carry_the_store_clock_and_the_key_expires_after_keep_for() {
     assert_eq!(store.read().unwrap().version, write.new_version());
     secs.set(secs.get() + 1);
     let read = store.read().unwrap();
-    assert_eq!((read.now, read.version, read.body), (UnixTime::from_secs(secs.get()), 0, Body::Absent));
+    assert_eq!(
+        (read.now, read.version, read.body),
+        (UnixTime::from_secs(secs.get()), 0, Body::Absent)
+    );
     // Expired means absent: a write expecting version 0 applies again.
     let again = take_lease(&mut store, 2);
     assert_eq!(again.expected_version(), 0);
@@ -98,15 +101,29 @@ fn debug_shows_no_token() {
     let (_, clock) = clock();
     let mut store = MemoryStore::new(clock);
     let me = OwnerId::new(7);
-    let fetched = drive(&mut store, &mut Line(calls), &config(), me, Duration::ZERO, || UnixTime::from_secs(1_700_000_000), |_| {}).unwrap();
+    let fetched = drive(
+        &mut store,
+        &mut Line(calls),
+        &config(),
+        me,
+        Duration::ZERO,
+        || UnixTime::from_secs(1_700_000_000),
+        |_| {},
+    )
+    .unwrap();
     assert!(fetched.committed);
     // The store holds the token (so the check below can fail) ...
-    let Body::Present(body) = store.read().unwrap().body else { panic!() };
+    let Body::Present(body) = store.read().unwrap().body else {
+        panic!()
+    };
     assert!(String::from_utf8(body).unwrap().contains(TOKEN));
     // ... and its Debug does not show it.
     let debug = format!("{store:?} {store:#?}");
     assert!(!debug.contains(TOKEN), "{debug}");
-    assert!(debug.contains("MemoryStore") && debug.contains("version"), "{debug}");
+    assert!(
+        debug.contains("MemoryStore") && debug.contains("version"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -120,7 +137,15 @@ fn threads_sharing_clones_call_line_once() {
                 let now = || UnixTime::from(SystemTime::now());
                 let mut line = Line(calls);
                 let max_wait = Duration::from_secs(30);
-                let fetched = drive(&mut store, &mut line, &config(), OwnerId::new(i), max_wait, now, std::thread::sleep);
+                let fetched = drive(
+                    &mut store,
+                    &mut line,
+                    &config(),
+                    OwnerId::new(i),
+                    max_wait,
+                    now,
+                    std::thread::sleep,
+                );
                 fetched.unwrap().token
             })
         })
@@ -150,7 +175,16 @@ fn the_async_store_is_the_same_key() {
     assert!(fetched.committed);
     // The blocking side now serves it: one read, no call to LINE.
     let calls = Arc::new(AtomicU32::new(0));
-    let again = drive(&mut store, &mut Line(Arc::clone(&calls)), &config(), OwnerId::new(8), Duration::ZERO, now, |_| {}).unwrap();
+    let again = drive(
+        &mut store,
+        &mut Line(Arc::clone(&calls)),
+        &config(),
+        OwnerId::new(8),
+        Duration::ZERO,
+        now,
+        |_| {},
+    )
+    .unwrap();
     assert_eq!(again.token, fetched.token);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }

@@ -4,84 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::ids::CredentialId;
 use crate::facts::{TokenKind, MAX_ACTIVE_SHORT_LIVED, MAX_ACTIVE_V21, MAX_TOKEN_EXP};
-
-/// Identifies one process incarnation holding (or asking for) a lease.
-///
-/// Draw it at random when the process starts, and draw a new one after a restart: a process
-/// that comes back must not inherit the lease of the one that died. Two processes with the same
-/// id would both believe they hold the lease (the version still fences their writes).
-///
-/// ```
-/// use line_channel_token::store::OwnerId;
-/// use line_channel_token::rand_core::TryRng;
-/// let me = OwnerId::new(line_channel_token::OsRng.try_next_u64().expect("the OS RNG works"));
-/// assert_eq!(OwnerId::new(7).get(), 7);
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct OwnerId(u64);
-
-impl OwnerId {
-    /// Wraps a random number drawn by the caller.
-    pub const fn new(random: u64) -> Self {
-        OwnerId(random)
-    }
-
-    /// The raw number.
-    pub const fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for OwnerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-/// Which credential a process refreshes with, as a fingerprint: a refusal (a wrong channel
-/// secret, a revoked key) pauses only the processes holding the same credential, so one
-/// misconfigured process cannot stop a fleet whose other processes hold a good one.
-///
-/// The fingerprint is the first 8 bytes of SHA-256 over a label of its own,
-/// `line-channel-token/credential/v1` and a NUL byte, then what the caller passes: pass the
-/// signing key's `kid` and channel ID, or the channel secret itself (it is hashed, never
-/// kept). The label keeps it apart from any other SHA-256 of the same bytes, so the record
-/// holds nothing another use of the secret's hash could be matched against. A refusal noted
-/// by an earlier build, with an unlabelled fingerprint, is still read: it matches no
-/// credential, so each process tries once more and a refusal then is noted anew.
-///
-/// ```
-/// use line_channel_token::store::CredentialId;
-/// use sha2::{Digest, Sha256};
-/// assert_eq!(CredentialId::of(b"kid-1"), CredentialId::of(b"kid-1"));
-/// assert_ne!(CredentialId::of(b"kid-1"), CredentialId::of(b"kid-2"));
-/// let labelled = Sha256::digest(b"line-channel-token/credential/v1\0kid-1");
-/// let first = u64::from_be_bytes(labelled[..8].try_into().unwrap());
-/// // The record stores it as a number.
-/// assert_eq!(serde_json::to_value(CredentialId::of(b"kid-1")).unwrap(), first);
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct CredentialId(u64);
-
-impl CredentialId {
-    /// What the hash starts with: this crate's name for the use, a version, a NUL.
-    const LABEL: &'static [u8] = b"line-channel-token/credential/v1\0";
-
-    /// The fingerprint of `credential` (hashed: the bytes are not kept).
-    pub fn of(credential: &[u8]) -> CredentialId {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::new()
-            .chain_update(Self::LABEL)
-            .chain_update(credential)
-            .finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        CredentialId(u64::from_be_bytes(first))
-    }
-}
 
 /// The longest channel ID a record may name.
 const MAX_CHANNEL_LEN: usize = 64;
@@ -314,7 +238,8 @@ impl StoreConfig {
     /// # Errors
     /// [`StoreConfigError::Lease`] outside 1 s ..= 600 s.
     /// ```
-    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// # use std::time::Duration; use line_channel_token::{store::{StoreConfig, StoreConfigError::*}, TokenKind};
+    /// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
     /// assert_eq!(config.with_lease(Duration::from_secs(15)).unwrap().lease(), Duration::from_secs(15));
     /// ```
     pub fn with_lease(self, lease: Duration) -> Result<StoreConfig, StoreConfigError> {
@@ -326,7 +251,8 @@ impl StoreConfig {
     /// # Errors
     /// [`StoreConfigError::Windows`] unless `min_remaining < refresh_before < lifetime`.
     /// ```
-    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// # use std::time::Duration; use line_channel_token::{store::{StoreConfig, StoreConfigError::*}, TokenKind};
+    /// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
     /// assert_eq!(config.with_refresh_before(config.lifetime()), Err(Windows)); // too late
     /// ```
     pub fn with_refresh_before(
@@ -345,7 +271,8 @@ impl StoreConfig {
     /// # Errors
     /// [`StoreConfigError::Windows`] unless `2 * clock_skew <= min_remaining < refresh_before`.
     /// ```
-    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// # use std::time::Duration; use line_channel_token::{store::{StoreConfig, StoreConfigError::*}, TokenKind};
+    /// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
     /// assert_eq!(config.with_margins(Duration::from_secs(3), Duration::from_secs(2)), Err(Windows));
     /// ```
     pub fn with_margins(
@@ -367,7 +294,8 @@ impl StoreConfig {
     /// # Errors
     /// [`StoreConfigError::Budget`] outside 1 ..= 30.
     /// ```
-    /// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store; let config = doc_store::config(); use std::time::Duration; use line_channel_token::store::StoreConfigError::*;
+    /// # use std::time::Duration; use line_channel_token::{store::{StoreConfig, StoreConfigError::*}, TokenKind};
+    /// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900)).unwrap();
     /// assert_eq!(config.with_budget(31), Err(Budget(31))); // LINE's cap is 30
     /// ```
     pub fn with_budget(self, budget: usize) -> Result<StoreConfig, StoreConfigError> {

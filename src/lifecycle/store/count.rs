@@ -1,7 +1,8 @@
 //! The count of tokens a counted kind has out, kept right: tentative entries, LINE's own
 //! listing (v2.1), and a fleet-wide invalidation.
 
-use super::config::{OwnerId, StoreConfig};
+use super::config::StoreConfig;
+use super::ids::OwnerId;
 use super::record::{IssuedEntry, Record, MAX_ISSUED};
 use super::write::Write;
 use crate::facts::TokenKind;

@@ -1,7 +1,9 @@
 //! The decision function and the writes that follow it: take the lease, commit a token,
 //! release after a failure. All pure: the caller reads and writes the store.
 
-use super::config::{OwnerId, StoreConfig};
+use super::config::StoreConfig;
+use super::failure::Failure;
+use super::ids::OwnerId;
 use super::record::{FailureNote, IssuedEntry, Lease, Record};
 use super::write::Write;
 use crate::lifecycle::cache::CachedToken;
@@ -12,11 +14,13 @@ use crate::time::UnixTime;
 /// What to do with the record just read. Every variant is a complete instruction.
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
+/// # use std::time::Duration;
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record};
 ///
-/// let (config, now, me) = (config(), store_now(), OwnerId::new(7));
+/// let me = OwnerId::new(7);
 /// let (record, _repairs) = Record::from_store(0, None, now, &config)?; // the key is absent
 /// match decide(&record, now, me, &config) {
 ///     Decision::Serve(token) => println!("use {:?}", token.access_token),
@@ -24,7 +28,7 @@ use crate::time::UnixTime;
 ///     Decision::Refresh { .. } | Decision::ListKeys { .. } => unreachable!("no lease yet"),
 ///     Decision::Wait(wait) => println!("read again at {}", wait.until),
 /// }
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a decision tells the caller what to do next"]
@@ -61,18 +65,19 @@ pub enum Decision<'r> {
 /// A wait, with its reason (so a command line can say why, and pick an exit code).
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
+/// # use std::time::Duration;
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record, WaitReason};
 ///
-/// let (config, now) = (config(), store_now());
 /// let (record, _) = Record::from_store(0, None, now, &config)?;
 /// let Decision::TakeLease(take) = decide(&record, now, OwnerId::new(1), &config) else { panic!() };
 /// // Process 1 holds the lease: process 2 waits for its refresh.
 /// let Decision::Wait(wait) = decide(take.record(), now, OwnerId::new(2), &config) else { panic!() };
 /// assert!(wait.until > now);
 /// assert_eq!(wait.reason, WaitReason::Refreshing { by: OwnerId::new(1) });
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -93,7 +98,7 @@ pub struct Wait {
 ///     match &wait.reason {
 ///         WaitReason::Refreshing { by } => format!("process {by} is refreshing"),
 ///         WaitReason::Backoff(note) => format!("{} failures in a row; retry at {}", note.count, note.retry_at),
-///         WaitReason::Budget { active } => format!("{active} tokens out, the fleet's budget"),
+///         WaitReason::Budget { active, .. } => format!("{active} tokens out, the fleet's budget"),
 ///         _ => "not yet".to_owned(), // Settling, Throttled and any later reason
 ///     }
 /// }
@@ -131,68 +136,6 @@ pub enum WaitReason {
     /// The last token was issued less than [`StoreConfig::min_issue_interval`] ago: at most
     /// one issuance that often, as `TokenCache` does.
     Throttled,
-}
-
-/// How a refresh failed, as far as the fleet needs to know: no server text is kept. Build it
-/// with [`Failure::answered`], [`Failure::unanswered`] or [`Failure::not_sent`].
-///
-/// ```
-/// use line_channel_token::store::Failure;
-///
-/// assert!(Failure::answered(503).retryable);
-/// let refused = Failure::answered(400); // a person must fix the credential
-/// assert!(!refused.retryable && refused.status == Some(400));
-/// assert!(Failure::unanswered().maybe_issued); // a timeout: LINE may have issued
-/// assert!(!Failure::not_sent().maybe_issued);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Failure {
-    /// Whether trying again may help (429, 5xx, transport errors, timeouts).
-    pub retryable: bool,
-    /// The HTTP status LINE answered, if it answered.
-    pub status: Option<u16>,
-    /// Whether LINE may have issued a token all the same (the request left and no answer
-    /// came back, or a 5xx came back, which a gateway may send after LINE issued): the
-    /// tentative entry then stays counted until a token issued under the lease would have
-    /// expired (v2.1: until the next holder lists LINE's key ids).
-    pub maybe_issued: bool,
-}
-
-impl Failure {
-    /// An error `status` came back: retryable for 429 and 5xx, a refusal otherwise (scoped
-    /// to this process's credential, see [`StoreConfig::with_credential`]).
-    ///
-    /// A 4xx (429 included) is LINE's own answer: nothing was issued. A 5xx may come from a
-    /// gateway in front of LINE (a 502 or 504 after LINE's answer was lost), so LINE may
-    /// have issued: [`Failure::maybe_issued`], and the token is counted as if it had.
-    pub const fn answered(status: u16) -> Failure {
-        Failure {
-            retryable: status == 429 || status >= 500,
-            status: Some(status),
-            maybe_issued: status >= 500,
-        }
-    }
-
-    /// The request may have reached LINE but no answer came back (a timeout, a reset
-    /// connection): retryable, and LINE may have issued.
-    pub const fn unanswered() -> Failure {
-        Failure {
-            retryable: true,
-            status: None,
-            maybe_issued: true,
-        }
-    }
-
-    /// The request never left (signing failed, the connection was refused, the lease was too
-    /// short to send it): retryable, nothing issued.
-    pub const fn not_sent() -> Failure {
-        Failure {
-            retryable: true,
-            status: None,
-            maybe_issued: false,
-        }
-    }
 }
 
 /// Decides what the process `me` does with `record`, read from the store at `now` by its own

@@ -5,9 +5,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::config::{OwnerId, StoreConfig};
-use super::decide::Failure;
-use super::fetch::{Events, Fetch, Input, Outcome, Read, Step};
+use super::config::StoreConfig;
+use super::failure::Failure;
+use super::fetch::{Events, Fetch, Input, Outcome, Step};
+use super::ids::OwnerId;
+use super::read::Read;
 use super::write::Write;
 use crate::protocol::token::IssuedToken;
 
@@ -137,11 +139,12 @@ pub trait Refresher {
 /// How [`drive`] ended without a token, or with one the store did not record.
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
 /// use std::time::Duration;
-/// use line_channel_token::store::{drive, DriveError, Failure, OwnerId, Refresher};
+/// use line_channel_token::store::{drive, DriveError, Failure, MemoryStore, OwnerId, Refresher};
+/// use line_channel_token::UnixTime;
 /// # use line_channel_token::IssuedToken;
+/// # use line_channel_token::{store::StoreConfig, TokenKind};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
 ///
 /// struct Refused; // LINE says 400: the channel secret is wrong
 /// impl Refresher for Refused {
@@ -151,12 +154,14 @@ pub trait Refresher {
 ///     }
 ///     # fn key_ids(&mut self, _: Duration) -> Result<Vec<String>, (Failure, &'static str)> { Ok(vec![]) }
 /// }
-/// let config = config();
-/// let fetched = drive(&mut Memory::default(), &mut Refused, &config, OwnerId::new(7), Duration::ZERO, store_now, |_| {});
+/// let clock = || UnixTime::from_secs(1_700_000_000);
+/// let mut store = MemoryStore::new(clock);
+/// let fetched = drive(&mut store, &mut Refused, &config, OwnerId::new(7), Duration::ZERO, clock, |_| {});
 /// match fetched {
 ///     Err(DriveError::Refresh(failure, e)) => assert!(!failure.retryable && e.contains("secret")),
 ///     other => panic!("{other:?}"),
 /// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
@@ -173,17 +178,29 @@ pub enum DriveError<S, E> {
 /// A token from [`drive`], and what happened on the way.
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
-/// use std::time::Duration;
-/// use line_channel_token::store::{drive, OwnerId};
+/// use std::time::{Duration, SystemTime};
+/// use line_channel_token::store::{drive, MemoryStore, OwnerId};
+/// use line_channel_token::UnixTime;
+/// # use line_channel_token::{store::StoreConfig, TokenKind};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # use line_channel_token::{store::{Failure, Refresher}, IssuedToken};
+/// # struct Line; // LINE, issuing on every call
+/// # impl Refresher for Line {
+/// #     type Error = ();
+/// #     fn issue(&mut self, _: Duration) -> Result<IssuedToken, (Failure, ())> {
+/// #         Ok(serde_json::from_str(r#"{"access_token":"t0k","expires_in":900}"#).unwrap())
+/// #     }
+/// #     fn key_ids(&mut self, _: Duration) -> Result<Vec<String>, (Failure, ())> { Ok(vec![]) }
+/// # }
 ///
-/// let mut store = Memory::default();
-/// let fetched = drive(&mut store, &mut Line, &config(), OwnerId::new(7), Duration::ZERO, store_now, |_| {}).unwrap();
+/// let clock = || UnixTime::from(SystemTime::now());
+/// let mut store = MemoryStore::new(clock);
+/// let fetched = drive(&mut store, &mut Line, &config, OwnerId::new(7), Duration::ZERO, clock, |_| {}).unwrap();
 /// assert!(fetched.committed); // the store holds it: every process of the fleet gets it
 /// assert_eq!(fetched.events.clock_off_ms, None);
 /// let bearer = fetched.token.access_token.expose_secret();
 /// # assert_eq!(bearer, "t0k");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
@@ -207,21 +224,31 @@ pub struct Fetched {
 /// serve a token within `max_wait`.
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
 /// use std::time::{Duration, SystemTime};
-/// use line_channel_token::store::{drive, OwnerId};
+/// use line_channel_token::store::{drive, MemoryStore, OwnerId};
 /// use line_channel_token::UnixTime;
+/// # use line_channel_token::{store::StoreConfig, TokenKind};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # use line_channel_token::{store::{Failure, Refresher}, IssuedToken};
+/// # struct Line; // LINE, issuing on every call
+/// # impl Refresher for Line {
+/// #     type Error = ();
+/// #     fn issue(&mut self, _: Duration) -> Result<IssuedToken, (Failure, ())> {
+/// #         Ok(serde_json::from_str(r#"{"access_token":"t0k","expires_in":900}"#).unwrap())
+/// #     }
+/// #     fn key_ids(&mut self, _: Duration) -> Result<Vec<String>, (Failure, ())> { Ok(vec![]) }
+/// # }
 ///
 /// // One per process start, random: the fleet tells its processes apart by it.
 /// let me = OwnerId::new(0x5eed_1234_abcd_0042);
-/// let (mut store, config) = (Memory::default(), config()); // your adapter and fleet settings
 /// let local_clock = || UnixTime::from(SystemTime::now());
+/// let mut store = MemoryStore::new(local_clock); // one machine's; a fleet's is your adapter
 /// let first = drive(&mut store, &mut Line, &config, me, Duration::from_secs(2), local_clock, std::thread::sleep).unwrap();
 /// // Another process of the fleet: one read, the same token, no call to LINE.
 /// let other = OwnerId::new(0x5eed_9876_0000_0001);
 /// let again = drive(&mut store, &mut Line, &config, other, Duration::from_secs(2), local_clock, std::thread::sleep).unwrap();
 /// assert_eq!(first.token, again.token);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn drive<S: Store, R: Refresher>(
     store: &mut S,
@@ -284,25 +311,29 @@ pub fn drive<S: Store, R: Refresher>(
 /// As [`drive`].
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
 /// use std::future::ready;
-/// use std::time::Duration;
-/// use line_channel_token::store::{drive_async, Failure, OwnerId};
+/// use std::time::{Duration, SystemTime};
+/// use line_channel_token::store::{drive_async, Failure, MemoryStore, OwnerId};
+/// use line_channel_token::UnixTime;
+/// # use line_channel_token::{store::StoreConfig, IssuedToken, TokenKind};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # let issued = |_| serde_json::from_str::<IssuedToken>(r#"{"access_token":"t0k","expires_in":900}"#).unwrap();
 ///
-/// let mut store = Memory::default(); // an AsyncStore
+/// let clock = || UnixTime::from(SystemTime::now());
+/// let mut store = MemoryStore::new(clock); // an AsyncStore
 /// let fetched = futures_executor::block_on(drive_async(
 ///     &mut store,
-///     &config(),
+///     &config,
 ///     OwnerId::new(7),
 ///     Duration::from_secs(2),
-///     store_now,
-///     |_timeout| ready(Ok::<_, (Failure, String)>(issued("t0k"))), // your client's issue call
+///     clock,
+///     |timeout| ready(Ok::<_, (Failure, String)>(issued(timeout))), // your client's issue call
 ///     |_timeout| ready(Ok(Vec::new())),                           // v2.1 only
 ///     |_wait| ready(()),                                          // your runtime's sleep
 /// ))
 /// .unwrap();
 /// assert_eq!(fetched.token.access_token.expose_secret(), "t0k");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[allow(clippy::too_many_arguments)]
 pub async fn drive_async<S, E, I, IF, K, KF, W, WF>(

@@ -4,65 +4,31 @@
 
 use std::time::Duration;
 
-use super::config::{OwnerId, StoreConfig};
-use super::decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
+use super::config::StoreConfig;
+use super::decide::{call_deadline, decide, Decision, Wait, WaitReason};
+use super::failure::Failure;
+use super::ids::OwnerId;
+use super::read::{Body, Read};
 use super::record::{Record, RecordError, MAX_RECORD_LEN};
 use super::write::Write;
 use crate::lifecycle::cache::CachedToken;
 use crate::protocol::token::IssuedToken;
 use crate::time::UnixTime;
 
-/// What one read of the store returned, in one round trip.
-///
-/// ```
-/// use line_channel_token::store::{Body, Read};
-/// use line_channel_token::UnixTime;
-/// // Redis: TIME, the version field and the body field, from one script.
-/// let (seconds, micros, version) = (1_700_000_000_u64, 250_000_u64, 3);
-/// let now = UnixTime::from_millis(seconds * 1000 + micros / 1000);
-/// let read = Read { now, version, body: Body::Absent }; // or Body::Present(bytes)
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Read {
-    /// The store's time (Redis: `TIME`), read in the same round trip: the fleet's one clock.
-    pub now: UnixTime,
-    /// The record's version, `0` if the key does not exist.
-    pub version: u64,
-    /// The record's body.
-    pub body: Body,
-}
-
-/// A record body as the store holds it.
-///
-/// ```
-/// use line_channel_token::store::{Body, MAX_RECORD_LEN};
-/// // An adapter checks the length first (Redis: HSTRLEN), and never reads a planted giant.
-/// let length = 1 << 20;
-/// let body = if length > MAX_RECORD_LEN { Body::TooLarge(length) } else { Body::Present(vec![]) };
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Body {
-    /// The key does not exist.
-    Absent,
-    /// The bytes, at most [`MAX_RECORD_LEN`].
-    Present(Vec<u8>),
-    /// The store holds more than [`MAX_RECORD_LEN`] bytes (this many), left unread.
-    TooLarge(usize),
-}
-
 /// What the fetch needs next.
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
 /// use std::time::Duration;
 /// use line_channel_token::store::{Body, Fetch, Input, OwnerId, Read, Step};
-/// let config = config();
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # let now = UnixTime::from_secs(1_700_000_000);
 /// let (mut fetch, step) = Fetch::new(&config, OwnerId::new(7), Duration::ZERO);
 /// assert_eq!(step, Step::Read); // always first
-/// let absent = Read { now: store_now(), version: 0, body: Body::Absent };
-/// let Step::Swap(take) = fetch.next(Input::Read(absent, store_now())) else { panic!() };
+/// let absent = Read { now, version: 0, body: Body::Absent }; // `now`: the store's time
+/// let Step::Swap(take) = fetch.next(Input::Read(absent, now)) else { panic!() };
 /// assert_eq!(take.expected_version(), 0); // take the lease: create the key
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a step tells the caller what to do next"]
@@ -93,14 +59,14 @@ pub enum Step {
 /// The caller's answer to the last [`Step`].
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
 /// use std::time::Duration;
 /// use line_channel_token::store::{Fetch, Input, Outcome, OwnerId, Step};
-/// let config = config();
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
 /// let (mut fetch, _read) = Fetch::new(&config, OwnerId::new(7), Duration::ZERO);
 /// // The store could not be reached: the fetch ends, and says so.
 /// assert_eq!(fetch.next(Input::StoreFailed), Step::Done(Outcome::StoreFailed));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
@@ -160,15 +126,20 @@ pub enum Outcome {
 /// What the fetch noticed on the way that the caller should report.
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
 /// use std::time::Duration;
-/// use line_channel_token::store::{drive, OwnerId};
-/// let mut store = Memory::default();
-/// let fetched = drive(&mut store, &mut Line, &config(), OwnerId::new(7), Duration::ZERO, store_now, |_| {}).unwrap();
-/// if let Some(ms) = fetched.events.clock_off_ms {
+/// use line_channel_token::store::{Body, Fetch, Input, OwnerId, Read};
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # let store_time = UnixTime::from_secs(1_700_000_000);
+/// let (mut fetch, _read) = Fetch::new(&config, OwnerId::new(7), Duration::ZERO);
+/// let read = Read { now: store_time, version: 0, body: Body::Absent };
+/// let local = store_time + Duration::from_secs(60); // this machine's clock: a minute ahead
+/// let _take_lease = fetch.next(Input::Read(read, local)); // decided at the store's time
+/// if let Some(ms) = fetch.events().clock_off_ms {
 ///     eprintln!("this machine's clock is {ms} ms off the store's");
 /// }
+/// # assert_eq!(fetch.events().clock_off_ms, Some(60_000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -220,15 +191,25 @@ const COMMIT_TRIES: u32 = 3;
 /// The loop any executor runs ([`super::drive`] is this, with errors kept):
 ///
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
-/// use std::time::Duration;
-/// use line_channel_token::store::{Fetch, Input, Outcome, OwnerId, Refresher, Step, Store};
-/// let (mut store, config) = (Memory::default(), config());
+/// use std::time::{Duration, SystemTime};
+/// use line_channel_token::store::{Fetch, Input, MemoryStore, Outcome, OwnerId, Refresher, Step, Store};
+/// use line_channel_token::UnixTime;
+/// # use line_channel_token::{store::StoreConfig, TokenKind};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # struct Line; // LINE, issuing on every call
+/// # impl Refresher for Line {
+/// #     type Error = ();
+/// #     fn issue(&mut self, _: Duration) -> Result<line_channel_token::IssuedToken, (line_channel_token::store::Failure, ())> {
+/// #         Ok(serde_json::from_str(r#"{"access_token":"t0k","expires_in":900}"#).unwrap())
+/// #     }
+/// #     fn key_ids(&mut self, _: Duration) -> Result<Vec<String>, (line_channel_token::store::Failure, ())> { Ok(vec![]) }
+/// # }
+/// let local_clock = || UnixTime::from(SystemTime::now());
+/// let mut store = MemoryStore::new(local_clock); // or your adapter
 /// let (mut fetch, mut step) = Fetch::new(&config, OwnerId::new(7), Duration::from_secs(2));
 /// let outcome = loop {
 ///     let input = match step {
-///         Step::Read => store.read().map_or(Input::StoreFailed, |r| Input::Read(r, store_now())),
+///         Step::Read => store.read().map_or(Input::StoreFailed, |r| Input::Read(r, local_clock())),
 ///         Step::Swap(write) => store.swap(&write).map_or(Input::StoreFailed, Input::Swapped),
 ///         Step::Issue { timeout } => Line.issue(timeout).map_or_else(|(f, _)| Input::IssueFailed(f), Input::Issued),
 ///         Step::ListKeys { timeout } => Line.key_ids(timeout).map_or_else(|(f, _)| Input::IssueFailed(f), Input::Listed),
@@ -238,6 +219,7 @@ const COMMIT_TRIES: u32 = 3;
 ///     step = fetch.next(input);
 /// };
 /// assert!(matches!(outcome, Outcome::Token { committed: true, .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct Fetch<'c> {

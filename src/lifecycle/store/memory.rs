@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
 use super::drive::{AsyncStore, Store};
-use super::fetch::{Body, Read};
+use super::read::{Body, Read};
 use super::record::MAX_RECORD_LEN;
 use super::write::Write;
 use crate::time::UnixTime;

@@ -17,7 +17,9 @@
 //!
 //! [`drive`] (blocking) and [`drive_async`] run the whole loop against a [`Store`] (or
 //! [`AsyncStore`]) and the caller's calls to LINE ([`Refresher`]); [`Fetch`] is the same loop
-//! as a state machine, for other executors. An adapter is the two store operations.
+//! as a state machine, for other executors. An adapter is the two store operations;
+//! [`MemoryStore`] is the library's own, in this process's memory, for tests and for a
+//! fleet of one process.
 //!
 //! ## The loop
 //!
@@ -184,11 +186,15 @@ mod config;
 mod count;
 mod decide;
 mod drive;
+mod failure;
 mod fetch;
+mod ids;
 mod memory;
+mod read;
 mod record;
 mod write;
 
+pub use config::StoreConfig;
 /// ```
 /// use std::time::Duration;
 /// use line_channel_token::store::{StoreConfig, StoreConfigError};
@@ -202,20 +208,24 @@ mod write;
 /// eprintln!("{e}"); // names the setting and its range
 /// ```
 pub use config::StoreConfigError;
-pub use config::{CredentialId, OwnerId, StoreConfig};
-pub use decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
+pub use decide::{call_deadline, decide, Decision, Wait, WaitReason};
 pub use drive::{drive, drive_async, AsyncStore, DriveError, Fetched, Refresher, Store};
-pub use fetch::{Body, Events, Fetch, Input, Outcome, Read, Step};
+pub use failure::Failure;
+pub use fetch::{Events, Fetch, Input, Outcome, Step};
+pub use ids::{CredentialId, OwnerId};
 pub use memory::MemoryStore;
+pub use read::{Body, Read};
 pub use record::{MAX_RECORD_LEN, RECORD_FORMAT};
 
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
-/// use line_channel_token::store::{decide, Decision, OwnerId, Record};
-/// use line_channel_token::store::Failure;
+/// # use std::time::Duration;
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let lifetime = Duration::from_secs(30 * 86_400);
+/// # let config = StoreConfig::new("1234567890", TokenKind::ShortLived, lifetime)?;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
+/// use line_channel_token::store::{decide, Decision, Failure, OwnerId, Record};
 ///
-/// let (config, now, me) = (counted_config(), store_now(), OwnerId::new(7));
+/// let me = OwnerId::new(7);
 /// let (record, _) = Record::from_store(0, None, now, &config)?;
 /// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
 /// let held = take.into_record();
@@ -223,44 +233,51 @@ pub use record::{MAX_RECORD_LEN, RECORD_FORMAT};
 /// let note = release.record().failure().unwrap();
 /// assert_eq!((note.count, note.status, note.retryable), (1, Some(503), true));
 /// assert!(note.retry_at > now); // the fleet backs off
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use record::FailureNote;
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
+/// # use std::time::Duration;
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let lifetime = Duration::from_secs(30 * 86_400);
+/// # let config = StoreConfig::new("1234567890", TokenKind::ShortLived, lifetime)?;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record};
 ///
-/// let (config, now, me) = (counted_config(), store_now(), OwnerId::new(7));
+/// let me = OwnerId::new(7);
 /// let (record, _) = Record::from_store(0, None, now, &config)?;
 /// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
 /// // Counted from the moment the lease is taken, before LINE is called.
 /// let entry = &take.record().issued()[0];
 /// assert_eq!(entry.tentative, Some(me));
 /// assert!(entry.expires_at > now);
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use record::IssuedEntry;
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
+/// # use std::time::Duration;
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let lifetime = Duration::from_secs(30 * 86_400);
+/// # let config = StoreConfig::new("1234567890", TokenKind::ShortLived, lifetime)?;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record};
 ///
-/// let (config, now, me) = (counted_config(), store_now(), OwnerId::new(7));
+/// let me = OwnerId::new(7);
 /// let (record, _) = Record::from_store(0, None, now, &config)?;
 /// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
 /// let lease = take.record().lease().unwrap();
 /// assert_eq!(lease.owner, me);
 /// assert!(lease.taken_at == now && lease.expires_at > now);
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use record::Lease;
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
+/// # use std::time::Duration;
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record};
 ///
-/// let (config, now) = (config(), store_now());
 /// let (record, _repairs) = Record::from_store(0, None, now, &config)?; // no key yet
 /// assert_eq!((record.version(), record.token(), record.lease()), (0, None, None));
 /// let Decision::TakeLease(take) = decide(&record, now, OwnerId::new(7), &config) else { panic!() };
@@ -268,46 +285,51 @@ pub use record::Lease;
 /// let body = take.body();
 /// let (read_back, _) = Record::from_store(take.new_version(), Some(body.as_bytes()), now, &config)?;
 /// assert_eq!(&read_back, take.record());
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use record::Record;
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
-/// use line_channel_token::store::{decide, Decision, OwnerId, Record, RecordError};
+/// # use std::time::Duration;
+/// # use line_channel_token::UnixTime;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
+/// use line_channel_token::store::{decide, Decision, OwnerId, Record, RecordError, StoreConfig};
+/// use line_channel_token::TokenKind;
 ///
-/// let (ours, now) = (config(), store_now());
+/// let ours = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
 /// let (record, _) = Record::from_store(0, None, now, &ours)?;
 /// let Decision::TakeLease(take) = decide(&record, now, OwnerId::new(7), &ours) else { panic!() };
 /// // The same key read by a fleet of another channel: refused, never served or replaced.
-/// let theirs = config_of("9876543210");
+/// let theirs = StoreConfig::new("9876543210", TokenKind::Stateless, Duration::from_secs(900))?;
 /// let read = Record::from_store(take.new_version(), Some(take.body().as_bytes()), now, &theirs);
 /// assert_eq!(read.unwrap_err(), RecordError::OtherChannel);
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use record::RecordError;
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
 /// use std::time::Duration;
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let config = StoreConfig::new("1234567890", TokenKind::Stateless, Duration::from_secs(900))?;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record};
 ///
-/// let (config, now) = (config(), store_now());
 /// let (record, _) = Record::from_store(0, None, now, &config)?;
 /// let ahead = now + Duration::from_secs(3600); // a writer whose clock is an hour ahead
 /// let Decision::TakeLease(take) = decide(&record, ahead, OwnerId::new(1), &config) else { panic!() };
 /// let body = take.body();
 /// let (read, repairs) = Record::from_store(take.new_version(), Some(body.as_bytes()), now, &config)?;
 /// assert!(repairs.distrusted && read.lease().is_none()); // a lease from the future is dropped
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use record::Repairs;
 /// ```
-/// # #[path = "../../../tests/common/doc_store.rs"] mod doc_store;
-/// # use doc_store::*;
+/// # use std::time::Duration;
+/// # use line_channel_token::{store::StoreConfig, TokenKind, UnixTime};
+/// # let lifetime = Duration::from_secs(30 * 86_400);
+/// # let config = StoreConfig::new("1234567890", TokenKind::ShortLived, lifetime)?;
+/// # let now = UnixTime::from_secs(1_700_000_000); // the store's time
 /// use line_channel_token::store::{decide, Decision, OwnerId, Record};
 ///
-/// let (config, now, me) = (counted_config(), store_now(), OwnerId::new(7));
+/// let me = OwnerId::new(7);
 /// let (record, _) = Record::from_store(0, None, now, &config)?;
 /// let Decision::TakeLease(take) = decide(&record, now, me, &config) else { panic!() };
 /// // Redis: if HGET version == expected then HSET version, body; PEXPIRE keep_for.
@@ -315,6 +337,6 @@ pub use record::Repairs;
 /// assert_ne!(take.new_version(), 0);
 /// assert!(take.keep_for() > std::time::Duration::from_secs(3600));
 /// let body: String = take.body();
-/// # Ok::<(), line_channel_token::store::RecordError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub use write::Write;

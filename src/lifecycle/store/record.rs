@@ -1,7 +1,8 @@
 //! The shared record: what one store key holds for one channel and token kind, how it is
 //! encoded, and how a record read back from the store is checked before anything trusts it.
 
-use super::config::{CredentialId, OwnerId, StoreConfig};
+use super::config::StoreConfig;
+use super::ids::{CredentialId, OwnerId};
 use crate::facts::TokenKind;
 use crate::time::UnixTime;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::config::OwnerId;
+use super::ids::OwnerId;
 use super::record::Record;
 use crate::time::UnixTime;
 
