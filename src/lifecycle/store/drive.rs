@@ -15,7 +15,8 @@ use crate::protocol::token::IssuedToken;
 
 /// A store a fleet shares: one key's record, read and compare-and-swapped.
 ///
-/// The whole adapter for a store in memory (Redis: `examples/support/src/redis_store.rs`):
+/// The whole adapter for a store in memory (the library ships one,
+/// [`MemoryStore`](super::MemoryStore); Redis: `examples/support/src/redis_store.rs`):
 ///
 /// ```
 /// use line_channel_token::store::{Body, Read, Store, Write};
@@ -96,19 +97,21 @@ pub trait AsyncStore {
 ///
 /// ```
 /// use std::time::Duration;
-/// use line_channel_token::emulator::Emulator;
 /// use line_channel_token::store::{Failure, Refresher};
-/// use line_channel_token::{ApiBase, ChannelSecret, Endpoint, Error, IssueStateless, IssuedToken, UnixTime};
+/// use line_channel_token::{ApiBase, ChannelSecret, Endpoint, Error, IssueStateless, IssuedToken};
+/// # fn send(_: &http::Request<Vec<u8>>, _: Duration) -> http::Response<Vec<u8>> { // LINE's answer
+/// #     http::Response::new(br#"{"access_token":"t0k","expires_in":900,"token_type":"Bearer"}"#.to_vec())
+/// # }
 ///
-/// /// LINE (here the emulator, in process) through your HTTP client.
-/// struct Line { api: ApiBase, secret: ChannelSecret, line: Emulator }
+/// /// LINE through your HTTP client.
+/// struct Line { api: ApiBase, secret: ChannelSecret }
 ///
 /// impl Refresher for Line {
 ///     type Error = Error;
 ///     fn issue(&mut self, timeout: Duration) -> Result<IssuedToken, (Failure, Error)> {
 ///         let request = IssueStateless::by_secret("1234567890", &self.secret).to_request(&self.api);
 ///         // Your client sends it with `timeout`; a timeout is `Failure::unanswered()`.
-///         let response = self.line.handle(UnixTime::from_secs(1_700_000_000), &request);
+///         let response = send(&request, timeout);
 ///         IssueStateless::parse_response(&response)
 ///             .map_err(|e| (Failure::answered(e.status().as_u16()), e))
 ///     }
@@ -116,9 +119,7 @@ pub trait AsyncStore {
 ///         Ok(Vec::new()) // asked for v2.1 only
 ///     }
 /// }
-/// let mut line = Emulator::new();
-/// line.add_channel("1234567890", ChannelSecret::new("s3cret"));
-/// let mut line = Line { api: ApiBase::default(), secret: ChannelSecret::new("s3cret"), line };
+/// let mut line = Line { api: ApiBase::default(), secret: ChannelSecret::new("s3cret") };
 /// assert_eq!(line.issue(Duration::from_secs(5)).unwrap().expires_in, 900);
 /// ```
 pub trait Refresher {
