@@ -387,6 +387,30 @@ mod tests {
     }
 
     #[test]
+    fn a_short_password_is_replaced_where_it_stands_as_a_word() {
+        register_password("k9#");
+        assert_eq!(
+            text("AUTH k9# failed (k9#, \"k9#\"); k9#x and xk9# are other words"),
+            "AUTH [redacted] failed ([redacted], \"[redacted]\"); k9#x and xk9# are other words"
+        );
+    }
+
+    #[test]
+    fn a_url_is_shown_without_its_user_info_or_query() {
+        assert_eq!(
+            shown("redis://user:pw@h:6379/0"),
+            "\"redis://[redacted]@h:6379/0\""
+        );
+        assert_eq!(
+            shown("unix:///run/r.sock?db=1&pass=pw"),
+            "\"unix:///run/r.sock?[redacted]\""
+        );
+        assert!(looks_secret("redis://:p@ss/w#rd@h:1/0"));
+        assert_eq!(shown("redis://h:6379/0"), "\"redis://h:6379/0\"");
+        assert!(!looks_secret("redis://h:6379/0"));
+    }
+
+    #[test]
     fn pieces_between_escapes_a_server_added_are_replaced() {
         let token = "pieceAAAAAAAAAA/pieceBBBBBBBBBB+pieceCCCCCCCC=";
         register(token);

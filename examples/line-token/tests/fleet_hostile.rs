@@ -171,6 +171,7 @@ fn a_store_url_given_without_store_is_not_echoed_with_its_password() {
     }
     let err = stderr(&line_token(&["token", url], &[]));
     assert!(err.contains("127.0.0.1:6379/0"), "{err}");
+    assert!(err.contains("after --store"), "{err}");
 }
 
 #[test]
