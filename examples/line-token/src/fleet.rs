@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use line_channel_token::store::{
-    CredentialId, Failure as Shared, StoreConfig, StoreConfigError, WaitReason,
+    Body, CredentialId, Failure as Shared, Read, Record, StoreConfig, StoreConfigError, WaitReason,
 };
 use line_channel_token::{
     call, AssertionBuilder, CallError, ChannelSecret, Endpoint, Error, IssueShortLived,
@@ -73,6 +73,9 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         StoreError::Unreachable(m) => Failure::Retry(m),
         StoreError::Refused(m) => local(m),
     })?;
+    // Each token the record holds is a secret from the moment it is read: a later error of
+    // the store may quote a write that carries it.
+    store.on_read(move |read| register_record_token(read, &config));
     let me = redis_store::new_owner();
     if let Some(rejected) = crate::secrets::rejected_token(opts)? {
         match redis_store::invalidate(&mut store, &config, me, &rejected) {
@@ -98,7 +101,11 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     };
     let max_wait = config.lease() + settle + EXTRA_WAIT;
     let mut line = redis_store::Line(
-        |timeout| issue(net, &issuer, timeout),
+        // A new token is a secret before the write that records it.
+        |timeout| {
+            issue(net, &issuer, timeout)
+                .inspect(|token| scrub::register(token.access_token.expose_secret()))
+        },
         |timeout| key_ids(net, &issuer, timeout),
     );
     let result = redis_store::fetch(&mut store, &config, me, max_wait, &mut line);
@@ -118,6 +125,12 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         }
         Err(FetchError::Issue(failure)) => return Err(failure),
         Err(FetchError::Refused(e)) => return Err(local(format!("--store: {e}"))),
+        Err(FetchError::NoToken) => {
+            return Err(Failure::Retry(
+                "no token this time: the token LINE issued had already expired when its answer came back (the call took longer than the token lives, see --token-exp), or the store answered out of turn; run again"
+                    .to_owned(),
+            ))
+        }
         Err(FetchError::Other(e)) => return Err(local(format!("--store: {e}"))),
         Err(FetchError::Wait(wait)) => {
             // Counted from the store's time, as the decision was: this machine's clock may be off.
@@ -153,9 +166,9 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     };
     if let Some(off) = fetched.events.clock_off_ms {
         eprintln!(
-            "line-token: warning: this machine's clock is {} s {} the store's; the fleet's decisions used the store's time",
+            "line-token: warning: this machine's clock and the store's differ by {} s (this machine {}); the fleet's decisions used the store's time, so check both clocks",
             off.unsigned_abs() / 1000,
-            if off > 0 { "ahead of" } else { "behind" }
+            if off > 0 { "ahead" } else { "behind" }
         );
     }
     if !fetched.committed {
@@ -180,8 +193,8 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
 /// `?pass=`.
 fn register_url_secrets(url: &str) {
     let register = |raw: &str| {
-        scrub::register(raw);
-        scrub::register(&percent_decoded(raw));
+        scrub::register_password(raw);
+        scrub::register_password(&percent_decoded(raw));
     };
     let user_info = url
         .split_once("://")
@@ -196,6 +209,20 @@ fn register_url_secrets(url: &str) {
             if name == "pass" {
                 register(value);
             }
+        }
+    }
+}
+
+/// Registers the token in a record just read for scrubbing (the one the library would keep and
+/// write back; any other is not written).
+fn register_record_token(read: &Read, config: &StoreConfig) {
+    let body = match &read.body {
+        Body::Present(bytes) => bytes.as_slice(),
+        _ => return,
+    };
+    if let Ok((record, _)) = Record::from_store(read.version, Some(body), read.now, config) {
+        if let Some(token) = record.token() {
+            scrub::register(token.access_token.expose_secret());
         }
     }
 }
@@ -370,6 +397,15 @@ fn config(
         )
         .map_err(|e| usage(e.to_string()))?;
     if let Some(lease) = opts.seconds("store-lease")? {
+        // A holder calls LINE only until twice the skew before its lease ends.
+        let skew = config.clock_skew();
+        if !lease.is_zero() && lease <= skew * 2 {
+            return Err(usage(format!(
+                "--store-lease: a lease must be longer than twice the clock skew the fleet allows for ({} s), which it keeps free at its end: give {} s or more",
+                skew.as_secs_f64(),
+                (skew * 2).as_secs() + 1
+            )));
+        }
         config = config
             .with_lease(lease)
             .map_err(|e| usage(format!("--store-lease: {e}")))?;

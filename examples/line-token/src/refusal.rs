@@ -44,8 +44,13 @@ pub fn line(e: &clap::Error, command: Option<&str>) -> String {
             )
         }
         ErrorKind::UnknownArgument => format!(
-            "unexpected argument {}; options start with --; {see}",
-            scrub::shown(&arg)
+            "unexpected argument {}; options start with --{}; {see}",
+            scrub::shown(&arg),
+            if arg.contains("://") {
+                " (a store URL goes after --store)"
+            } else {
+                ""
+            }
         ),
         ErrorKind::InvalidSubcommand => {
             let name = context(e, ContextKind::InvalidSubcommand).unwrap_or_default();

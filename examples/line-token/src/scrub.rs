@@ -29,6 +29,11 @@ pub const MAX_LINE: usize = 2000;
 
 static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// Passwords shorter than [`MIN_SECRET`]: replaced only where they stand as a whole word (no
+/// letter or digit on either side), so a short password is not shown when a server echoes
+/// it, and messages are not mangled beyond the words that equal it.
+static SHORT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 /// The secrets as registered, for the library's [`KnownSecrets`]: it finds them in every
 /// common encoding (base64, hex, URL-encoding) and split into groups (`0123 4567`, a hex
 /// dump), which the spellings above do not cover.
@@ -63,6 +68,40 @@ pub fn register(secret: &str) {
     }
     // Longest first, so a secret that contains another is replaced whole.
     known.sort_by_key(|v| std::cmp::Reverse(v.len()));
+}
+
+/// Remembers a password (the store URL's): as any secret if it is long enough, else as a
+/// whole word to replace (see [`SHORT`]).
+pub fn register_password(password: &str) {
+    if password.chars().count() >= MIN_SECRET {
+        return register(password);
+    }
+    let mut short = SHORT.lock().unwrap_or_else(|p| p.into_inner());
+    if !password.is_empty() && !short.iter().any(|s| s == password) {
+        short.push(password.to_owned());
+        short.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+}
+
+/// Every occurrence of `word` in `text` with no letter or digit on either side, replaced.
+fn replace_whole_words(text: &str, word: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in text.match_indices(word) {
+        let end = i + word.len();
+        let before = text[..i].chars().next_back();
+        let after = text[end..].chars().next();
+        if i >= last
+            && !before.is_some_and(char::is_alphanumeric)
+            && !after.is_some_and(char::is_alphanumeric)
+        {
+            out.push_str(&text[last..i]);
+            out.push_str(REDACTED);
+            last = end;
+        }
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// Registers each long line of key material (PEM body lines, JWK members), so that even a
@@ -120,7 +159,11 @@ pub fn text(s: &str) -> String {
         // A whole secret (valid UTF-8) was replaced by ASCII: still valid UTF-8.
         out = String::from_utf8_lossy(&replaced).into_owned();
     }
-    replace_pieces(&encoded().redact(&out), &secrets)
+    out = replace_pieces(&encoded().redact(&out), &secrets);
+    for short in SHORT.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        out = replace_whole_words(&out, short);
+    }
+    out
 }
 
 /// A text made safe for a terminal, on exactly one line: secrets scrubbed, control and
@@ -144,16 +187,42 @@ pub fn line(s: &str) -> String {
 
 /// Whether an argument looks like a token, a key or a secret, and so must not be echoed in an
 /// error message: a long unbroken run of token characters anywhere in it (`Bearer TOKEN` and
-/// `"access_token": "TOKEN"` hold one too), a PEM block or a JSON object.
+/// `"access_token": "TOKEN"` hold one too), a PEM block, a JSON object, or a URL with user
+/// info or a `pass=` (a store URL's password).
 pub fn looks_secret(arg: &str) -> bool {
+    url_without_credentials(arg).is_some() || looks_secret_text(arg)
+}
+
+/// [`looks_secret`] but for URLs.
+fn looks_secret_text(arg: &str) -> bool {
     let token_char = |c: char| c.is_ascii_alphanumeric() || "+/=._-~%".contains(c);
     arg.contains("-----BEGIN")
         || arg.trim_start().starts_with('{')
         || arg.split(|c| !token_char(c)).any(|run| run.len() >= 20)
 }
 
-/// An argument for an error message: itself (escaped), or a note that it is withheld.
+/// A URL (`SCHEME://...`) with its user info (`USER:PASSWORD@`) and any query replaced by
+/// [`REDACTED`]; `None` for an argument that is not a URL or holds neither.
+fn url_without_credentials(arg: &str) -> Option<String> {
+    let (scheme, rest) = arg.split_once("://")?;
+    let (user_info, rest) = match rest.rsplit_once('@') {
+        Some((_, host)) => (format!("{REDACTED}@"), host),
+        None => (String::new(), rest),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((path, _)) => (path, format!("?{REDACTED}")),
+        None => (rest, String::new()),
+    };
+    (!user_info.is_empty() || !query.is_empty())
+        .then(|| format!("{scheme}://{user_info}{rest}{query}"))
+}
+
+/// An argument for an error message: itself (escaped), a URL without its user info and
+/// query, or a note that it is withheld.
 pub fn shown(arg: &str) -> String {
+    if let Some(url) = url_without_credentials(arg).filter(|url| !looks_secret_text(url)) {
+        return format!("{:?}", line(&url));
+    }
     if looks_secret(arg) {
         "(not shown: it looks like a secret)".to_owned()
     } else {
@@ -315,6 +384,30 @@ mod tests {
         assert!(!looks_secret("not a command at all"));
         assert!(!looks_secret("frobnicate"));
         assert!(!looks_secret("--channel-id"));
+    }
+
+    #[test]
+    fn a_short_password_is_replaced_where_it_stands_as_a_word() {
+        register_password("k9#");
+        assert_eq!(
+            text("AUTH k9# failed (k9#, \"k9#\"); k9#x and xk9# are other words"),
+            "AUTH [redacted] failed ([redacted], \"[redacted]\"); k9#x and xk9# are other words"
+        );
+    }
+
+    #[test]
+    fn a_url_is_shown_without_its_user_info_or_query() {
+        assert_eq!(
+            shown("redis://user:pw@h:6379/0"),
+            "\"redis://[redacted]@h:6379/0\""
+        );
+        assert_eq!(
+            shown("unix:///run/r.sock?db=1&pass=pw"),
+            "\"unix:///run/r.sock?[redacted]\""
+        );
+        assert!(looks_secret("redis://:p@ss/w#rd@h:1/0"));
+        assert_eq!(shown("redis://h:6379/0"), "\"redis://h:6379/0\"");
+        assert!(!looks_secret("redis://h:6379/0"));
     }
 
     #[test]

@@ -9,129 +9,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use common::fake_resp::Fake;
 use common::redis_server::RedisServer;
 use common::{DeadPort, Scratch, LINE_TOKEN};
 use line_channel_token::TokenKind;
 use support::redis_store::{self, RedisStore};
 
-/// What the fake answers a command: RESP bytes, or `None` to drop the connection.
-type Reply = dyn Fn(&[String], bool, &[String]) -> Option<Vec<u8>> + Send + Sync;
-
-/// A fake Redis on a free loopback port, stopped on drop. It answers every command but `EVAL`
-/// and `ASKING` with `+OK` (the client's connection setup); `EVAL` with `reply(command,
-/// asked, earlier)`, where `asked` says the connection's previous command was `ASKING` and
-/// `earlier` holds every word of the connection's earlier commands (its `AUTH` among them).
-struct Fake {
-    port: u16,
-    evals: Arc<Mutex<u32>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Fake {
-    fn start(
-        reply: impl Fn(&[String], bool, &[String]) -> Option<Vec<u8>> + Send + Sync + 'static,
-    ) -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let evals = Arc::new(Mutex::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let reply: Arc<Reply> = Arc::new(reply);
-        let (counter, stopped) = (evals.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Ok(stream) = stream else { continue };
-                let (reply, counter) = (reply.clone(), counter.clone());
-                std::thread::spawn(move || serve(stream, &*reply, &counter));
-            }
-        });
-        Fake { port, evals, stop }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn evals(&self) -> u32 {
-        *self.evals.lock().unwrap()
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-    }
-}
-
-fn serve(stream: TcpStream, reply: &Reply, evals: &Mutex<u32>) {
-    let mut out = stream.try_clone().unwrap();
-    let mut input = BufReader::new(stream);
-    let mut asked = false;
-    let mut earlier = Vec::new();
-    while let Some(command) = read_command(&mut input) {
-        let name = command
-            .first()
-            .map(|c| c.to_ascii_uppercase())
-            .unwrap_or_default();
-        let answer = match name.as_str() {
-            "ASKING" => {
-                asked = true;
-                let _ = out.write_all(b"+OK\r\n");
-                continue;
-            }
-            "EVAL" => {
-                *evals.lock().unwrap() += 1;
-                reply(&command, asked, &earlier)
-            }
-            _ => Some(b"+OK\r\n".to_vec()),
-        };
-        asked = false;
-        earlier.extend(command);
-        match answer {
-            Some(bytes) => {
-                if out.write_all(&bytes).is_err() {
-                    return;
-                }
-            }
-            None => {
-                let _ = out.shutdown(std::net::Shutdown::Both);
-                return;
-            }
-        }
-    }
-}
-
-/// One RESP command (an array of bulk strings), or `None` at the end of the stream.
-fn read_command(input: &mut BufReader<TcpStream>) -> Option<Vec<String>> {
-    let mut line = String::new();
-    input.read_line(&mut line).ok()?;
-    let n: usize = line.trim_end().strip_prefix('*')?.parse().ok()?;
-    let mut parts = Vec::with_capacity(n);
-    for _ in 0..n {
-        line.clear();
-        input.read_line(&mut line).ok()?;
-        let len: usize = line.trim_end().strip_prefix('$')?.parse().ok()?;
-        let mut bytes = vec![0; len + 2];
-        input.read_exact(&mut bytes).ok()?;
-        bytes.truncate(len);
-        parts.push(String::from_utf8_lossy(&bytes).into_owned());
-    }
-    Some(parts)
-}
-
 /// The read script's answer for an absent key at this Unix time.
 fn absent_at(secs: u64) -> Vec<u8> {
     format!(
-        "*5\r\n${}\r\n{secs}\r\n$1\r\n0\r\n$-1\r\n$-1\r\n:0\r\n",
+        "*6\r\n${}\r\n{secs}\r\n$1\r\n0\r\n$-1\r\n$-1\r\n:0\r\n:0\r\n",
         secs.to_string().len()
     )
     .into_bytes()

@@ -8,6 +8,10 @@
 
 pub mod http_server;
 #[cfg(feature = "redis")]
+pub mod redis_deadline;
+#[cfg(feature = "redis")]
+mod redis_redirect;
+#[cfg(feature = "redis")]
 pub mod redis_store;
 #[cfg(feature = "reqwest")]
 pub mod reqwest_transport;

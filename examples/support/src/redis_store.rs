@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! key  = PREFIX:CHANNEL_ID:KIND        e.g. line-token:1234567890:stateless
-//! EVAL READ_SCRIPT 1 key 65536          read: TIME, the version and the body (unless > 64 KiB)
+//! EVAL READ_SCRIPT 1 key 65536 20       read: TIME, the version (unless > 20 bytes) and the body
+//!                                       (unless > 64 KiB), with both lengths
 //! EVAL CAS_SCRIPT 1 key expected new body keep_ms   write: 1 if applied, 0 if not; PEXPIRE
 //! ```
 
@@ -17,15 +18,24 @@ use line_channel_token::store::{
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
-/// The read, in one round trip: the store's time, the version and, unless it is larger than
-/// `ARGV[1]` bytes, the body (so a planted huge value is never transferred).
+use crate::redis_deadline;
+use crate::redis_redirect::{redirected, Redirect};
+
+/// The read, in one round trip: the store's time, the version unless it is longer than
+/// `ARGV[2]` bytes, the body unless it is larger than `ARGV[1]` bytes, and both lengths (so a
+/// planted huge value in either field is never transferred).
 pub const READ_SCRIPT: &str = "\
 local t = redis.call('TIME')
-local v = redis.call('HGET', KEYS[1], 'version')
+local vlen = redis.call('HSTRLEN', KEYS[1], 'version')
+local v = false
+if vlen <= tonumber(ARGV[2]) then v = redis.call('HGET', KEYS[1], 'version') end
 local len = redis.call('HSTRLEN', KEYS[1], 'record')
 local body = false
 if len <= tonumber(ARGV[1]) then body = redis.call('HGET', KEYS[1], 'record') end
-return {t[1], t[2], v, body, len}";
+return {t[1], t[2], v, body, len, vlen}";
+
+/// The longest version read: `u64::MAX` has 20 digits.
+const MAX_VERSION_LEN: usize = 20;
 
 /// The compare-and-swap, which also sets the key's expiry (`ARGV[4]` ms). Versions are compared
 /// as strings: Lua numbers are doubles and would round large versions.
@@ -36,12 +46,13 @@ redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1";
 
-/// How long to wait for Redis to connect or answer before calling it unreachable.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
+/// What [`RedisStore::on_read`] calls with every read.
+type ReadWatch = dyn FnMut(&Read) + Send;
 
 /// One channel's record on one Redis server.
 pub struct RedisStore {
-    connection: redis::Connection,
+    /// `None` once a command passed its deadline (`redis_deadline`): not used again.
+    connection: Option<redis::Connection>,
     /// The URL connected to and the CA given, to follow a `MOVED`/`ASK` to another node.
     url: String,
     ca_pem: Option<Vec<u8>>,
@@ -50,6 +61,8 @@ pub struct RedisStore {
     last_read: Option<(UnixTime, Instant)>,
     /// Commands sent to Redis (each one round trip), for the benchmark and the tests.
     pub round_trips: u64,
+    /// Shown every read, before anything else happens (see [`RedisStore::on_read`]).
+    on_read: Option<Box<ReadWatch>>,
 }
 
 /// Why the store could not be used. The message never holds the URL's password.
@@ -113,8 +126,19 @@ impl RedisStore {
         ca_pem: Option<Vec<u8>>,
     ) -> Result<RedisStore, StoreError> {
         let scheme = url.split_once("://").map_or("", |(s, _)| s);
-        let bad_url =
-            || StoreError::Url(format!("--store takes {SCHEMES}, not {}", shown_url(url)));
+        // A password holding '/', '#', '?' or '@' as is cuts the URL in the wrong place.
+        let hint = match url.split_once("://") {
+            Some((_, rest)) if rest.contains('@') => {
+                "; in a password, write / # ? @ % as %2F %23 %3F %40 %25"
+            }
+            _ => "",
+        };
+        let bad_url = || {
+            StoreError::Url(format!(
+                "--store takes {SCHEMES}, not {}{hint}",
+                shown_url(url)
+            ))
+        };
         if !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix") {
             return Err(bad_url());
         }
@@ -124,7 +148,12 @@ impl RedisStore {
             ));
         }
         let unreachable = |e: redis::RedisError| {
-            if is_unreachable(&e) {
+            if scheme == "rediss" && e.is_timeout() {
+                StoreError::Unreachable(format!(
+                    "cannot reach the store {}: the server did not answer TLS; is it a TLS port? ({e})",
+                    shown_url(url)
+                ))
+            } else if is_unreachable(&e) {
                 StoreError::Unreachable(format!("cannot reach the store {}: {e}", shown_url(url)))
             } else {
                 StoreError::Refused(format!("the store {} refused: {e}", shown_url(url)))
@@ -134,14 +163,15 @@ impl RedisStore {
             Some(_) => StoreError::Url(format!("{}: {e}", shown_url(url))),
             None => bad_url(),
         })?;
-        let connection = open(&client).map_err(unreachable)?;
+        let connection = redis_deadline::open(client).map_err(unreachable)?;
         Ok(RedisStore {
-            connection,
+            connection: Some(connection),
             url: url.to_owned(),
             ca_pem,
             key,
             last_read: None,
             round_trips: 0,
+            on_read: None,
         })
     }
 
@@ -158,9 +188,9 @@ impl RedisStore {
     /// the URL of the node that serves the key.
     fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
         use redis::{ErrorKind, ServerErrorKind as S};
-        let e = match cmd.query(&mut self.connection) {
+        let e = match self.exchange(cmd) {
             Err(e) if matches!(e.kind(), ErrorKind::Server(S::Moved | S::Ask)) => e,
-            other => return other,
+            other => return Ok(redis::from_redis_value(other?)?),
         };
         let Some((addr, _slot)) = e.redirect_node() else {
             return Err(e);
@@ -180,31 +210,55 @@ impl RedisStore {
             }
             None => return Err(e),
         };
-        let mut connection = open(&client(&url, self.ca_pem.clone())?)?;
+        let connection = redis_deadline::open(client(&url, self.ca_pem.clone())?)?;
         self.round_trips += 1;
         if matches!(e.kind(), ErrorKind::Server(S::Ask)) {
             self.round_trips += 1;
-            redis::cmd("ASKING").query::<()>(&mut connection)?;
-            return cmd.query(&mut connection);
+            let (connection, asked) = redis_deadline::query(connection, &redis::cmd("ASKING"));
+            asked?;
+            let connection = connection.ok_or_else(redis_deadline::too_late)?;
+            let (_, answer) = redis_deadline::query(connection, cmd);
+            return Ok(redis::from_redis_value(answer?)?);
         }
         self.url = url;
+        self.connection = Some(connection);
+        Ok(redis::from_redis_value(self.exchange(cmd)?)?)
+    }
+
+    /// Sends `cmd` on this store's connection and reads the whole answer within
+    /// `redis_deadline::DEADLINE`; past it, the connection is dropped for good.
+    fn exchange(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+        let connection = self
+            .connection
+            .take()
+            .ok_or_else(redis_deadline::too_late)?;
+        let (connection, answer) = redis_deadline::query(connection, cmd);
         self.connection = connection;
-        cmd.query(&mut self.connection)
+        answer
     }
 
     /// The store's time, the version (0 when the key is absent) and the body, bounded to
     /// 64 KiB: one round trip.
     pub fn read(&mut self) -> redis::RedisResult<Read> {
         self.round_trips += 1;
-        type Reply = (u64, u64, Option<String>, Option<Vec<u8>>, usize);
+        type Reply = (u64, u64, Option<String>, Option<Vec<u8>>, usize, usize);
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(READ_SCRIPT)
             .arg(1)
             .arg(&self.key)
-            .arg(MAX_RECORD_LEN);
-        let (secs, micros, version, body, len): Reply = self.query(&cmd)?;
+            .arg(MAX_RECORD_LEN)
+            .arg(MAX_VERSION_LEN);
+        let (secs, micros, version, body, len, version_len): Reply = self.query(&cmd)?;
         let version = match version {
-            None => 0,
+            None if version_len == 0 => 0,
+            // Longer than any u64: not transferred, and no number.
+            None => {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Parse,
+                    "not a line-token record",
+                    format!("{} holds a version of {version_len} bytes, not a number; delete the key or use another --store-prefix", self.key),
+                )))
+            }
             // Only the canonical spelling: the compare-and-swap compares strings, so "007"
             // read as 7 would fail every write and the fetch would retry forever.
             Some(v) => v.parse().ok().filter(|n: &u64| n.to_string() == v).ok_or_else(|| {
@@ -223,7 +277,18 @@ impl RedisStore {
         };
         let now = UnixTime::from_millis(secs.saturating_mul(1000).saturating_add(micros / 1000));
         self.last_read = Some((now, Instant::now()));
-        Ok(Read { now, version, body })
+        let read = Read { now, version, body };
+        if let Some(watch) = &mut self.on_read {
+            watch(&read);
+        }
+        Ok(read)
+    }
+
+    /// Calls `watch` with every record read, as soon as it is read: for a caller that must
+    /// know the secrets in it (the access token) before anything else may print an error
+    /// that echoes them (a write the store refused, quoted in its error).
+    pub fn on_read(&mut self, watch: impl FnMut(&Read) + Send + 'static) {
+        self.on_read = Some(Box::new(watch));
     }
 
     /// The store's time now: the last read's `TIME` plus the time since on this machine's
@@ -268,56 +333,6 @@ fn client(url: &str, ca_pem: Option<Vec<u8>>) -> redis::RedisResult<redis::Clien
     }
 }
 
-/// A connection with the store's timeouts.
-fn open(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
-    let connection = client.get_connection_with_timeout(REDIS_TIMEOUT)?;
-    connection.set_read_timeout(Some(REDIS_TIMEOUT))?;
-    connection.set_write_timeout(Some(REDIS_TIMEOUT))?;
-    Ok(connection)
-}
-
-/// Where a redirect leads.
-#[derive(Debug, PartialEq)]
-enum Redirect {
-    /// The URL to follow it to.
-    Follow(String),
-    /// Another host than the URL's: not followed.
-    OtherHost,
-}
-
-/// `url` with its port replaced by a redirect's `addr` (`MOVED`/`ASK`, `HOST:PORT`, or `:PORT`
-/// for the same host) when `HOST` is the URL's host (compared without brackets and case):
-/// the same scheme, user, password, host name, database and query. `OtherHost` for any
-/// other host. `None` for a Unix socket URL (a cluster redirects to TCP nodes only) or a
-/// malformed address.
-fn redirected(url: &str, addr: &str) -> Option<Redirect> {
-    let (scheme, rest) = url.split_once("://")?;
-    if !matches!(scheme, "redis" | "rediss") {
-        return None;
-    }
-    let (user, rest) = match rest.rsplit_once('@') {
-        Some((user, rest)) => (format!("{user}@"), rest),
-        None => (String::new(), rest),
-    };
-    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (old_host, tail) = rest.split_at(split);
-    let (host, port) = addr.rsplit_once(':')?;
-    let port: u16 = port.parse().ok()?;
-    // The URL's host as written (brackets kept), without its port.
-    let spelled = match old_host.strip_prefix('[') {
-        Some(v6) => &old_host[..v6.find(']')? + 2],
-        None => old_host.rsplit_once(':').map_or(old_host, |(h, _)| h),
-    };
-    let bare = |h: &str| h.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let host = bare(host);
-    if !host.is_empty() && !host.eq_ignore_ascii_case(&bare(spelled)) {
-        return Some(Redirect::OtherHost);
-    }
-    Some(Redirect::Follow(format!(
-        "{scheme}://{user}{spelled}:{port}{tail}"
-    )))
-}
-
 impl store::Store for RedisStore {
     type Error = redis::RedisError;
     fn read(&mut self) -> redis::RedisResult<Read> {
@@ -340,6 +355,11 @@ pub enum FetchError<E> {
     /// The key holds another channel's or kind's record, one too large, one that cannot
     /// be read, or one of another format: left as is (exit 2 in the CLI).
     Refused(RecordError),
+    /// The fetch ended without a token and without an error to show, which a new run may
+    /// not meet: the token this process got from LINE had already expired when the answer
+    /// came back (a v2.1 `token_exp` shorter than a slow call), or the store answered a step
+    /// out of turn. Worth retrying (exit 3 in the CLI).
+    NoToken,
     /// The fetch ended some other way (a protocol error of this adapter).
     Other(String),
 }
@@ -396,6 +416,7 @@ pub fn fetch<E>(
             DriveError::Refresh(_, e) => FetchError::Issue(e),
             DriveError::Ended(Outcome::Wait(w)) => FetchError::Wait(w),
             DriveError::Ended(Outcome::Refused(r)) => FetchError::Refused(r),
+            DriveError::Ended(Outcome::StoreFailed) => FetchError::NoToken,
             DriveError::Ended(other) => FetchError::Other(format!("{other:?}")),
             _ => FetchError::Other("the fetch ended without a token".into()),
         },
@@ -457,39 +478,4 @@ pub fn is_unreachable(e: &redis::RedisError) -> bool {
         || e.is_timeout()
         || e.is_connection_refusal()
         || e.is_connection_dropped()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{redirected, Redirect};
-
-    fn follow(url: &str) -> Option<Redirect> {
-        Some(Redirect::Follow(url.to_owned()))
-    }
-
-    #[test]
-    fn a_redirect_is_followed_to_another_port_of_the_urls_host_only() {
-        let url = "rediss://u:p%3Aw@Redis.Internal:6380/2?x=1";
-        let same = follow("rediss://u:p%3Aw@Redis.Internal:7001/2?x=1");
-        assert_eq!(redirected(url, "redis.internal:7001"), same);
-        assert_eq!(redirected(url, ":7001"), same);
-        for other in [
-            "10.0.0.5:7001",
-            "evil.example:6380",
-            "redis.internal.evil:7001",
-        ] {
-            assert_eq!(redirected(url, other), Some(Redirect::OtherHost), "{other}");
-        }
-        let v6 = "redis://[::1]:6379/0";
-        assert_eq!(redirected(v6, "::1:7001"), follow("redis://[::1]:7001/0"));
-        assert_eq!(redirected(v6, "[::1]:7001"), follow("redis://[::1]:7001/0"));
-        assert_eq!(redirected(v6, "::2:7001"), Some(Redirect::OtherHost));
-        assert_eq!(
-            redirected("redis://host/0", "host:7001"),
-            follow("redis://host:7001/0")
-        );
-        assert_eq!(redirected("redis+unix:///tmp/r.sock", ":7001"), None);
-        assert_eq!(redirected(url, "redis.internal:port"), None);
-        assert_eq!(redirected("redis://[::1/0", ":7001"), None);
-    }
 }

@@ -170,5 +170,8 @@ pub mod cli;
 /// A front for `line-emulator` that counts issuances.
 pub mod line_front;
 
+/// A fake RESP server for the fleet tests.
+pub mod fake_resp;
+
 /// A real `redis-server` for the fleet tests.
 pub mod redis_server;
