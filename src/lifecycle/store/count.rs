@@ -26,6 +26,27 @@ impl Record {
         }
         let mut next = self.clone();
         next.sanitize(now, config);
+        // The token is gone, and with it the issuance the throttle counts from: kept here,
+        // with the backoff of rejections in a row (`TokenCache::invalidate`'s rule).
+        let count = next
+            .rejected
+            .as_deref()
+            .map_or(1, |r| r.count.saturating_add(1));
+        let last_issue = next
+            .rejected
+            .as_deref()
+            .map_or(current.issued_at, |r| r.last_issue.max(current.issued_at));
+        next.rejected = Some(Box::new(Rejections {
+            count,
+            last_issue,
+            retry_at: crate::lifecycle::policy::after_rejections(
+                Some(last_issue),
+                count,
+                config.backoff_base,
+                config.backoff_cap,
+                std::time::Duration::ZERO,
+            ),
+        }));
         if let Some(t) = next.token.take() {
             if config.kind().is_counted() {
                 let entry = IssuedEntry {
@@ -147,6 +168,20 @@ impl Record {
     pub(crate) fn needs_listing(&self) -> bool {
         self.kind == TokenKind::V21 && self.lease.as_ref().is_some_and(|l| !l.listed)
     }
+}
+
+/// Shared tokens [`Record::invalidate`] dropped in a row (none of them lived to its refresh
+/// window: a lease taken to refresh a usable token ends the row), and the latest issuance
+/// among them. [`decide`](super::decide) spaces issuances after them by the rule the cache
+/// follows (`policy::after_rejections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Rejections {
+    /// Tokens dropped in a row.
+    pub(crate) count: u32,
+    /// When the last of them was issued (its request was sent), by the store's clock.
+    pub(crate) last_issue: UnixTime,
+    /// From the second in a row: no issuance before this (the throttle applies too).
+    pub(crate) retry_at: UnixTime,
 }
 
 /// The budget as [`Record::count`] sees it.

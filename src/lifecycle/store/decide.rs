@@ -323,9 +323,20 @@ pub fn decide<'r>(
             };
         }
     }
-    // The issuance throttle, as `TokenCache`'s: counted from the stored token's issuance.
-    let last = policy::last_issue(record.token.as_ref().map(|t| t.issued_at), now);
-    let throttle = policy::throttle_until(last, config.min_issue_interval());
+    // The issuance throttle, as `TokenCache`'s: counted from the stored token's issuance,
+    // or after tokens rejected in a row (`Record::invalidate`), spaced as the cache spaces
+    // them: the first rejection's refresh at once, then backing off to about one a minute.
+    let throttle = match (&record.token, record.rejected.as_deref()) {
+        (None, Some(r)) if r.count <= 1 => UnixTime::EPOCH,
+        (None, Some(r)) => r.retry_at.max(policy::throttle_until(
+            policy::last_issue(Some(r.last_issue), now),
+            config.min_issue_interval(),
+        )),
+        (token, _) => policy::throttle_until(
+            policy::last_issue(token.as_ref().map(|t| t.issued_at), now),
+            config.min_issue_interval(),
+        ),
+    };
     if now < throttle {
         return match usable {
             Some(token) => Decision::Serve(token),
@@ -337,6 +348,10 @@ pub fn decide<'r>(
     }
     let mut next = record.clone();
     next.sanitize(now, config);
+    if usable.is_some() {
+        // The token lived to its refresh window: rejections are not in a row.
+        next.rejected = None;
+    }
     // A record that lost its count (new, wiped) may have lost a lease too, whose holder may
     // still be calling LINE: this lease first lets any such call end, then lists LINE's keys.
     let lease_until = if next.uncertain {

@@ -166,6 +166,8 @@ pub struct Record {
     pub(crate) token: Option<CachedToken>,
     pub(crate) issued: Vec<IssuedEntry>,
     pub(crate) failure: Option<FailureNote>,
+    /// Shared tokens dropped by [`Record::invalidate`] in a row, and the last issuance.
+    pub(crate) rejected: Option<Box<super::count::Rejections>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -184,6 +186,8 @@ struct Body {
     issued: Vec<IssuedEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure: Option<FailureNote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rejected: Option<Box<super::count::Rejections>>,
 }
 
 /// Only the format marker, read first: a body of another format is refused by its number
@@ -215,6 +219,7 @@ impl Record {
             token: None,
             issued: Vec::new(),
             failure: None,
+            rejected: None,
         }
     }
 
@@ -284,6 +289,7 @@ impl Record {
         record.token = b.token;
         record.issued = b.issued;
         record.failure = b.failure;
+        record.rejected = b.rejected;
         repairs.distrusted = record.sanitize(now, config);
         Ok((record, repairs))
     }
@@ -373,6 +379,14 @@ impl Record {
                 self.failure = None;
             }
         }
+        let longest = config.longest_pause().saturating_add(skew);
+        if self
+            .rejected
+            .as_ref()
+            .is_some_and(|r| r.retry_at > now + longest)
+        {
+            self.rejected = None;
+        }
         *self != before
     }
 
@@ -425,6 +439,7 @@ impl Record {
             token: self.token.clone(),
             issued: self.issued.clone(),
             failure: self.failure.clone(),
+            rejected: self.rejected.clone(),
         };
         // Plain data with string keys: serialization cannot fail.
         serde_json::to_string(&body).unwrap_or_default()
