@@ -5,6 +5,7 @@ use super::config::{OwnerId, StoreConfig};
 use super::record::{IssuedEntry, Record, MAX_ISSUED};
 use super::write::Write;
 use crate::facts::TokenKind;
+use crate::lifecycle::policy;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
@@ -39,7 +40,7 @@ impl Record {
         next.rejected = Some(Box::new(Rejections {
             count,
             last_issue,
-            retry_at: crate::lifecycle::policy::after_rejections(
+            retry_at: policy::after_rejections(
                 Some(last_issue),
                 count,
                 config.backoff_base,
@@ -62,6 +63,23 @@ impl Record {
             }
         }
         Some(Write::new(next, me, now))
+    }
+
+    /// The issuance throttle, as `TokenCache`'s: counted from the stored token's issuance,
+    /// or after tokens rejected in a row ([`Record::invalidate`]), spaced as the cache spaces
+    /// them: the first rejection's refresh at once, then backing off to about one a minute.
+    pub(crate) fn throttle_until(&self, now: UnixTime, config: &StoreConfig) -> UnixTime {
+        match (&self.token, self.rejected.as_deref()) {
+            (None, Some(r)) if r.count <= 1 => UnixTime::EPOCH,
+            (None, Some(r)) => r.retry_at.max(policy::throttle_until(
+                policy::last_issue(Some(r.last_issue), now),
+                config.min_issue_interval(),
+            )),
+            (token, _) => policy::throttle_until(
+                policy::last_issue(token.as_ref().map(|t| t.issued_at), now),
+                config.min_issue_interval(),
+            ),
+        }
     }
 
     /// v2.1, after [`Decision::ListKeys`](super::Decision::ListKeys): the write that replaces the record's count with

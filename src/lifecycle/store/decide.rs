@@ -323,20 +323,7 @@ pub fn decide<'r>(
             };
         }
     }
-    // The issuance throttle, as `TokenCache`'s: counted from the stored token's issuance,
-    // or after tokens rejected in a row (`Record::invalidate`), spaced as the cache spaces
-    // them: the first rejection's refresh at once, then backing off to about one a minute.
-    let throttle = match (&record.token, record.rejected.as_deref()) {
-        (None, Some(r)) if r.count <= 1 => UnixTime::EPOCH,
-        (None, Some(r)) => r.retry_at.max(policy::throttle_until(
-            policy::last_issue(Some(r.last_issue), now),
-            config.min_issue_interval(),
-        )),
-        (token, _) => policy::throttle_until(
-            policy::last_issue(token.as_ref().map(|t| t.issued_at), now),
-            config.min_issue_interval(),
-        ),
-    };
+    let throttle = record.throttle_until(now, config);
     if now < throttle {
         return match usable {
             Some(token) => Decision::Serve(token),
