@@ -184,7 +184,9 @@ mod config;
 mod count;
 mod decide;
 mod drive;
+mod ended;
 mod fetch;
+mod patience;
 mod record;
 mod write;
 
