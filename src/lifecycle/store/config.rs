@@ -221,7 +221,7 @@ pub struct StoreConfig {
 }
 
 const MIN_LEASE: Duration = Duration::from_secs(1);
-const MAX_LEASE: Duration = Duration::from_secs(600);
+pub(super) const MAX_LEASE: Duration = Duration::from_secs(600);
 
 impl StoreConfig {
     /// Defaults for the channel `channel_id`'s tokens of `kind` that live `lifetime` (15

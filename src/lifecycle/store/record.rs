@@ -1,7 +1,7 @@
 //! The shared record: what one store key holds for one channel and token kind, how it is
 //! encoded, and how a record read back from the store is checked before anything trusts it.
 
-use super::config::{CredentialId, OwnerId, StoreConfig};
+use super::config::{CredentialId, OwnerId, StoreConfig, MAX_LEASE};
 use crate::facts::TokenKind;
 use crate::time::UnixTime;
 
@@ -32,7 +32,7 @@ pub struct Lease {
     /// When it was taken, by the holder's clock.
     pub taken_at: UnixTime,
     /// When it runs out, by the holder's clock; trusted no further than `taken_at` plus the
-    /// reader's lease bound (twice it, plus the skew, for a settling lease).
+    /// longest lease a process may configure, 600 s (twice it, plus the skew, if settling).
     pub expires_at: UnixTime,
     /// Taken on a record that lost its count (v2.1): it first waits for calls under leases
     /// lost with the count to end, so it may last twice the lease bound plus the skew.
@@ -228,10 +228,10 @@ impl Record {
     /// empty record at that version.
     ///
     /// Nothing read is trusted further than its bound: a lease is held no longer than
-    /// `taken_at + lease` and not at all if taken more than the clock skew in the future; a
-    /// token issued in the future, living longer than LINE allows or of another kind is
-    /// dropped (a counted one stays in the budget); a backoff longer than the longest pause is
-    /// ignored. The decision never serves a token past its expiry by `now`, whatever the body.
+    /// `taken_at + 600 s` (the longest lease) and not at all if taken more than the clock
+    /// skew in the future; a token issued in the future, living longer than LINE allows or of
+    /// another kind is dropped (a counted one stays in the budget); a backoff longer than the
+    /// longest pause is ignored. The decision never serves a token past its expiry by `now`, whatever the body.
     ///
     /// # Errors
     /// A body this fleet cannot count on is refused, never served or replaced (a person must
@@ -325,11 +325,14 @@ impl Record {
             if lease.taken_at > horizon || lease.expires_at < lease.taken_at {
                 self.lease = None;
             } else {
-                // A lease on a record that lost its count also waits for lost calls to end.
+                // Trusted up to the longest lease any process may configure, not the reader's
+                // own: a holder with a longer lease (a rolling change of the setting) is not
+                // taken over while its call may still issue. A lease on a record that lost its
+                // count also waits for lost calls to end.
                 let bound = if lease.settles {
-                    config.lease().saturating_mul(2).saturating_add(skew)
+                    MAX_LEASE.saturating_mul(2).saturating_add(skew)
                 } else {
-                    config.lease()
+                    MAX_LEASE
                 };
                 lease.expires_at = lease.expires_at.min(lease.taken_at + bound);
             }
@@ -358,7 +361,7 @@ impl Record {
         if config.kind().is_counted() {
             // Entries from the future are bounded, not dropped: they still count. A tentative
             // entry may reach a lease past `now` (a token sent at the lease's end).
-            let latest = now + max_life + config.lease().saturating_mul(2) + skew;
+            let latest = now + max_life + MAX_LEASE.saturating_mul(2) + skew;
             for e in &mut self.issued {
                 e.expires_at = e.expires_at.min(latest);
             }
