@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::facts::{TokenKind, MAX_ACTIVE_SHORT_LIVED, MAX_ACTIVE_V21, MAX_TOKEN_EXP};
+use crate::lifecycle::{cache::CachedToken, policy};
 
 /// Identifies one process incarnation holding (or asking for) a lease.
 ///
@@ -45,12 +46,15 @@ impl fmt::Display for OwnerId {
 /// misconfigured process cannot stop a fleet whose other processes hold a good one.
 ///
 /// The fingerprint is the first 8 bytes of SHA-256 over a label of its own,
-/// `line-channel-token/credential/v1` and a NUL byte, then what the caller passes: pass the
-/// signing key's `kid` and channel ID, or the channel secret itself (it is hashed, never
-/// kept). The label keeps it apart from any other SHA-256 of the same bytes, so the record
-/// holds nothing another use of the secret's hash could be matched against. A refusal noted
-/// by an earlier build, with an unlabelled fingerprint, is still read: it matches no
-/// credential, so each process tries once more and a refusal then is noted anew.
+/// `line-channel-token/credential/v1` and a NUL byte, then what the caller passes: for a key,
+/// the channel ID, the `kid` and the public key's RFC 7638 thumbprint
+/// (`SigningKey::public_jwk().thumbprint()`), as the CLI does (`ID:kid:KID:THUMBPRINT`), so a
+/// wrong key under the right `kid` pauses only the processes holding it; for a secret, the
+/// channel ID and the secret itself (it is hashed, never kept). The label keeps it apart
+/// from any other SHA-256 of the same bytes, so the record holds nothing another use of the
+/// secret's hash could be matched against. A refusal noted by an earlier build, with an
+/// unlabelled fingerprint, is still read: it matches no credential, so each process tries
+/// once more and a refusal then is noted anew.
 ///
 /// ```
 /// use line_channel_token::store::CredentialId;
@@ -465,11 +469,8 @@ impl StoreConfig {
 
     /// A stored token's timeline, by the rules `TokenCache` uses (`lifecycle::policy`): the
     /// minimum remaining life as the margin, `refresh_before` as the lead.
-    pub(crate) fn window(
-        &self,
-        t: &crate::lifecycle::cache::CachedToken,
-    ) -> crate::lifecycle::policy::Window {
-        crate::lifecycle::policy::window(
+    pub(crate) fn window(&self, t: &CachedToken) -> policy::Window {
+        policy::window(
             t.issued_at,
             t.expires_at,
             self.min_remaining,
@@ -489,11 +490,6 @@ impl StoreConfig {
         if !retryable {
             return self.failure_pause;
         }
-        crate::lifecycle::policy::equal_jitter(
-            self.backoff_base,
-            self.backoff_cap,
-            failures,
-            random,
-        )
+        policy::equal_jitter(self.backoff_base, self.backoff_cap, failures, random)
     }
 }
