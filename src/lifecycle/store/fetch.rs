@@ -7,7 +7,9 @@ use std::time::Duration;
 use super::config::{OwnerId, StoreConfig};
 use super::decide::{call_deadline, decide, Decision, Failure, Wait, WaitReason};
 use super::patience::Patience;
-use super::record::{Record, RecordError, MAX_RECORD_LEN};
+#[cfg(doc)]
+use super::record::MAX_RECORD_LEN;
+use super::record::{Record, RecordError};
 use super::write::Write;
 use crate::lifecycle::cache::CachedToken;
 use crate::protocol::token::IssuedToken;
@@ -185,6 +187,10 @@ pub struct Events {
     pub clock_off_ms: Option<i64>,
     /// A commit failed and was retried.
     pub commit_retries: u32,
+    /// The store's clock was this far behind the latest time its record records (a clock
+    /// stepped back, a failover to a host whose clock is behind): decisions used the
+    /// record's time instead, as far as this machine's clock allows. Report it once.
+    pub store_clock_back_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,20 +387,11 @@ impl<'c> Fetch<'c> {
     }
 
     fn record(&mut self, read: Read, local: UnixTime) -> Result<Record, RecordError> {
-        self.now = read.now;
-        self.patience.read(read.now, local, read.version);
-        let off = i128::from(local.as_millis()) - i128::from(read.now.as_millis());
-        let tolerated = i128::try_from(self.config.clock_skew().as_millis()).unwrap_or(i128::MAX);
-        if off.abs() > tolerated {
-            let off = i64::try_from(off).unwrap_or(if off > 0 { i64::MAX } else { i64::MIN });
-            self.events.clock_off_ms = Some(off);
-        }
-        let body = match &read.body {
-            Body::Absent => None,
-            Body::Present(bytes) => Some(bytes.as_slice()),
-            Body::TooLarge(n) => return Err(RecordError::TooLarge((*n).max(MAX_RECORD_LEN + 1))),
-        };
-        Record::from_store(read.version, body, read.now, self.config).map(|(r, _)| r)
+        let (record, now) = self
+            .patience
+            .take_in(read, local, self.config, &mut self.events)?;
+        self.now = now;
+        Ok(record)
     }
 
     fn decided(&mut self, record: &Record, confirming: bool) -> Step {

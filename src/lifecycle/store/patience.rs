@@ -1,10 +1,15 @@
-//! How long a fetch keeps at it: its wait limit, counted on the store's clock and on this
-//! machine's (a store clock that stands still or steps back must not make a wait endless),
-//! and a bound on writes the store does not keep (an evicted key, a failover that drops
-//! them), which would otherwise make the fetch take the lease again and again, at once.
+//! How a fetch takes in what the store says and how long it keeps at it: the time to decide
+//! at (the store's, unless its clock went back behind its own record), its wait limit,
+//! counted on the store's clock and on this machine's (a store clock that stands still or
+//! steps back must not make a wait endless), and a bound on writes the store does not keep
+//! (an evicted key, a failover that drops them), which would otherwise make the fetch take
+//! the lease again and again, at once.
 
 use std::time::Duration;
 
+use super::config::StoreConfig;
+use super::fetch::{Body, Events, Read};
+use super::record::{Record, RecordError, MAX_RECORD_LEN};
 use super::write::Write;
 use crate::time::UnixTime;
 
@@ -12,6 +17,15 @@ use crate::time::UnixTime;
 /// write of another process between this one's write and its read counts too, so a few are
 /// tolerated.
 pub(crate) const LOST_FREE: u32 = 2;
+
+/// How far this machine's clock (`local`) is from the fleet's (`fleet`) in ms, positive if
+/// ahead, when beyond `tolerated`.
+pub(crate) fn clock_off(local: UnixTime, fleet: UnixTime, tolerated: Duration) -> Option<i64> {
+    let off = i128::from(local.as_millis()) - i128::from(fleet.as_millis());
+    let tolerated = i128::try_from(tolerated.as_millis()).unwrap_or(i128::MAX);
+    (off.abs() > tolerated)
+        .then(|| i64::try_from(off).unwrap_or(if off > 0 { i64::MAX } else { i64::MIN }))
+}
 
 /// A fetch's wait limit and lost-writes count.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +56,35 @@ impl Patience {
             lost: 0,
             paused: false,
         }
+    }
+
+    /// Takes in a read the store answered when this machine's clock said `local`: the record,
+    /// and the time to decide at. That is the store's time or, if the store's clock went back
+    /// behind the latest time its record records, that time, no later than this machine's clock
+    /// (plus twice the skew) allows (`events.store_clock_back_ms` says so). A clock off from it
+    /// goes to `events.clock_off_ms`.
+    pub(crate) fn take_in(
+        &mut self,
+        read: Read,
+        local: UnixTime,
+        config: &StoreConfig,
+        events: &mut Events,
+    ) -> Result<(Record, UnixTime), RecordError> {
+        self.read(read.now, local, read.version);
+        let body = match &read.body {
+            Body::Absent => None,
+            Body::Present(bytes) => Some(bytes.as_slice()),
+            Body::TooLarge(n) => return Err(RecordError::TooLarge((*n).max(MAX_RECORD_LEN + 1))),
+        };
+        let ceiling = local + config.clock_skew().saturating_mul(2);
+        let (record, now) =
+            Record::from_store_floored(read.version, body, read.now, ceiling, config)?;
+        let back = now - read.now;
+        if back > Duration::ZERO {
+            events.store_clock_back_ms = u64::try_from(back.as_millis()).ok();
+        }
+        events.clock_off_ms = clock_off(local, now, config.clock_skew()).or(events.clock_off_ms);
+        Ok((record, now))
     }
 
     /// A read of `version` at the store's time `now`, when this machine's clock said `local`.

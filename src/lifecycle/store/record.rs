@@ -260,11 +260,48 @@ impl Record {
         now: UnixTime,
         config: &StoreConfig,
     ) -> Result<(Record, Repairs), RecordError> {
-        let mut repairs = Repairs::default();
+        let mut record = Record::decode(version, body, config)?;
+        let distrusted = record.sanitize(now, config);
+        Ok((record, Repairs { distrusted }))
+    }
+
+    /// As [`Record::from_store`], at `now` or, if later, the latest time the record itself
+    /// records (the token's issuance, the lease's start, the last failure) up to `ceiling`:
+    /// a store clock that went back behind its own record does not make an expired token
+    /// look fresh. Returns the record and the time to decide at.
+    pub(crate) fn from_store_floored(
+        version: u64,
+        body: Option<&[u8]>,
+        now: UnixTime,
+        ceiling: UnixTime,
+        config: &StoreConfig,
+    ) -> Result<(Record, UnixTime), RecordError> {
+        let mut record = Record::decode(version, body, config)?;
+        let recorded = [
+            record.token.as_ref().map(|t| t.issued_at),
+            record.lease.as_ref().map(|l| l.taken_at),
+            record.failure.as_ref().map(|f| f.at),
+        ];
+        let latest = recorded
+            .into_iter()
+            .flatten()
+            .filter(|t| *t <= ceiling)
+            .max();
+        let at = latest.map_or(now, |t| t.max(now));
+        record.sanitize(at, config);
+        Ok((record, at))
+    }
+
+    /// The record a body holds, checked for its format, channel and kind, not yet sanitized.
+    fn decode(
+        version: u64,
+        body: Option<&[u8]>,
+        config: &StoreConfig,
+    ) -> Result<Record, RecordError> {
         let mut record = Record::empty(config);
         record.version = version;
         let Some(bytes) = body else {
-            return Ok((record, repairs));
+            return Ok(record);
         };
         if bytes.len() > MAX_RECORD_LEN {
             return Err(RecordError::TooLarge(bytes.len()));
@@ -290,8 +327,7 @@ impl Record {
         record.issued = b.issued;
         record.failure = b.failure;
         record.rejected = b.rejected;
-        repairs.distrusted = record.sanitize(now, config);
-        Ok((record, repairs))
+        Ok(record)
     }
 
     /// The record to write next, sanitized at `now`, if `me` holds the lease; `None` if the
