@@ -41,16 +41,33 @@ enum Said {
     Wait,
 }
 
-fn cache_decisions(seed: u64, clock: &[UnixTime]) -> Vec<Said> {
+/// Every 5 s for two hours, the clock jumping back 2 min at 0:25; from 0:10 to 0:40 every
+/// token served is refused by the Messaging API and reported (`invalidate`) at once.
+fn rejecting_clock() -> (Vec<UnixTime>, Vec<bool>) {
+    (0..2 * 720u64)
+        .map(|i| {
+            let secs = T0 + i * 5 - if i >= 300 { 120 } else { 0 };
+            (UnixTime::from_secs(secs), (120..480).contains(&i))
+        })
+        .unzip()
+}
+
+fn cache_decisions(seed: u64, clock: &[UnixTime], rejects: &[bool]) -> Vec<Said> {
     let creds = Credentials::stateless_by_secret("1234567890", ChannelSecret::new("s"));
     let mut cache = TokenCache::builder(ApiBase::default(), creds)
         .seed(seed)
         .build();
     let mut issued = 0;
     let mut said = Vec::new();
-    for &now in clock {
+    for (i, &now) in clock.iter().enumerate() {
         match cache.poll(now) {
-            Poll::Ready(t) => said.push(Said::Serve(t.expose_secret().to_owned())),
+            Poll::Ready(t) => {
+                let t = t.clone();
+                said.push(Said::Serve(t.expose_secret().to_owned()));
+                if rejects[i] {
+                    cache.invalidate(&t);
+                }
+            }
             Poll::Refresh(refresh) => {
                 said.push(Said::Issue);
                 issued += 1;
@@ -67,7 +84,7 @@ fn cache_decisions(seed: u64, clock: &[UnixTime]) -> Vec<Said> {
     said
 }
 
-fn store_decisions(seed: u64, clock: &[UnixTime]) -> Vec<Said> {
+fn store_decisions(seed: u64, clock: &[UnixTime], rejects: &[bool]) -> Vec<Said> {
     // The cache's defaults for a 15-minute token: a 30 s margin, which is also how far in
     // the future a token may seem issued (the store tolerates twice its skew), a 5-minute
     // lead and at most one issuance in 10 s.
@@ -82,11 +99,20 @@ fn store_decisions(seed: u64, clock: &[UnixTime]) -> Vec<Said> {
     let (mut version, mut body) = (0u64, None::<String>);
     let mut issued = 0;
     let mut said = Vec::new();
-    for &now in clock {
+    for (i, &now) in clock.iter().enumerate() {
         let (record, _) =
             Record::from_store(version, body.as_deref().map(str::as_bytes), now, &config).unwrap();
         match decide(&record, now, me, &config) {
-            Decision::Serve(t) => said.push(Said::Serve(t.access_token.expose_secret().to_owned())),
+            Decision::Serve(t) => {
+                said.push(Said::Serve(t.access_token.expose_secret().to_owned()));
+                if let Some(w) = rejects[i]
+                    .then(|| record.invalidate(now, me, &t.access_token, &config))
+                    .flatten()
+                {
+                    version = w.new_version();
+                    body = Some(w.body());
+                }
+            }
             Decision::TakeLease(take) => {
                 said.push(Said::Issue);
                 issued += 1;
@@ -109,7 +135,11 @@ fn issuances(said: &[Said]) -> usize {
 fn an_implausible_lifetime_and_clock_jumps_make_cache_and_store_decide_the_same() {
     let clock: Vec<UnixTime> = clock().collect();
     for seed in [0, 7, 42, 0xDEAD_BEEF] {
-        let (cache, store) = (cache_decisions(seed, &clock), store_decisions(seed, &clock));
+        let none = vec![false; clock.len()];
+        let (cache, store) = (
+            cache_decisions(seed, &clock, &none),
+            store_decisions(seed, &clock, &none),
+        );
         eprintln!(
             "seed {seed}, a day of 1,440 calls: cache {} issuances, store {}",
             issuances(&cache),
@@ -122,6 +152,29 @@ fn an_implausible_lifetime_and_clock_jumps_make_cache_and_store_decide_the_same(
             "{}",
             issuances(&cache)
         );
+        if let Some(i) = (0..clock.len()).find(|&i| cache[i] != store[i]) {
+            panic!(
+                "seed {seed}: call {i} at {:?}: cache {:?}, store {:?}",
+                clock[i], cache[i], store[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn rejections_in_a_row_and_a_clock_jump_make_cache_and_store_decide_the_same() {
+    let (clock, rejects) = rejecting_clock();
+    for seed in [0, 7, 42] {
+        let cache = cache_decisions(seed, &clock, &rejects);
+        let store = store_decisions(seed, &clock, &rejects);
+        let during = |said: &[Said]| issuances(&said[120..480]);
+        eprintln!(
+            "seed {seed}, 30 min of rejections every 5 s: cache {} issuances, store {}",
+            during(&cache),
+            during(&store)
+        );
+        // Backing off to one a minute, not one per call (360 calls).
+        assert!((25..=45).contains(&during(&cache)), "{}", during(&cache));
         if let Some(i) = (0..clock.len()).find(|&i| cache[i] != store[i]) {
             panic!(
                 "seed {seed}: call {i} at {:?}: cache {:?}, store {:?}",

@@ -93,6 +93,28 @@ pub(crate) fn last_issue(last: Option<UnixTime>, now: UnixTime) -> Option<UnixTi
     last.filter(|t| *t <= now)
 }
 
+/// After `rejections` tokens in a row were rejected (a Messaging API 401 reported with
+/// `invalidate`, each before it reached its refresh window), the earliest the next issuance
+/// may start, the last having started at `last`. The first rejection's refresh is not held
+/// back at all (a 401 gets a new token within one round trip to LINE); each further one
+/// waits `base` doubling up to `cap` after the last issuance, and the throttle applies again
+/// (`min_interval`): a channel whose every token is rejected (a suspended channel) issues
+/// at most about once per `cap`, not in a loop. The cache and the store both ask this.
+pub(crate) fn after_rejections(
+    last: Option<UnixTime>,
+    rejections: u32,
+    base: Duration,
+    cap: Duration,
+    min_interval: Duration,
+) -> UnixTime {
+    if rejections <= 1 {
+        return UnixTime::EPOCH;
+    }
+    let steps = (rejections - 2).min(31);
+    let delay = base.checked_mul(1 << steps).map_or(cap, |d| d.min(cap));
+    last.map_or(UnixTime::EPOCH, |t| t + delay.max(min_interval))
+}
+
 /// Spacing after an ambiguous failure (LINE may have issued: a 5xx, no answer) of a counted
 /// kind while the fleet still holds a usable token: the next try is no earlier than
 /// `failed_at + max(backoff, usable_left / (slots_left + 1))`, where `backoff_until` is the

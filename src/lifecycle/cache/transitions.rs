@@ -276,13 +276,15 @@ impl TokenCache {
                 self.throttle_waived = true;
             } else {
                 let since = self.last_refresh_at.unwrap_or(t.issued_at).max(t.issued_at);
-                let steps = (self.rejections - 2).min(31);
-                let delay = self
-                    .config
-                    .backoff_base
-                    .checked_mul(1 << steps)
-                    .map_or(self.config.backoff_cap, |d| d.min(self.config.backoff_cap));
-                self.retry_at = self.retry_at.max(Some(since + delay));
+                // The throttle is applied apart (`may_start_at`), from `last_refresh_at`.
+                let until = crate::lifecycle::policy::after_rejections(
+                    Some(since),
+                    self.rejections,
+                    self.config.backoff_base,
+                    self.config.backoff_cap,
+                    std::time::Duration::ZERO,
+                );
+                self.retry_at = self.retry_at.max(Some(until));
             }
             if let Some(t) = self.token.take() {
                 if self.rejected.len() >= super::REJECTED_LIMIT {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::ids::CredentialId;
 use crate::facts::{TokenKind, MAX_ACTIVE_SHORT_LIVED, MAX_ACTIVE_V21, MAX_TOKEN_EXP};
+use crate::lifecycle::{cache::CachedToken, policy};
 
 /// The longest channel ID a record may name.
 const MAX_CHANNEL_LEN: usize = 64;
@@ -137,15 +138,15 @@ pub struct StoreConfig {
     clock_skew: Duration,
     budget: usize,
     poll_interval: Duration,
-    backoff_base: Duration,
-    backoff_cap: Duration,
+    pub(super) backoff_base: Duration,
+    pub(super) backoff_cap: Duration,
     failure_pause: Duration,
     min_issue_interval: Duration,
     jitter_seed: u64,
 }
 
 const MIN_LEASE: Duration = Duration::from_secs(1);
-const MAX_LEASE: Duration = Duration::from_secs(600);
+pub(super) const MAX_LEASE: Duration = Duration::from_secs(600);
 
 impl StoreConfig {
     /// Defaults for the channel `channel_id`'s tokens of `kind` that live `lifetime` (15
@@ -393,11 +394,8 @@ impl StoreConfig {
 
     /// A stored token's timeline, by the rules `TokenCache` uses (`lifecycle::policy`): the
     /// minimum remaining life as the margin, `refresh_before` as the lead.
-    pub(crate) fn window(
-        &self,
-        t: &crate::lifecycle::cache::CachedToken,
-    ) -> crate::lifecycle::policy::Window {
-        crate::lifecycle::policy::window(
+    pub(crate) fn window(&self, t: &CachedToken) -> policy::Window {
+        policy::window(
             t.issued_at,
             t.expires_at,
             self.min_remaining,
@@ -417,11 +415,6 @@ impl StoreConfig {
         if !retryable {
             return self.failure_pause;
         }
-        crate::lifecycle::policy::equal_jitter(
-            self.backoff_base,
-            self.backoff_cap,
-            failures,
-            random,
-        )
+        policy::equal_jitter(self.backoff_base, self.backoff_cap, failures, random)
     }
 }

@@ -6,6 +6,7 @@ use super::ids::OwnerId;
 use super::record::{IssuedEntry, Record, MAX_ISSUED};
 use super::write::Write;
 use crate::facts::TokenKind;
+use crate::lifecycle::policy;
 use crate::secret::AccessToken;
 use crate::time::UnixTime;
 
@@ -27,6 +28,27 @@ impl Record {
         }
         let mut next = self.clone();
         next.sanitize(now, config);
+        // The token is gone, and with it the issuance the throttle counts from: kept here,
+        // with the backoff of rejections in a row (`TokenCache::invalidate`'s rule).
+        let count = next
+            .rejected
+            .as_deref()
+            .map_or(1, |r| r.count.saturating_add(1));
+        let last_issue = next
+            .rejected
+            .as_deref()
+            .map_or(current.issued_at, |r| r.last_issue.max(current.issued_at));
+        next.rejected = Some(Box::new(Rejections {
+            count,
+            last_issue,
+            retry_at: policy::after_rejections(
+                Some(last_issue),
+                count,
+                config.backoff_base,
+                config.backoff_cap,
+                std::time::Duration::ZERO,
+            ),
+        }));
         if let Some(t) = next.token.take() {
             if config.kind().is_counted() {
                 let entry = IssuedEntry {
@@ -42,6 +64,23 @@ impl Record {
             }
         }
         Some(Write::new(next, me, now))
+    }
+
+    /// The issuance throttle, as `TokenCache`'s: counted from the stored token's issuance,
+    /// or after tokens rejected in a row ([`Record::invalidate`]), spaced as the cache spaces
+    /// them: the first rejection's refresh at once, then backing off to about one a minute.
+    pub(crate) fn throttle_until(&self, now: UnixTime, config: &StoreConfig) -> UnixTime {
+        match (&self.token, self.rejected.as_deref()) {
+            (None, Some(r)) if r.count <= 1 => UnixTime::EPOCH,
+            (None, Some(r)) => r.retry_at.max(policy::throttle_until(
+                policy::last_issue(Some(r.last_issue), now),
+                config.min_issue_interval(),
+            )),
+            (token, _) => policy::throttle_until(
+                policy::last_issue(token.as_ref().map(|t| t.issued_at), now),
+                config.min_issue_interval(),
+            ),
+        }
     }
 
     /// v2.1, after [`Decision::ListKeys`](super::Decision::ListKeys): the write that replaces the record's count with
@@ -148,6 +187,20 @@ impl Record {
     pub(crate) fn needs_listing(&self) -> bool {
         self.kind == TokenKind::V21 && self.lease.as_ref().is_some_and(|l| !l.listed)
     }
+}
+
+/// Shared tokens [`Record::invalidate`] dropped in a row (none of them lived to its refresh
+/// window: a lease taken to refresh a usable token ends the row), and the latest issuance
+/// among them. [`decide`](super::decide) spaces issuances after them by the rule the cache
+/// follows (`policy::after_rejections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Rejections {
+    /// Tokens dropped in a row.
+    pub(crate) count: u32,
+    /// When the last of them was issued (its request was sent), by the store's clock.
+    pub(crate) last_issue: UnixTime,
+    /// From the second in a row: no issuance before this (the throttle applies too).
+    pub(crate) retry_at: UnixTime,
 }
 
 /// The budget as [`Record::count`] sees it.

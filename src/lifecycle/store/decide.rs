@@ -266,9 +266,7 @@ pub fn decide<'r>(
             };
         }
     }
-    // The issuance throttle, as `TokenCache`'s: counted from the stored token's issuance.
-    let last = policy::last_issue(record.token.as_ref().map(|t| t.issued_at), now);
-    let throttle = policy::throttle_until(last, config.min_issue_interval());
+    let throttle = record.throttle_until(now, config);
     if now < throttle {
         return match usable {
             Some(token) => Decision::Serve(token),
@@ -280,6 +278,10 @@ pub fn decide<'r>(
     }
     let mut next = record.clone();
     next.sanitize(now, config);
+    if usable.is_some() {
+        // The token lived to its refresh window: rejections are not in a row.
+        next.rejected = None;
+    }
     // A record that lost its count (new, wiped) may have lost a lease too, whose holder may
     // still be calling LINE: this lease first lets any such call end, then lists LINE's keys.
     let lease_until = if next.uncertain {

@@ -217,8 +217,9 @@ pub struct Fetched {
 
 /// Runs one fetch against a blocking store: reads, decides, sits out another process's
 /// refresh for at most `max_wait`, takes the lease and refreshes when it is this process's
-/// turn. `local_clock` is this machine's clock, used only to report how far it is off;
-/// `sleep` waits. Every decision uses the store's time.
+/// turn. `local_clock` is this machine's clock, used to report how far it is off and to bound
+/// the wait on it too (a store clock that stands still); `sleep` waits. Every decision uses the
+/// store's time.
 ///
 /// # Errors
 /// [`DriveError`]: the store failed, this process's refresh failed, or the fleet cannot

@@ -8,8 +8,9 @@ use super::config::StoreConfig;
 use super::decide::{call_deadline, decide, Decision, Wait, WaitReason};
 use super::failure::Failure;
 use super::ids::OwnerId;
-use super::read::{Body, Read};
-use super::record::{Record, RecordError, MAX_RECORD_LEN};
+use super::patience::Patience;
+use super::read::Read;
+use super::record::{Record, RecordError};
 use super::write::Write;
 use crate::lifecycle::cache::CachedToken;
 use crate::protocol::token::IssuedToken;
@@ -70,8 +71,8 @@ pub enum Step {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// The store read, and this machine's clock when the answer came (only to report a
-    /// clock that is off: decisions use the store's time).
+    /// The store read, and this machine's clock when the answer came (to report a clock that
+    /// is off, and to bound the wait on it too: decisions use the store's time).
     Read(Read, UnixTime),
     /// Whether the compare-and-swap applied.
     Swapped(bool),
@@ -121,6 +122,12 @@ pub enum Outcome {
     /// The record is not this fleet's, too large, unreadable or of another format: a person
     /// must look at the key (it is left as is).
     Refused(RecordError),
+    /// The store did not keep this process's writes (this many in a row were gone at the
+    /// next read) until the wait limit: its key is evicted, or a failover drops writes.
+    WritesLost(u32),
+    /// The token LINE issued this process had expired (or was empty) when the store was read
+    /// after the call: the call took longer than the token lives. Retryable.
+    IssuedExpired,
 }
 
 /// What the fetch noticed on the way that the caller should report.
@@ -149,6 +156,10 @@ pub struct Events {
     pub clock_off_ms: Option<i64>,
     /// A commit failed and was retried.
     pub commit_retries: u32,
+    /// The store's clock was this far behind the latest time its record records (a clock
+    /// stepped back, a failover to a host whose clock is behind): decisions used the
+    /// record's time instead, as far as this machine's clock allows. Report it once.
+    pub store_clock_back_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,8 +236,7 @@ const COMMIT_TRIES: u32 = 3;
 pub struct Fetch<'c> {
     config: &'c StoreConfig,
     me: OwnerId,
-    max_wait: Duration,
-    give_up: Option<UnixTime>,
+    patience: Patience,
     now: UnixTime,
     state: State,
     events: Events,
@@ -234,13 +244,13 @@ pub struct Fetch<'c> {
 
 impl<'c> Fetch<'c> {
     /// A fetch by `me` that sits out another process's refresh or a backoff for at most
-    /// `max_wait`, then reports the wait instead. Returns the fetch and its first step.
+    /// `max_wait` (by the store's clock and by this machine's), then reports the wait
+    /// instead. Returns the fetch and its first step.
     pub fn new(config: &'c StoreConfig, me: OwnerId, max_wait: Duration) -> (Fetch<'c>, Step) {
         let fetch = Fetch {
             config,
             me,
-            max_wait,
-            give_up: None,
+            patience: Patience::new(max_wait),
             now: UnixTime::EPOCH,
             state: State::Deciding,
             events: Events::default(),
@@ -257,6 +267,13 @@ impl<'c> Fetch<'c> {
     /// fit the last step ends the fetch with [`Outcome::StoreFailed`].
     pub fn next(&mut self, input: Input) -> Step {
         let state = std::mem::replace(&mut self.state, State::Done);
+        if let (
+            State::Taking(w) | State::Reconciling(w) | State::Committing(w, ..),
+            Input::Swapped(applied),
+        ) = (&state, &input)
+        {
+            self.patience.swapped(w, *applied);
+        }
         match (state, input) {
             (State::Deciding | State::Sleeping, Input::Waited) => self.read(State::Deciding),
             (State::Deciding, Input::Read(read, local)) => match self.record(read, local) {
@@ -316,9 +333,10 @@ impl<'c> Fetch<'c> {
             (State::ReadToRelease(f), Input::StoreFailed) => self.done(Outcome::IssueFailed(f)),
             (State::ReadToCommit(token, sent_at), Input::Read(read, local)) => {
                 let record = match self.record(read, local) {
-                    Ok(r) => r,
+                    // A store that does not keep writes: hand the token over uncommitted.
+                    Ok(r) if self.patience.losing_writes().is_none() => r,
                     // A foreign record now: do not write into it, hand the token over.
-                    Err(_) => return self.uncommitted(&token, sent_at),
+                    _ => return self.own(&token, sent_at, false),
                 };
                 match record.commit(self.now, self.me, sent_at, &token, self.config) {
                     Some(w) => self.swap(w.clone(), State::Committing(w, token, sent_at)),
@@ -337,7 +355,7 @@ impl<'c> Fetch<'c> {
             ) => {
                 self.events.commit_retries += 1;
                 if self.events.commit_retries >= COMMIT_TRIES {
-                    return self.uncommitted(&token, sent_at);
+                    return self.own(&token, sent_at, false);
                 }
                 self.read(State::ReadToCommit(token, sent_at))
             }
@@ -349,20 +367,11 @@ impl<'c> Fetch<'c> {
     }
 
     fn record(&mut self, read: Read, local: UnixTime) -> Result<Record, RecordError> {
-        self.now = read.now;
-        self.give_up.get_or_insert(read.now + self.max_wait);
-        let off = i128::from(local.as_millis()) - i128::from(read.now.as_millis());
-        let tolerated = i128::try_from(self.config.clock_skew().as_millis()).unwrap_or(i128::MAX);
-        if off.abs() > tolerated {
-            let off = i64::try_from(off).unwrap_or(if off > 0 { i64::MAX } else { i64::MIN });
-            self.events.clock_off_ms = Some(off);
-        }
-        let body = match &read.body {
-            Body::Absent => None,
-            Body::Present(bytes) => Some(bytes.as_slice()),
-            Body::TooLarge(n) => return Err(RecordError::TooLarge((*n).max(MAX_RECORD_LEN + 1))),
-        };
-        Record::from_store(read.version, body, read.now, self.config).map(|(r, _)| r)
+        let (record, now) = self
+            .patience
+            .take_in(read, local, self.config, &mut self.events)?;
+        self.now = now;
+        Ok(record)
     }
 
     fn decided(&mut self, record: &Record, confirming: bool) -> Step {
@@ -371,9 +380,21 @@ impl<'c> Fetch<'c> {
                 token: token.clone(),
                 committed: true,
             }),
+            // Writing again at once to a store that loses writes would spin: poll instead.
+            Decision::TakeLease(_) | Decision::ListKeys { .. }
+                if self.patience.losing_writes().is_some() =>
+            {
+                let lost = self.patience.losing_writes().unwrap_or_default();
+                if self.patience.give_up(self.now) <= self.now {
+                    return self.done(Outcome::WritesLost(lost));
+                }
+                self.patience.pause();
+                self.state = State::Sleeping;
+                Step::Sleep(self.config.poll_interval())
+            }
             Decision::TakeLease(w) => self.swap(w.clone(), State::Taking(w)),
             Decision::Wait(wait) => {
-                let give_up = self.give_up.unwrap_or(self.now);
+                let give_up = self.patience.give_up(self.now);
                 let bound = match wait.reason {
                     WaitReason::Refreshing { .. }
                     | WaitReason::Settling
@@ -430,29 +451,9 @@ impl<'c> Fetch<'c> {
         }
     }
 
-    fn uncommitted(&mut self, token: &IssuedToken, sent_at: UnixTime) -> Step {
-        self.own(token, sent_at, false)
-    }
-
-    /// Hands this process's own token over, unless it is already expired.
     fn own(&mut self, token: &IssuedToken, sent_at: UnixTime, committed: bool) -> Step {
-        let stored = CachedToken {
-            access_token: token.access_token.clone(),
-            issued_at: sent_at,
-            expires_at: crate::lifecycle::policy::capped_expiry(
-                self.config.kind(),
-                sent_at,
-                token.lifetime(),
-            ),
-            key_id: token.key_id.clone(),
-        };
-        if stored.expires_at <= self.now || stored.access_token.expose_secret().is_empty() {
-            return self.done(Outcome::StoreFailed);
-        }
-        self.done(Outcome::Token {
-            token: stored,
-            committed,
-        })
+        let owned = super::ended::own(self.config, token, sent_at, self.now, committed);
+        self.done(owned)
     }
 
     fn read(&mut self, then: State) -> Step {

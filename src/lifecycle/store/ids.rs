@@ -42,10 +42,13 @@ impl fmt::Display for OwnerId {
 /// misconfigured process cannot stop a fleet whose other processes hold a good one.
 ///
 /// The fingerprint is the first 8 bytes of SHA-256 over a label of its own,
-/// `line-channel-token/credential/v1` and a NUL byte, then what the caller passes: pass the
-/// signing key's `kid` and channel ID, or the channel secret itself (it is hashed, never
-/// kept). The label keeps it apart from any other SHA-256 of the same bytes, so the record
-/// holds nothing another use of the secret's hash could be matched against. A refusal noted
+/// `line-channel-token/credential/v1` and a NUL byte, then what the caller passes: for a key,
+/// the channel ID, the `kid` and the public key's RFC 7638 thumbprint
+/// (`SigningKey::public_jwk().thumbprint()`), as the CLI does (`ID:kid:KID:THUMBPRINT`), so a
+/// wrong key under the right `kid` pauses only the processes holding it; for a secret, the
+/// channel ID and the secret itself (it is hashed, never kept). The label keeps it apart
+/// from any other SHA-256 of the same bytes, so the record holds nothing another use of the
+/// secret's hash could be matched against. A refusal noted
 /// by an earlier build, with an unlabelled fingerprint, is still read: it matches no
 /// credential, so each process tries once more and a refusal then is noted anew.
 ///

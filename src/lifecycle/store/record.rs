@@ -1,7 +1,7 @@
 //! The shared record: what one store key holds for one channel and token kind, how it is
 //! encoded, and how a record read back from the store is checked before anything trusts it.
 
-use super::config::StoreConfig;
+use super::config::{StoreConfig, MAX_LEASE};
 use super::ids::{CredentialId, OwnerId};
 use crate::facts::TokenKind;
 use crate::time::UnixTime;
@@ -33,7 +33,7 @@ pub struct Lease {
     /// When it was taken, by the holder's clock.
     pub taken_at: UnixTime,
     /// When it runs out, by the holder's clock; trusted no further than `taken_at` plus the
-    /// reader's lease bound (twice it, plus the skew, for a settling lease).
+    /// longest lease a process may configure, 600 s (twice it, plus the skew, if settling).
     pub expires_at: UnixTime,
     /// Taken on a record that lost its count (v2.1): it first waits for calls under leases
     /// lost with the count to end, so it may last twice the lease bound plus the skew.
@@ -167,6 +167,8 @@ pub struct Record {
     pub(crate) token: Option<CachedToken>,
     pub(crate) issued: Vec<IssuedEntry>,
     pub(crate) failure: Option<FailureNote>,
+    /// Shared tokens dropped by [`Record::invalidate`] in a row, and the last issuance.
+    pub(crate) rejected: Option<Box<super::count::Rejections>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -185,6 +187,8 @@ struct Body {
     issued: Vec<IssuedEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure: Option<FailureNote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rejected: Option<Box<super::count::Rejections>>,
 }
 
 /// Only the format marker, read first: a body of another format is refused by its number
@@ -216,6 +220,7 @@ impl Record {
             token: None,
             issued: Vec::new(),
             failure: None,
+            rejected: None,
         }
     }
 
@@ -224,10 +229,10 @@ impl Record {
     /// empty record at that version.
     ///
     /// Nothing read is trusted further than its bound: a lease is held no longer than
-    /// `taken_at + lease` and not at all if taken more than the clock skew in the future; a
-    /// token issued in the future, living longer than LINE allows or of another kind is
-    /// dropped (a counted one stays in the budget); a backoff longer than the longest pause is
-    /// ignored. The decision never serves a token past its expiry by `now`, whatever the body.
+    /// `taken_at + 600 s` (the longest lease) and not at all if taken more than the clock
+    /// skew in the future; a token issued in the future, living longer than LINE allows or of
+    /// another kind is dropped (a counted one stays in the budget); a backoff longer than the
+    /// longest pause is ignored. The decision never serves a token past its expiry by `now`, whatever the body.
     ///
     /// # Errors
     /// A body this fleet cannot count on is refused, never served or replaced (a person must
@@ -256,11 +261,48 @@ impl Record {
         now: UnixTime,
         config: &StoreConfig,
     ) -> Result<(Record, Repairs), RecordError> {
-        let mut repairs = Repairs::default();
+        let mut record = Record::decode(version, body, config)?;
+        let distrusted = record.sanitize(now, config);
+        Ok((record, Repairs { distrusted }))
+    }
+
+    /// As [`Record::from_store`], at `now` or, if later, the latest time the record itself
+    /// records (the token's issuance, the lease's start, the last failure) up to `ceiling`:
+    /// a store clock that went back behind its own record does not make an expired token
+    /// look fresh. Returns the record and the time to decide at.
+    pub(crate) fn from_store_floored(
+        version: u64,
+        body: Option<&[u8]>,
+        now: UnixTime,
+        ceiling: UnixTime,
+        config: &StoreConfig,
+    ) -> Result<(Record, UnixTime), RecordError> {
+        let mut record = Record::decode(version, body, config)?;
+        let recorded = [
+            record.token.as_ref().map(|t| t.issued_at),
+            record.lease.as_ref().map(|l| l.taken_at),
+            record.failure.as_ref().map(|f| f.at),
+        ];
+        let latest = recorded
+            .into_iter()
+            .flatten()
+            .filter(|t| *t <= ceiling)
+            .max();
+        let at = latest.map_or(now, |t| t.max(now));
+        record.sanitize(at, config);
+        Ok((record, at))
+    }
+
+    /// The record a body holds, checked for its format, channel and kind, not yet sanitized.
+    fn decode(
+        version: u64,
+        body: Option<&[u8]>,
+        config: &StoreConfig,
+    ) -> Result<Record, RecordError> {
         let mut record = Record::empty(config);
         record.version = version;
         let Some(bytes) = body else {
-            return Ok((record, repairs));
+            return Ok(record);
         };
         if bytes.len() > MAX_RECORD_LEN {
             return Err(RecordError::TooLarge(bytes.len()));
@@ -285,8 +327,8 @@ impl Record {
         record.token = b.token;
         record.issued = b.issued;
         record.failure = b.failure;
-        repairs.distrusted = record.sanitize(now, config);
-        Ok((record, repairs))
+        record.rejected = b.rejected;
+        Ok(record)
     }
 
     /// The record to write next, sanitized at `now`, if `me` holds the lease; `None` if the
@@ -320,11 +362,14 @@ impl Record {
             if lease.taken_at > horizon || lease.expires_at < lease.taken_at {
                 self.lease = None;
             } else {
-                // A lease on a record that lost its count also waits for lost calls to end.
+                // Trusted up to the longest lease any process may configure, not the reader's
+                // own: a holder with a longer lease (a rolling change of the setting) is not
+                // taken over while its call may still issue. A lease on a record that lost its
+                // count also waits for lost calls to end.
                 let bound = if lease.settles {
-                    config.lease().saturating_mul(2).saturating_add(skew)
+                    MAX_LEASE.saturating_mul(2).saturating_add(skew)
                 } else {
-                    config.lease()
+                    MAX_LEASE
                 };
                 lease.expires_at = lease.expires_at.min(lease.taken_at + bound);
             }
@@ -353,7 +398,7 @@ impl Record {
         if config.kind().is_counted() {
             // Entries from the future are bounded, not dropped: they still count. A tentative
             // entry may reach a lease past `now` (a token sent at the lease's end).
-            let latest = now + max_life + config.lease().saturating_mul(2) + skew;
+            let latest = now + max_life + MAX_LEASE.saturating_mul(2) + skew;
             for e in &mut self.issued {
                 e.expires_at = e.expires_at.min(latest);
             }
@@ -373,6 +418,14 @@ impl Record {
             if forged {
                 self.failure = None;
             }
+        }
+        let longest = config.longest_pause().saturating_add(skew);
+        if self
+            .rejected
+            .as_ref()
+            .is_some_and(|r| r.retry_at > now + longest)
+        {
+            self.rejected = None;
         }
         *self != before
     }
@@ -426,6 +479,7 @@ impl Record {
             token: self.token.clone(),
             issued: self.issued.clone(),
             failure: self.failure.clone(),
+            rejected: self.rejected.clone(),
         };
         // Plain data with string keys: serialization cannot fail.
         serde_json::to_string(&body).unwrap_or_default()

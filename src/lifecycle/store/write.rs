@@ -94,6 +94,10 @@ fn next_version(record: &Record, me: OwnerId, now: UnixTime) -> u64 {
         record.uncertain,
     )
         .hash(&mut h);
+    // Only when set: a record without one gets the version it always got.
+    if let Some(r) = &record.rejected {
+        r.hash(&mut h);
+    }
     // 0 means "no record": never use it.
     splitmix64(h.finish()).max(1)
 }
