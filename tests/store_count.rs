@@ -342,6 +342,11 @@ fn a_record_that_cannot_be_read_is_refused_never_overwritten() {
     let older = refused(r#"{"format":"line-channel-token/store/v1","kind":"short-lived"}"#);
     assert_eq!(older, RecordError::OtherFormat(1));
     assert!(older.to_string().contains("delete the key"), "{older}");
+    // Not a number this crate writes: damaged, not "older" (v02 and v+2 parse as 2).
+    for odd in ["v02", "v+2", "v2 ", "v"] {
+        let body = format!(r#"{{"format":"line-channel-token/store/{odd}","kind":"short-lived"}}"#);
+        assert_eq!(refused(&body), RecordError::Unreadable, "{odd}");
+    }
     // A fetch ends on it without a write.
     let (mut fetch, first) = Fetch::new(&c, A, Duration::from_secs(60));
     assert_eq!(first, Step::Read);

@@ -125,12 +125,10 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
         }
         Err(FetchError::Issue(failure)) => return Err(failure),
         Err(FetchError::Refused(e)) => return Err(local(format!("--store: {e}"))),
-        Err(FetchError::NoToken) => {
-            return Err(Failure::Retry(
-                "no token this time: the token LINE issued had already expired when its answer came back (the call took longer than the token lives, see --token-exp), or the store answered out of turn; run again"
-                    .to_owned(),
-            ))
+        Err(FetchError::Ended(outcome)) if outcome.is_retryable() => {
+            return Err(Failure::Retry(outcome.to_string()))
         }
+        Err(FetchError::Ended(outcome)) => return Err(local(format!("--store: {outcome}"))),
         Err(FetchError::Other(e)) => return Err(local(format!("--store: {e}"))),
         Err(FetchError::Wait(wait)) => {
             // Counted from the store's time, as the decision was: this machine's clock may be off.

@@ -221,7 +221,10 @@ fn a_token_that_expired_during_the_call_is_a_retryable_failure_told_in_words() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(!err.contains("StoreFailed"), "{err}");
-    assert!(err.contains("already expired"), "{err}");
+    assert!(
+        err.contains("had expired") && err.contains("try again"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 

@@ -355,11 +355,11 @@ pub enum FetchError<E> {
     /// The key holds another channel's or kind's record, one too large, one that cannot
     /// be read, or one of another format: left as is (exit 2 in the CLI).
     Refused(RecordError),
-    /// The fetch ended without a token and without an error to show, which a new run may
-    /// not meet: the token this process got from LINE had already expired when the answer
-    /// came back (a v2.1 `token_exp` shorter than a slow call), or the store answered a step
-    /// out of turn. Worth retrying (exit 3 in the CLI).
-    NoToken,
+    /// The fetch ended without a token for a reason the library's [`Outcome`] tells in words
+    /// (its `Display`): worth retrying when [`Outcome::is_retryable`] says so (exit 3 in the
+    /// CLI: a token that expired during a slow call, the store failing a step), otherwise a
+    /// person must act (exit 2: a store that does not keep its writes).
+    Ended(Outcome),
     /// The fetch ended some other way (a protocol error of this adapter).
     Other(String),
 }
@@ -416,8 +416,7 @@ pub fn fetch<E>(
             DriveError::Refresh(_, e) => FetchError::Issue(e),
             DriveError::Ended(Outcome::Wait(w)) => FetchError::Wait(w),
             DriveError::Ended(Outcome::Refused(r)) => FetchError::Refused(r),
-            DriveError::Ended(Outcome::StoreFailed) => FetchError::NoToken,
-            DriveError::Ended(other) => FetchError::Other(format!("{other:?}")),
+            DriveError::Ended(other) => FetchError::Ended(other),
             _ => FetchError::Other("the fetch ended without a token".into()),
         },
     )

@@ -310,9 +310,11 @@ impl Record {
         let marker: Marker = serde_json::from_slice(bytes).map_err(|_| RecordError::Unreadable)?;
         if marker.format != RECORD_FORMAT {
             let number = marker.format.strip_prefix(FORMAT_PREFIX);
-            return Err(match number.and_then(|n| n.parse::<u32>().ok()) {
-                Some(n) => RecordError::OtherFormat(n),
-                None => RecordError::Unreadable,
+            // Only a number as this crate writes one (`v02`, `v+2` are nobody's format).
+            let parsed = number.and_then(|n| n.parse::<u32>().ok().filter(|v| v.to_string() == n));
+            return Err(match parsed {
+                Some(n) if n != FORMAT_VERSION => RecordError::OtherFormat(n),
+                _ => RecordError::Unreadable,
             });
         }
         let b: Body = serde_json::from_slice(bytes).map_err(|_| RecordError::Unreadable)?;
