@@ -9,6 +9,9 @@ use line_channel_token::store::{
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 use proptest::prelude::*;
 
+mod common;
+use common::store::reread;
+
 const T0: u64 = 1_700_000_000;
 const A: OwnerId = OwnerId::new(1);
 const B: OwnerId = OwnerId::new(2);
@@ -43,18 +46,6 @@ fn issued(token: &str, expires_in: u64) -> IssuedToken {
         "access_token": token, "expires_in": expires_in, "key_id": format!("kid-{token}"),
     }))
     .unwrap()
-}
-
-/// What a store holding `write` returns to a reader at `now`.
-fn reread(write: &Write, now: UnixTime, config: &StoreConfig) -> Record {
-    Record::from_store(
-        write.new_version(),
-        Some(write.body().as_bytes()),
-        now,
-        config,
-    )
-    .expect("the fleet's own record")
-    .0
 }
 
 fn take(record: &Record, now: UnixTime, me: OwnerId, config: &StoreConfig) -> Write {

@@ -9,6 +9,9 @@ use line_channel_token::store::{
 };
 use line_channel_token::{AccessToken, IssuedToken, TokenKind, UnixTime};
 
+mod common;
+use common::store::reread;
+
 const T0: u64 = 1_700_000_000;
 const A: OwnerId = OwnerId::new(1);
 const B: OwnerId = OwnerId::new(2);
@@ -42,17 +45,6 @@ fn issued(token: &str, expires_in: u64) -> IssuedToken {
         "access_token": token, "expires_in": expires_in, "key_id": format!("kid-{token}"),
     }))
     .unwrap()
-}
-
-fn reread(write: &Write, now: UnixTime, config: &StoreConfig) -> Record {
-    Record::from_store(
-        write.new_version(),
-        Some(write.body().as_bytes()),
-        now,
-        config,
-    )
-    .unwrap()
-    .0
 }
 
 fn take(record: &Record, now: UnixTime, me: OwnerId, config: &StoreConfig) -> Write {

@@ -5,8 +5,11 @@
 
 use std::time::Duration;
 
-use line_channel_token::store::{decide, Decision, OwnerId, Record, StoreConfig, Write};
+use line_channel_token::store::{decide, Decision, OwnerId, Record, StoreConfig};
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
+
+mod common;
+use common::store::reread;
 
 const T0: u64 = 1_700_000_000;
 const A: OwnerId = OwnerId::new(1);
@@ -14,17 +17,6 @@ const B: OwnerId = OwnerId::new(2);
 
 fn at_ms(ms: u64) -> UnixTime {
     UnixTime::from_millis(T0 * 1000 + ms)
-}
-
-fn reread(write: &Write, now: UnixTime, config: &StoreConfig) -> Record {
-    Record::from_store(
-        write.new_version(),
-        Some(write.body().as_bytes()),
-        now,
-        config,
-    )
-    .expect("the fleet's own record")
-    .0
 }
 
 fn issued(n: usize, expires_in: u64) -> IssuedToken {

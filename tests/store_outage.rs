@@ -12,6 +12,9 @@ use line_channel_token::store::{
 };
 use line_channel_token::{IssuedToken, TokenKind, UnixTime};
 
+mod common;
+use common::store::reread;
+
 const T0: u64 = 1_700_000_000;
 const DAY: u64 = 86_400;
 /// How often callers ask the fleet for a token in the simulation.
@@ -36,17 +39,6 @@ fn issued(token: &str) -> IssuedToken {
         "access_token": token, "expires_in": 30 * DAY,
     }))
     .unwrap()
-}
-
-fn reread(write: &Write, now: UnixTime, config: &StoreConfig) -> Record {
-    Record::from_store(
-        write.new_version(),
-        Some(write.body().as_bytes()),
-        now,
-        config,
-    )
-    .unwrap()
-    .0
 }
 
 /// One refresh by `me` under the lease `take` wrote: the call starts at once and LINE's

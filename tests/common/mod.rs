@@ -68,3 +68,6 @@ pub mod cache;
 
 /// Helpers of the wire tests.
 pub mod wire;
+
+/// Helpers of the fleet store's tests.
+pub mod store;
