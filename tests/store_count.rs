@@ -294,8 +294,8 @@ fn a_fleet_wide_invalidate_drops_the_shared_token_once_if_still_current() {
     assert!(dropped.record().token().is_none());
     assert_eq!(
         dropped.record().issued().len(),
-        1,
-        "still live at LINE: counted"
+        0,
+        "refused by LINE: no longer one LINE counts"
     );
     let after = reread(&dropped, at(11), &c);
     assert!(

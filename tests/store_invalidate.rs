@@ -1,7 +1,8 @@
 //! `Record::invalidate` (a Messaging API 401 for the shared token): the fleet refreshes at
 //! once after a first rejection, and backs off on rejections in a row as `TokenCache` does,
 //! so a channel whose every token is refused (a suspended channel) does not make the fleet
-//! issue in a loop or spend its budget.
+//! issue in a loop; a refused token leaves the count, so such a channel does not lock a
+//! short-lived fleet out for 30 days once mended.
 
 use std::time::Duration;
 
@@ -95,6 +96,37 @@ fn rejections_in_a_row_do_not_spend_a_short_lived_budget() {
     // then one a minute. The review saw the whole budget of 20 go in 0.4 s.
     assert!(issues.len() <= 7, "{issues:?}");
     assert!(record.issued().len() <= 7);
+}
+
+#[test]
+fn a_channel_refused_for_an_hour_is_not_locked_out_once_mended() {
+    let config = StoreConfig::new(
+        "1234567890",
+        TokenKind::ShortLived,
+        Duration::from_secs(30 * 86_400),
+    )
+    .and_then(|c| c.with_budget(20))
+    .unwrap();
+    // An hour of 401s for every token: about one issuance a minute, more than the budget.
+    let (issues, record) = rejected_every_time(&config, Duration::from_secs(3600), 30 * 86_400);
+    assert!(issues.len() > 20, "{} issuances", issues.len());
+    // Refused tokens are not counted (LINE counts only tokens it honours): the count holds
+    // the one token not yet refused, and the mended channel gets a token at once, not in
+    // 29 days.
+    assert!(record.issued().len() <= 1, "{:?}", record.issued());
+    let now = at_ms(3_600_000 + 60_000);
+    let mut record = record;
+    if let Some(t) = record.token().map(|t| t.access_token.clone()) {
+        record = reread(
+            &record.invalidate(now, A, &t, &config).unwrap(),
+            now,
+            &config,
+        );
+    }
+    let waited = (0..120)
+        .map(|s| now + Duration::from_secs(s))
+        .position(|t| matches!(decide(&record, t, A, &config), Decision::TakeLease(_)));
+    assert!(waited.is_some_and(|s| s <= 61), "waited {waited:?} s");
 }
 
 #[test]

@@ -49,18 +49,15 @@ impl Record {
                 std::time::Duration::ZERO,
             ),
         }));
+        // The refused token leaves the count too: LINE counts only the tokens it honours, and
+        // one it answers 401 for is not one (v2.1: the next listing recounts what LINE holds).
+        // Kept counted, a channel whose every token is refused would spend a short-lived
+        // budget in minutes and then wait out its 30 days even once the cause is mended.
         if let Some(t) = next.token.take() {
-            if config.kind().is_counted() {
-                let entry = IssuedEntry {
-                    expires_at: t.expires_at,
-                    key_id: t.key_id,
-                    tentative: None,
-                    failed: false,
-                };
-                if !next.issued.contains(&entry) {
-                    next.issued.push(entry);
-                    next.issued.sort_by_key(|e| e.expires_at);
-                }
+            if let Some(i) = next.issued.iter().position(|e| {
+                e.tentative.is_none() && e.expires_at == t.expires_at && e.key_id == t.key_id
+            }) {
+                next.issued.remove(i);
             }
         }
         Some(Write::new(next, me, now))
