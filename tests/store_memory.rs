@@ -124,6 +124,14 @@ fn debug_shows_no_token() {
         debug.contains("MemoryStore") && debug.contains("version"),
         "{debug}"
     );
+    // Nor does a read's (a drive loop that logs its steps): not as text, not as bytes.
+    let read = store.read().unwrap();
+    let debug = format!("{read:?} {read:#?}");
+    let as_bytes = TOKEN.bytes().map(|b| b.to_string()).collect::<Vec<_>>();
+    assert!(!debug.contains(TOKEN), "{debug}");
+    assert!(!debug.contains(&as_bytes.join(", ")), "{debug}");
+    assert!(!debug.contains(&as_bytes.join(",\n")), "{debug}");
+    assert!(debug.contains("bytes>"), "{debug}");
 }
 
 #[test]

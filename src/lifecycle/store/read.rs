@@ -1,5 +1,7 @@
 //! What one read of the store returns.
 
+use std::fmt;
+
 use crate::time::UnixTime;
 
 /// What one read of the store returned, in one round trip.
@@ -22,7 +24,8 @@ pub struct Read {
     pub body: Body,
 }
 
-/// A record body as the store holds it.
+/// A record body as the store holds it. It holds the shared access token: `Debug` shows only
+/// its length.
 ///
 /// ```
 /// use line_channel_token::store::{Body, MAX_RECORD_LEN};
@@ -30,7 +33,7 @@ pub struct Read {
 /// let length = 1 << 20;
 /// let body = if length > MAX_RECORD_LEN { Body::TooLarge(length) } else { Body::Present(vec![]) };
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Body {
     /// The key does not exist.
     Absent,
@@ -38,4 +41,14 @@ pub enum Body {
     Present(Vec<u8>),
     /// The store holds more than [`MAX_RECORD_LEN`](super::MAX_RECORD_LEN) bytes (this many), left unread.
     TooLarge(usize),
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Absent => f.write_str("Absent"),
+            Body::Present(bytes) => write!(f, "Present(<{} bytes>)", bytes.len()),
+            Body::TooLarge(len) => f.debug_tuple("TooLarge").field(len).finish(),
+        }
+    }
 }
