@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use line_channel_token::store::{
-    Body, CredentialId, Failure as Shared, Read, Record, StoreConfig, StoreConfigError, WaitReason,
+    Body, CredentialId, Failure as Shared, Read, StoreConfig, StoreConfigError, WaitReason,
 };
 use line_channel_token::{
     call, AssertionBuilder, CallError, ChannelSecret, Endpoint, Error, IssueShortLived,
@@ -75,7 +75,7 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
     })?;
     // Each token the record holds is a secret from the moment it is read: a later error of
     // the store may quote a write that carries it.
-    store.on_read(move |read| register_record_token(read, &config));
+    store.on_read(register_record_token);
     let me = redis_store::new_owner();
     if let Some(rejected) = crate::secrets::rejected_token(opts)? {
         match redis_store::invalidate(&mut store, &config, me, &rejected) {
@@ -211,16 +211,29 @@ fn register_url_secrets(url: &str) {
     }
 }
 
-/// Registers the token in a record just read for scrubbing (the one the library would keep and
-/// write back; any other is not written).
-fn register_record_token(read: &Read, config: &StoreConfig) {
-    let body = match &read.body {
-        Body::Present(bytes) => bytes.as_slice(),
-        _ => return,
-    };
-    if let Ok((record, _)) = Record::from_store(read.version, Some(body), read.now, config) {
-        if let Some(token) = record.token() {
-            scrub::register(token.access_token.expose_secret());
+/// Registers for scrubbing every access token a record just read names, before any check: the
+/// library may keep (and write back) a token this process would judge otherwise, say at a
+/// store time it floors to the record's own, and a store that echoes the write must not show it.
+fn register_record_token(read: &Read) {
+    fn walk(value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        serde_json::Value::String(token) if key == "access_token" => {
+                            scrub::register(token)
+                        }
+                        other => walk(other),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Body::Present(bytes) = &read.body {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            walk(&value);
         }
     }
 }

@@ -129,29 +129,49 @@ fn a_store_that_dribbles_its_answers_is_given_up_on_at_a_deadline() {
 fn a_token_the_store_echoes_in_an_error_is_never_shown() {
     let (_line, api) = dead_line();
     // A token due for a refresh (800 s of its 900 s gone): the fetch takes a lease, whose
-    // write carries the token, and the store's error quotes that write.
+    // write carries the token, and the store's error quotes that write. Also with the store's
+    // clock 1000 s behind and a failure noted 5 s ago: the library then decides at the
+    // record's own latest time, and keeps a token issued "after" the store's now.
     let now = unix_now() * 1000;
     let token = "SHAREDtokenSECRETzzzzyyyyxxxxwwwwvvvv";
-    let record = format!(
-        r#"{{"format":"line-channel-token/store/v2","kind":"stateless","channel":"{CHANNEL}","token":{{"access_token":"{token}","issued_at":{},"expires_at":{}}}}}"#,
-        now - 800_000,
-        now + 100_000
-    );
-    let fake = Fake::start(move |command, _, _| {
-        Some(if command[1].contains("HSTRLEN") {
-            read_answer(unix_now(), 5, Some(&record))
-        } else {
-            let body = command.get(6).cloned().unwrap_or_default();
-            format!("-ERR cannot apply {}\r\n", body.replace(['\r', '\n'], " ")).into_bytes()
-        })
-    });
-    let out = run(&fake.url(), &api, &[]);
-    let err = stderr(&out);
-    assert!(err.contains("cannot apply"), "the store's error: {err}");
-    for piece in ["SHAREDtoken", "zzzzyyyy", "xxxxwwwwvvvv"] {
-        assert!(!err.contains(piece), "{piece} shown: {err}");
+    for (behind, failure) in [
+        (0, String::new()),
+        (
+            1000,
+            format!(
+                r#","failure":{{"count":1,"at":{},"retry_at":{},"retryable":true}}"#,
+                now - 5_000,
+                now - 5_000
+            ),
+        ),
+    ] {
+        let record = format!(
+            r#"{{"format":"line-channel-token/store/v2","kind":"stateless","channel":"{CHANNEL}","token":{{"access_token":"{token}","issued_at":{},"expires_at":{}}}{failure}}}"#,
+            now - 800_000,
+            now + 100_000
+        );
+        let fake = Fake::start(move |command, _, _| {
+            Some(if command[1].contains("HSTRLEN") {
+                read_answer(unix_now() - behind, 5, Some(&record))
+            } else {
+                let body = command.get(6).cloned().unwrap_or_default();
+                format!("-ERR cannot apply {}\r\n", body.replace(['\r', '\n'], " ")).into_bytes()
+            })
+        });
+        let out = run(&fake.url(), &api, &[]);
+        let err = stderr(&out);
+        assert!(
+            err.contains("cannot apply"),
+            "{behind} s behind, the store's error: {err}"
+        );
+        for piece in ["SHAREDtoken", "zzzzyyyy", "xxxxwwwwvvvv"] {
+            assert!(
+                !err.contains(piece),
+                "{behind} s behind, {piece} shown: {err}"
+            );
+        }
+        assert!(out.stdout.is_empty());
     }
-    assert!(out.stdout.is_empty());
 }
 
 #[test]
