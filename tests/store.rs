@@ -106,7 +106,7 @@ fn one_process_takes_the_lease_the_others_wait_then_all_serve_the_same_token() {
     let seen_by_b = reread(&a, at(0), &c);
     match decide(&seen_by_b, at(0), B, &c) {
         Decision::Wait(w) => {
-            assert!(matches!(w.reason, WaitReason::Refreshing { by } if by == A));
+            assert!(matches!(w.reason, WaitReason::Refreshing { by, .. } if by == A));
             assert_eq!(
                 w.until,
                 at(0) + c.poll_interval(),

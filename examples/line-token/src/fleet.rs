@@ -156,9 +156,11 @@ pub fn run(net: &Net, opts: &Options) -> Result<Output, Failure> {
                 WaitReason::Throttled => Failure::Retry(format!(
                     "the fleet issued a token moments ago; it may issue again {at}"
                 )),
-                _ => Failure::Retry(format!(
-                    "another process is still refreshing; its lease ends {at}"
+                WaitReason::Refreshing { lease_ends, .. } => Failure::Retry(format!(
+                    "another process is still refreshing; its lease ends {}",
+                    time_text::at(lease_ends, store.now().unwrap_or_else(clock))
                 )),
+                _ => Failure::Retry(format!("no token yet; try again {at}")),
             });
         }
     };

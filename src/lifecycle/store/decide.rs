@@ -76,7 +76,7 @@ pub enum Decision<'r> {
 /// // Process 1 holds the lease: process 2 waits for its refresh.
 /// let Decision::Wait(wait) = decide(take.record(), now, OwnerId::new(2), &config) else { panic!() };
 /// assert!(wait.until > now);
-/// assert_eq!(wait.reason, WaitReason::Refreshing { by: OwnerId::new(1) });
+/// assert!(matches!(wait.reason, WaitReason::Refreshing { by, .. } if by == OwnerId::new(1)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +96,7 @@ pub struct Wait {
 /// // What a command line might say about each.
 /// fn why(wait: &Wait) -> String {
 ///     match &wait.reason {
-///         WaitReason::Refreshing { by } => format!("process {by} is refreshing"),
+///         WaitReason::Refreshing { by, .. } => format!("process {by} is refreshing"),
 ///         WaitReason::Backoff(note) => format!("{} failures in a row; retry at {}", note.count, note.retry_at),
 ///         WaitReason::Budget { active, .. } => format!("{active} tokens out, the fleet's budget"),
 ///         _ => "not yet".to_owned(), // Settling, Throttled and any later reason
@@ -108,9 +108,13 @@ pub struct Wait {
 pub enum WaitReason {
     /// Another process holds the lease and is refreshing; `until` is the next re-read (the
     /// poll interval) or the lease's end, whichever is first.
+    #[non_exhaustive]
     Refreshing {
         /// The holder.
         by: OwnerId,
+        /// When its lease ends, as far as this reader trusts it (see [`Lease::expires_at`]):
+        /// a process waiting longer than its own patience can say when to try again.
+        lease_ends: UnixTime,
     },
     /// The last refresh failed; the fleet backs off until `until`.
     Backoff(FailureNote),
@@ -218,7 +222,10 @@ pub fn decide<'r>(
             Some(token) => Decision::Serve(token),
             None => Decision::Wait(Wait {
                 until: lease.expires_at.min(now + config.poll_interval()),
-                reason: WaitReason::Refreshing { by: lease.owner },
+                reason: WaitReason::Refreshing {
+                    by: lease.owner,
+                    lease_ends: lease.expires_at,
+                },
             }),
         };
     }

@@ -73,7 +73,7 @@ impl fmt::Display for Outcome {
             Outcome::Wait(w) => {
                 f.write_str("no token yet: ")?;
                 match &w.reason {
-                    WaitReason::Refreshing { by } => write!(f, "process {by} is refreshing")?,
+                    WaitReason::Refreshing { by, .. } => write!(f, "process {by} is refreshing")?,
                     WaitReason::Backoff(n) => write!(f, "{} refreshes failed in a row", n.count)?,
                     WaitReason::Budget { active, .. } => {
                         write!(f, "the fleet has {active} tokens out, its whole budget")?;
