@@ -9,14 +9,16 @@ const MAX_MILLIS: u64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
 
 /// `2026-11-24T10:40:00Z`, for messages.
 pub fn rfc3339(t: UnixTime) -> String {
-    let (date, secs, _) = split(t);
-    format!("{date}T{}Z", clock(secs))
+    let mut text = rfc3339_millis(t);
+    // `…:00.123Z`: the milliseconds are the four characters before the `Z`.
+    text.replace_range(text.len() - 5..text.len() - 1, "");
+    text
 }
 
 /// `2026-11-24T10:40:00.123Z`, for files: exact to the millisecond, and it says what it is.
+/// `UnixTime`'s own RFC 3339 text, held to four-digit years.
 pub fn rfc3339_millis(t: UnixTime) -> String {
-    let (date, secs, millis) = split(t);
-    format!("{date}T{}.{millis:03}Z", clock(secs))
+    UnixTime::from_millis(t.as_millis().min(MAX_MILLIS)).to_string()
 }
 
 /// A time with where it is from `now`: `2026-11-24T10:44:00Z (in 4 min)`.
@@ -87,22 +89,6 @@ pub fn parse(text: &str) -> Option<UnixTime> {
     ))
 }
 
-fn split(t: UnixTime) -> (String, u64, u64) {
-    let ms = t.as_millis().min(MAX_MILLIS);
-    let secs = ms / 1000;
-    let (y, m, d) = civil_from_days(secs / 86_400);
-    (format!("{y:04}-{m:02}-{d:02}"), secs % 86_400, ms % 1000)
-}
-
-fn clock(secs: u64) -> String {
-    format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
 fn is_leap(y: u64) -> bool {
     y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
 }
@@ -128,20 +114,6 @@ fn days_from_civil(y: u64, m: u64, d: u64) -> Option<u64> {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     (era * 146_097 + doe).checked_sub(719_468)
-}
-
-/// The date of a day count since 1970-01-01 (the inverse of [`days_from_civil`]).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
 }
 
 /// What a clock off by more than the skew margin means, in one line.
